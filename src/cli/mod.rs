@@ -1,0 +1,94 @@
+//! The command line (clap). This is a contract that scripts and checks call exactly:
+//! `gui` (the default), `info`, `trace`, `train`, `bench`, `lesson check`, `screenshots`.
+//!
+//! Exit codes: 0 success, 1 a bad model or bad input, 2 bad usage (clap's own code).
+
+pub mod info;
+pub mod trace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Look inside a transformer language model while it runs and while it learns.
+#[derive(Debug, Parser)]
+#[command(name = "residual-explorer", version, about)]
+pub struct Cli {
+    /// What to do; without a command the explorer window opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the explorer window.
+    Gui(GuiArgs),
+    /// Print a model's config, parameter counts and tokenizer.
+    Info(ModelArg),
+    /// Run a model on a prompt and print every activation (or a table).
+    Trace(trace::TraceArgs),
+}
+
+/// `gui` options.
+#[derive(Debug, Args, Default)]
+pub struct GuiArgs {
+    /// A model to open instead of the embedded default.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// A single `--model PATH`.
+#[derive(Debug, Args)]
+pub struct ModelArg {
+    /// A native .safetensors file, a Hugging Face GPT-2 folder (or its .safetensors with
+    /// config.json beside it), or an llm.c .bin checkpoint.
+    #[arg(long)]
+    pub model: PathBuf,
+}
+
+/// An error for the user, with the exit code it calls for.
+#[derive(Debug)]
+pub struct CliError {
+    /// 1 for bad models and inputs, 2 for bad usage.
+    pub code: u8,
+    /// What went wrong, in one or a few lines.
+    pub message: String,
+}
+
+impl CliError {
+    /// A bad model or bad input (exit 1).
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+
+    /// Bad usage (exit 2).
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => crate::app::run_gui(GuiArgs::default()),
+        Some(Command::Gui(args)) => crate::app::run_gui(args),
+        Some(Command::Info(args)) => info::run(&args),
+        Some(Command::Trace(args)) => trace::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", error.message);
+            ExitCode::from(error.code)
+        }
+    }
+}

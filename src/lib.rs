@@ -1,0 +1,9 @@
+//! Residual Explorer: a hand-written transformer and the views that look inside it.
+//!
+//! Layers, from the bottom: [`model`] (the maths, no GUI) → analysis → app state →
+//! widgets and views → the eframe app. See ARCHITECTURE.md.
+
+pub mod app;
+pub mod cli;
+pub mod interp;
+pub mod model;

@@ -1,0 +1,455 @@
+//! The forward pass: tokens in, a [`Trace`] out that records every hook point.
+//!
+//! Rows are token positions: a batch of `batch` sequences of `n_pos` tokens is laid out as
+//! `rows = batch · n_pos` rows, sequence-major, so a single prompt (batch 1) reads `[pos, …]`.
+//! The same Trace is what every view reads and what backward uses as its cache.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, s};
+
+use super::config::{Activation, NormPlacement};
+use super::hooks::{HookSite, Intervention, NoIntervention};
+use super::ops::{
+    LayerNormTrace, causal_softmax_in_place, cross_entropy, gelu_new, layer_norm_forward, relu,
+};
+use super::params::{BlockParams, LayerNormParams, Params};
+use super::scalar::{Scalar, c};
+
+/// A token id: an index into the vocabulary.
+pub type TokenId = u32;
+
+/// What the MLP sublayer of one block computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpTrace<F> {
+    /// `ln2`: on the MLP's input (pre-LN) or on `resid_post_pre_norm` (post-LN).
+    pub ln2: LayerNormTrace<F>,
+    /// `hook_pre`: `mlp_in · W_in + b_in`. [rows, d_mlp]
+    pub pre: Array2<F>,
+    /// `hook_post`: the activation applied to `pre`. [rows, d_mlp]
+    pub post: Array2<F>,
+    /// `hook_mlp_out`: `post · W_out + b_out`. [rows, d_model]
+    pub out: Array2<F>,
+}
+
+/// Everything one block computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerTrace<F> {
+    /// `hook_resid_pre`: the stream entering the block. [rows, d_model]
+    pub resid_pre: Array2<F>,
+    /// `ln1`: on `resid_pre` (pre-LN) or on `resid_mid_pre_norm` (post-LN).
+    pub ln1: LayerNormTrace<F>,
+    /// `hook_q`. [head, rows, d_head]
+    pub q: Array3<F>,
+    /// `hook_k`. [head, rows, d_head]
+    pub k: Array3<F>,
+    /// `hook_v`. [head, rows, d_head]
+    pub v: Array3<F>,
+    /// `hook_attn_scores`: `q·kᵀ/√d_head`, before the causal mask (entries above the
+    /// diagonal are the raw values the mask discards). [batch, head, query_pos, key_pos]
+    pub scores: Array4<F>,
+    /// `hook_pattern`: causal softmax of the scores; rows sum to 1, the upper triangle is 0.
+    /// [batch, head, query_pos, key_pos]
+    pub pattern: Array4<F>,
+    /// `hook_z`: `pattern · v`. [head, rows, d_head]
+    pub z: Array3<F>,
+    /// `hook_result`: each head's own output `z_h · W_O[h]`, without `b_O`.
+    /// [head, rows, d_model]
+    pub head_result: Array3<F>,
+    /// `hook_attn_out`: Σ_h head_result[h] + b_O. [rows, d_model]
+    pub attn_out: Array2<F>,
+    /// Post-LN only: `skip + attn_out`, the sum that `ln1` normalises. [rows, d_model]
+    pub resid_mid_pre_norm: Option<Array2<F>>,
+    /// `hook_resid_mid`: the stream between the sublayers. [rows, d_model]
+    pub resid_mid: Array2<F>,
+    /// `None` for attention-only blocks.
+    pub mlp: Option<MlpTrace<F>>,
+    /// Post-LN with an MLP only: `skip + mlp_out`, the sum `ln2` normalises. [rows, d_model]
+    pub resid_post_pre_norm: Option<Array2<F>>,
+    /// `hook_resid_post`: the stream leaving the block. [rows, d_model]
+    pub resid_post: Array2<F>,
+}
+
+/// Every activation of one forward pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace<F = f32> {
+    /// Number of sequences.
+    pub batch: usize,
+    /// Tokens per sequence.
+    pub n_pos: usize,
+    /// The input, sequence-major. [rows]
+    pub tokens: Vec<TokenId>,
+    /// `hook_embed`: W_E[tokens]. [rows, d_model]
+    pub embed: Array2<F>,
+    /// `hook_pos_embed`: W_pos[pos]. [rows, d_model]
+    pub pos_embed: Array2<F>,
+    /// One entry per block.
+    pub layers: Vec<LayerTrace<F>>,
+    /// `ln_final` on the last `resid_post`, when the model has one.
+    pub ln_final: Option<LayerNormTrace<F>>,
+    /// Next-token logits. [rows, d_vocab]
+    pub logits: Array2<F>,
+}
+
+/// Input the model cannot run on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    /// No tokens at all.
+    #[error("the input is empty: give at least one token")]
+    Empty,
+    /// More tokens than learned positions.
+    #[error("{len} tokens is more than this model's context of {n_ctx}")]
+    TooLong {
+        /// Tokens given.
+        len: usize,
+        /// The model's limit.
+        n_ctx: usize,
+    },
+    /// A token id outside the vocabulary.
+    #[error("token id {token_id} at position {pos} is outside the vocabulary (0..{d_vocab})")]
+    OutOfVocabulary {
+        /// The bad id.
+        token_id: TokenId,
+        /// Where it is.
+        pos: usize,
+        /// Vocabulary size.
+        d_vocab: usize,
+    },
+    /// Sequences of different lengths in one batch.
+    #[error("every sequence in a batch must have the same length")]
+    Ragged,
+}
+
+impl<F: Scalar> Trace<F> {
+    /// The stream that enters the unembedding's LayerNorm: the last block's `resid_post`
+    /// (`hook_embed + hook_pos_embed` for a model without blocks). [rows, d_model]
+    pub fn final_resid(&self) -> Array2<F> {
+        match self.layers.last() {
+            Some(layer) => layer.resid_post.clone(),
+            None => &self.embed + &self.pos_embed,
+        }
+    }
+
+    /// Mean next-token cross-entropy over every sequence: position t predicts token t+1.
+    /// `None` when sequences have a single token.
+    pub fn loss(&self) -> Option<F> {
+        if self.n_pos < 2 {
+            return None;
+        }
+        let (logits, targets) = self.next_token_pairs();
+        Some(cross_entropy(logits.view(), &targets))
+    }
+
+    /// Logits rows that have a next token, with that token: ([batch·(n_pos−1), d_vocab],
+    /// [batch·(n_pos−1)]).
+    pub fn next_token_pairs(&self) -> (Array2<F>, Vec<TokenId>) {
+        let t = self.n_pos;
+        let rows: Vec<usize> = (0..self.batch)
+            .flat_map(|b| (0..t - 1).map(move |p| b * t + p))
+            .collect();
+        let logits = self.logits.select(Axis(0), &rows);
+        let targets = rows.iter().map(|&r| self.tokens[r + 1]).collect();
+        (logits, targets)
+    }
+}
+
+/// Checks a token sequence against a model before it runs.
+pub fn check_tokens<F>(params: &Params<F>, tokens: &[TokenId]) -> Result<(), InputError> {
+    let config = &params.config;
+    if tokens.is_empty() {
+        return Err(InputError::Empty);
+    }
+    if tokens.len() > config.n_ctx {
+        return Err(InputError::TooLong {
+            len: tokens.len(),
+            n_ctx: config.n_ctx,
+        });
+    }
+    if let Some((pos, &token_id)) = tokens
+        .iter()
+        .enumerate()
+        .find(|(_, id)| **id as usize >= config.d_vocab)
+    {
+        return Err(InputError::OutOfVocabulary {
+            token_id,
+            pos,
+            d_vocab: config.d_vocab,
+        });
+    }
+    Ok(())
+}
+
+/// The plain forward pass of one sequence.
+pub fn forward<F: Scalar>(params: &Params<F>, tokens: &[TokenId]) -> Result<Trace<F>, InputError> {
+    forward_batch(params, &[tokens], &NoIntervention)
+}
+
+/// The forward pass of a batch of equal-length sequences, with an intervention applied at
+/// every hook site ([`NoIntervention`] for the plain pass).
+pub fn forward_batch<F: Scalar>(
+    params: &Params<F>,
+    sequences: &[&[TokenId]],
+    intervention: &dyn Intervention<F>,
+) -> Result<Trace<F>, InputError> {
+    let n_pos = sequences.first().map_or(0, |s| s.len());
+    for sequence in sequences {
+        if sequence.len() != n_pos {
+            return Err(InputError::Ragged);
+        }
+        check_tokens(params, sequence)?;
+    }
+    if sequences.is_empty() {
+        return Err(InputError::Empty);
+    }
+    let config = &params.config;
+    let tokens: Vec<TokenId> = sequences.iter().flat_map(|s| s.iter().copied()).collect();
+    let batch = sequences.len();
+
+    let mut embed = params.w_e.select(Axis(0), &as_indices(&tokens)); // [rows, d_model]
+    intervention.apply(HookSite::Embed, embed.view_mut().into_dyn());
+    let positions: Vec<usize> = (0..batch).flat_map(|_| 0..n_pos).collect();
+    let mut pos_embed = params.w_pos.select(Axis(0), &positions); // [rows, d_model]
+    intervention.apply(HookSite::PosEmbed, pos_embed.view_mut().into_dyn());
+
+    let mut resid = &embed + &pos_embed; // [rows, d_model]
+    let mut layers = Vec::with_capacity(config.n_layers);
+    for (layer, block) in params.blocks.iter().enumerate() {
+        intervention.apply(HookSite::ResidPre { layer }, resid.view_mut().into_dyn());
+        let trace = block_forward(params, block, layer, batch, n_pos, resid, intervention);
+        resid = trace.resid_post.clone();
+        layers.push(trace);
+    }
+    let ln_final = params
+        .ln_final
+        .as_ref()
+        .map(|ln| layer_norm(ln, resid.view(), config.layer_norm_eps));
+    let unembed_in = ln_final.as_ref().map_or(resid.view(), |ln| ln.out.view());
+    let logits = unembed(params, unembed_in);
+    Ok(Trace {
+        batch,
+        n_pos,
+        tokens,
+        embed,
+        pos_embed,
+        layers,
+        ln_final,
+        logits,
+    })
+}
+
+/// `x · W_U + b_U` (W_U = W_Eᵀ when tied). `x` [rows, d_model] → [rows, d_vocab].
+pub fn unembed<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>) -> Array2<F> {
+    let mut logits = x.dot(&params.unembed());
+    if let Some(b_u) = &params.b_u {
+        logits += b_u;
+    }
+    logits
+}
+
+fn as_indices(tokens: &[TokenId]) -> Vec<usize> {
+    tokens.iter().map(|&t| t as usize).collect()
+}
+
+fn layer_norm<F: Scalar>(
+    ln: &LayerNormParams<F>,
+    x: ArrayView2<'_, F>,
+    eps: f64,
+) -> LayerNormTrace<F> {
+    layer_norm_forward(x, ln.w.view(), ln.b.view(), eps)
+}
+
+/// One block. `resid_pre` [rows, d_model] is moved into the trace.
+fn block_forward<F: Scalar>(
+    params: &Params<F>,
+    block: &BlockParams<F>,
+    layer: usize,
+    batch: usize,
+    n_pos: usize,
+    resid_pre: Array2<F>,
+    intervention: &dyn Intervention<F>,
+) -> LayerTrace<F> {
+    let config = &params.config;
+    let eps = config.layer_norm_eps;
+    let post_norm = config.norm == NormPlacement::Post;
+    let skip_or_zero = |x: &Array2<F>| {
+        if config.residual {
+            x.clone()
+        } else {
+            Array2::zeros(x.raw_dim())
+        }
+    };
+
+    // Attention sublayer. Pre-LN: attn(ln1(x)); post-LN: attn(x).
+    let ln1_pre = (!post_norm).then(|| layer_norm(&block.ln1, resid_pre.view(), eps));
+    let attn_in = ln1_pre
+        .as_ref()
+        .map_or(resid_pre.view(), |ln| ln.out.view());
+    let mut attn = attention_forward(block, attn_in, batch, n_pos);
+    intervention.apply(
+        HookSite::HeadResult { layer },
+        attn.head_result.view_mut().into_dyn(),
+    );
+    let mut attn_out = attn.head_result.sum_axis(Axis(0)) + &block.attn.b_o; // [rows, d_model]
+    intervention.apply(HookSite::AttnOut { layer }, attn_out.view_mut().into_dyn());
+    let mut skip = skip_or_zero(&resid_pre);
+    intervention.apply(HookSite::AttnSkip { layer }, skip.view_mut().into_dyn());
+    let attn_sum = skip + &attn_out; // [rows, d_model]
+    let (ln1, resid_mid_pre_norm, mut resid_mid) = match ln1_pre {
+        Some(ln1) => (ln1, None, attn_sum),
+        None => {
+            let ln1 = layer_norm(&block.ln1, attn_sum.view(), eps);
+            let out = ln1.out.clone();
+            (ln1, Some(attn_sum), out)
+        }
+    };
+    intervention.apply(
+        HookSite::ResidMid { layer },
+        resid_mid.view_mut().into_dyn(),
+    );
+
+    // MLP sublayer. Pre-LN: mlp(ln2(x')); post-LN: mlp(x').
+    let (mlp, resid_post_pre_norm, resid_post) = match &block.mlp {
+        None => (None, None, resid_mid.clone()),
+        Some(weights) => {
+            let ln2_pre = (!post_norm).then(|| layer_norm(&weights.ln2, resid_mid.view(), eps));
+            let mlp_in = ln2_pre
+                .as_ref()
+                .map_or(resid_mid.view(), |ln| ln.out.view());
+            let pre = mlp_in.dot(&weights.w_in) + &weights.b_in; // [rows, d_mlp]
+            let post = match config.activation {
+                Activation::GeluNew => pre.mapv(gelu_new),
+                Activation::Relu => pre.mapv(relu),
+            };
+            let mut out = post.dot(&weights.w_out) + &weights.b_out; // [rows, d_model]
+            intervention.apply(HookSite::MlpOut { layer }, out.view_mut().into_dyn());
+            let mut skip = skip_or_zero(&resid_mid);
+            intervention.apply(HookSite::MlpSkip { layer }, skip.view_mut().into_dyn());
+            let mlp_sum = skip + &out;
+            match ln2_pre {
+                Some(ln2) => (
+                    Some(MlpTrace {
+                        ln2,
+                        pre,
+                        post,
+                        out,
+                    }),
+                    None,
+                    mlp_sum,
+                ),
+                None => {
+                    let ln2 = layer_norm(&weights.ln2, mlp_sum.view(), eps);
+                    let resid_post = ln2.out.clone();
+                    (
+                        Some(MlpTrace {
+                            ln2,
+                            pre,
+                            post,
+                            out,
+                        }),
+                        Some(mlp_sum),
+                        resid_post,
+                    )
+                }
+            }
+        }
+    };
+
+    LayerTrace {
+        resid_pre,
+        ln1,
+        q: attn.q,
+        k: attn.k,
+        v: attn.v,
+        scores: attn.scores,
+        pattern: attn.pattern,
+        z: attn.z,
+        head_result: attn.head_result,
+        attn_out,
+        resid_mid_pre_norm,
+        resid_mid,
+        mlp,
+        resid_post_pre_norm,
+        resid_post,
+    }
+}
+
+/// What the attention sublayer computed, before `b_O` and the residual addition.
+struct AttentionTrace<F> {
+    q: Array3<F>,           // [head, rows, d_head]
+    k: Array3<F>,           // [head, rows, d_head]
+    v: Array3<F>,           // [head, rows, d_head]
+    scores: Array4<F>,      // [batch, head, query_pos, key_pos]
+    pattern: Array4<F>,     // [batch, head, query_pos, key_pos]
+    z: Array3<F>,           // [head, rows, d_head]
+    head_result: Array3<F>, // [head, rows, d_model]
+}
+
+/// Causal multi-head attention on `x` [rows, d_model].
+fn attention_forward<F: Scalar>(
+    block: &BlockParams<F>,
+    x: ArrayView2<'_, F>,
+    batch: usize,
+    n_pos: usize,
+) -> AttentionTrace<F> {
+    let weights = &block.attn;
+    let (n_heads, d_model, d_head) = weights.w_q.dim();
+    let rows = x.nrows();
+    let project = |w: &Array3<F>, b: &Array2<F>| {
+        let mut out = Array3::zeros((n_heads, rows, d_head));
+        for head in 0..n_heads {
+            let mut out_h = out.index_axis_mut(Axis(0), head);
+            out_h.assign(&b.row(head));
+            general_mat_mul(
+                F::one(),
+                &x,
+                &w.index_axis(Axis(0), head),
+                F::one(),
+                &mut out_h,
+            );
+        }
+        out
+    };
+    let q = project(&weights.w_q, &weights.b_q);
+    let k = project(&weights.w_k, &weights.b_k);
+    let v = project(&weights.w_v, &weights.b_v);
+
+    let scale = c::<F>(1.0 / (d_head as f64).sqrt());
+    let mut scores = Array4::zeros((batch, n_heads, n_pos, n_pos));
+    let mut pattern = Array4::zeros((batch, n_heads, n_pos, n_pos));
+    let mut z = Array3::zeros((n_heads, rows, d_head));
+    for b in 0..batch {
+        let seq = s![b * n_pos..(b + 1) * n_pos, ..];
+        for head in 0..n_heads {
+            let q_bh = q.index_axis(Axis(0), head); // [rows, d_head]
+            let k_bh = k.index_axis(Axis(0), head);
+            let v_bh = v.index_axis(Axis(0), head);
+            let (q_bh, k_bh, v_bh) = (q_bh.slice(seq), k_bh.slice(seq), v_bh.slice(seq));
+            let mut scores_bh = scores.slice_mut(s![b, head, .., ..]); // [query_pos, key_pos]
+            general_mat_mul(scale, &q_bh, &k_bh.t(), F::zero(), &mut scores_bh);
+            let mut pattern_bh = pattern.slice_mut(s![b, head, .., ..]);
+            pattern_bh.assign(&scores_bh);
+            causal_softmax_in_place(pattern_bh.view_mut());
+            let mut z_bh = z.slice_mut(s![head, b * n_pos..(b + 1) * n_pos, ..]);
+            general_mat_mul(F::one(), &pattern_bh, &v_bh, F::zero(), &mut z_bh);
+        }
+    }
+    let mut head_result = Array3::zeros((n_heads, rows, d_model));
+    for head in 0..n_heads {
+        let mut out_h = head_result.index_axis_mut(Axis(0), head);
+        general_mat_mul(
+            F::one(),
+            &z.index_axis(Axis(0), head),
+            &weights.w_o.index_axis(Axis(0), head),
+            F::zero(),
+            &mut out_h,
+        );
+    }
+    AttentionTrace {
+        q,
+        k,
+        v,
+        scores,
+        pattern,
+        z,
+        head_result,
+    }
+}

@@ -1,0 +1,64 @@
+//! Hook sites: the named places in the forward pass where an intervention may change an
+//! activation (TransformerLens's hook points). The plain forward passes [`NoIntervention`],
+//! which leaves every activation as it is.
+
+use ndarray::ArrayViewMutD;
+
+/// A place in the forward pass whose activation can be patched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HookSite {
+    /// `hook_embed`: W_E[tokens]. [rows, d_model]
+    Embed,
+    /// `hook_pos_embed`: W_pos[positions]. [rows, d_model]
+    PosEmbed,
+    /// Each head's own output `z_h · W_O[h]` (`hook_result`). [head, rows, d_model]
+    HeadResult {
+        /// Block index.
+        layer: usize,
+    },
+    /// `hook_attn_out`: the attention sublayer's output. [rows, d_model]
+    AttnOut {
+        /// Block index.
+        layer: usize,
+    },
+    /// `hook_mlp_out`: the MLP sublayer's output. [rows, d_model]
+    MlpOut {
+        /// Block index.
+        layer: usize,
+    },
+    /// The skip term added around the attention sublayer (normally `resid_pre`).
+    /// [rows, d_model]
+    AttnSkip {
+        /// Block index.
+        layer: usize,
+    },
+    /// The skip term added around the MLP sublayer (normally `resid_mid`). [rows, d_model]
+    MlpSkip {
+        /// Block index.
+        layer: usize,
+    },
+    /// `hook_resid_pre`: the stream entering a block. [rows, d_model]
+    ResidPre {
+        /// Block index.
+        layer: usize,
+    },
+    /// `hook_resid_mid`: the stream between attention and MLP. [rows, d_model]
+    ResidMid {
+        /// Block index.
+        layer: usize,
+    },
+}
+
+/// Something that may change activations at hook sites during a forward pass.
+pub trait Intervention<F> {
+    /// Changes `values` (shaped as documented on the site) in place, or leaves them.
+    fn apply(&self, site: HookSite, values: ArrayViewMutD<'_, F>);
+}
+
+/// The plain forward pass: changes nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoIntervention;
+
+impl<F> Intervention<F> for NoIntervention {
+    fn apply(&self, _site: HookSite, _values: ArrayViewMutD<'_, F>) {}
+}

@@ -1,0 +1,18 @@
+//! The maths of the model: config, parameters, tokenizers, forward (and backward) passes.
+//!
+//! Nothing here knows about the GUI; everything can be tested headless.
+
+pub mod bpe;
+pub mod config;
+pub mod forward;
+pub mod hooks;
+pub mod io;
+pub mod ops;
+pub mod params;
+pub mod scalar;
+pub mod tokenizer;
+
+pub use config::{Activation, ConfigError, ModelConfig, NormPlacement};
+pub use forward::{InputError, LayerTrace, MlpTrace, TokenId, Trace, forward, forward_batch};
+pub use params::{InitOptions, Params};
+pub use scalar::Scalar;

@@ -1,0 +1,166 @@
+//! The elementary operations of the forward pass, each on row-major 2-D activations
+//! `[rows, features]` where a row is one token position.
+//!
+//! Backward passes live beside their forwards as `<op>_backward` (see `backward.rs` for the
+//! block-level assembly).
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+
+use super::scalar::{Scalar, c};
+
+/// What LayerNorm computed for a batch of rows, kept for views and for backward.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNormTrace<F> {
+    /// Mean of each row. [rows]
+    pub mean: Array1<F>,
+    /// 1/√(var + eps) of each row (biased variance). [rows]
+    pub rstd: Array1<F>,
+    /// (x − mean)·rstd, before scale and shift. [rows, d_model]
+    pub normalized: Array2<F>,
+    /// normalized·w + b. [rows, d_model]
+    pub out: Array2<F>,
+}
+
+/// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
+/// `x` [rows, d], `w`, `b` [d].
+pub fn layer_norm_forward<F: Scalar>(
+    x: ArrayView2<'_, F>,
+    w: ArrayView1<'_, F>,
+    b: ArrayView1<'_, F>,
+    eps: f64,
+) -> LayerNormTrace<F> {
+    let (rows, d) = x.dim();
+    let inv_d = c::<F>(1.0 / d as f64);
+    let eps = c::<F>(eps);
+    let mut mean = Array1::zeros(rows);
+    let mut rstd = Array1::zeros(rows);
+    let mut normalized = Array2::zeros((rows, d));
+    let mut out = Array2::zeros((rows, d));
+    for row in 0..rows {
+        let x_row = x.row(row);
+        let mu = x_row.sum() * inv_d;
+        let var = x_row.iter().map(|&v| (v - mu) * (v - mu)).sum::<F>() * inv_d;
+        let r = F::one() / (var + eps).sqrt();
+        mean[row] = mu;
+        rstd[row] = r;
+        Zip::from(normalized.row_mut(row))
+            .and(out.row_mut(row))
+            .and(x_row)
+            .and(w)
+            .and(b)
+            .for_each(|n, o, &xv, &wv, &bv| {
+                *n = (xv - mu) * r;
+                *o = *n * wv + bv;
+            });
+    }
+    LayerNormTrace {
+        mean,
+        rstd,
+        normalized,
+        out,
+    }
+}
+
+/// GPT-2's `gelu_new`: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+pub fn gelu_new<F: Scalar>(x: F) -> F {
+    let k = c::<F>((2.0 / std::f64::consts::PI).sqrt());
+    let inner = k * (x + c::<F>(0.044715) * x * x * x);
+    c::<F>(0.5) * x * (F::one() + inner.tanh())
+}
+
+/// `max(0, x)`.
+pub fn relu<F: Scalar>(x: F) -> F {
+    x.max(F::zero())
+}
+
+/// Causal softmax of one head's scores, in place: row `query` keeps keys `0..=query` and
+/// gives the later keys exactly 0. `scores` [query_pos, key_pos] becomes the pattern.
+pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
+    for (query, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
+        let (visible, masked) = row
+            .as_slice_mut()
+            .expect("score rows are contiguous")
+            .split_at_mut(query + 1);
+        let max = visible.iter().copied().fold(F::neg_infinity(), F::max);
+        let mut total = F::zero();
+        for value in visible.iter_mut() {
+            *value = (*value - max).exp();
+            total += *value;
+        }
+        let inv_total = F::one() / total;
+        for value in visible.iter_mut() {
+            *value *= inv_total;
+        }
+        masked.fill(F::zero());
+    }
+}
+
+/// Softmax of one vector of logits (numerically stable).
+pub fn softmax<F: Scalar>(logits: ArrayView1<'_, F>) -> Array1<F> {
+    let max = logits.iter().copied().fold(F::neg_infinity(), F::max);
+    let mut probs = logits.mapv(|x| (x - max).exp());
+    let total = probs.sum();
+    probs /= total;
+    probs
+}
+
+/// Mean next-token cross-entropy of `logits` [rows, d_vocab] against `targets` [rows]
+/// (natural log, nats per token).
+pub fn cross_entropy<F: Scalar>(logits: ArrayView2<'_, F>, targets: &[u32]) -> F {
+    let total: F = logits
+        .outer_iter()
+        .zip(targets)
+        .map(|(row, &target)| {
+            let max = row.iter().copied().fold(F::neg_infinity(), F::max);
+            let log_sum = row.iter().map(|&x| (x - max).exp()).sum::<F>().ln() + max;
+            log_sum - row[target as usize]
+        })
+        .sum();
+    total / c::<F>(targets.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn layer_norm_of_a_known_row() {
+        // x = [1, 2, 3]: mean 2, biased var 2/3.
+        let x = array![[1.0f64, 2.0, 3.0]];
+        let w = array![1.0, 1.0, 2.0];
+        let b = array![0.0, 1.0, 0.0];
+        let t = layer_norm_forward(x.view(), w.view(), b.view(), 0.0);
+        let s = (2.0f64 / 3.0).sqrt();
+        assert!((t.mean[0] - 2.0).abs() < 1e-12);
+        assert!((t.out[[0, 0]] + 1.0 / s).abs() < 1e-12);
+        assert!((t.out[[0, 1]] - 1.0).abs() < 1e-12);
+        assert!((t.out[[0, 2]] - 2.0 / s).abs() < 1e-12);
+    }
+
+    #[test]
+    fn causal_softmax_masks_and_normalises() {
+        let mut s = array![[5.0f64, 7.0, 9.0], [0.0, 0.0, 100.0], [1.0, 2.0, 3.0]];
+        causal_softmax_in_place(s.view_mut());
+        assert_eq!(s.row(0).to_vec(), vec![1.0, 0.0, 0.0]);
+        assert_eq!(s.row(1).to_vec(), vec![0.5, 0.5, 0.0]);
+        for row in s.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn gelu_new_known_values() {
+        assert_eq!(gelu_new(0.0f64), 0.0);
+        // 0.5·1·(1 + tanh(√(2/π)·1.044715)) = 0.8411919906082768
+        assert!((gelu_new(1.0f64) - 0.841_191_990_608_276_8).abs() < 1e-12);
+        assert_eq!(relu(-2.0f32), 0.0);
+    }
+
+    #[test]
+    fn cross_entropy_of_uniform_logits_is_log_vocab() {
+        let logits = Array2::<f64>::zeros((3, 8));
+        let loss = cross_entropy(logits.view(), &[0, 3, 7]);
+        assert!((loss - 8f64.ln()).abs() < 1e-12);
+    }
+}
