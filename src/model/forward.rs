@@ -5,15 +5,17 @@
 //! The same Trace is what every view reads and what backward uses as its cache.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, s};
+use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, Zip};
 
+use super::attention::attention_forward;
 use super::config::{Activation, NormPlacement};
 use super::hooks::{HookSite, Intervention, NoIntervention};
 use super::ops::{
-    LayerNormTrace, causal_softmax_in_place, cross_entropy, gelu_new, layer_norm_forward, relu,
+    LayerNormTrace, cross_entropy, gelu_new, gelu_new_backward, layer_norm_forward, relu,
+    relu_backward,
 };
-use super::params::{BlockParams, LayerNormParams, Params};
-use super::scalar::{Scalar, c};
+use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
+use super::scalar::Scalar;
 
 /// A token id: an index into the vocabulary.
 pub type TokenId = u32;
@@ -283,7 +285,7 @@ fn block_forward<F: Scalar>(
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
-    let mut attn = attention_forward(block, attn_in, batch, n_pos);
+    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos);
     intervention.apply(
         HookSite::HeadResult { layer },
         attn.head_result.view_mut().into_dyn(),
@@ -314,12 +316,7 @@ fn block_forward<F: Scalar>(
             let mlp_in = ln2_pre
                 .as_ref()
                 .map_or(resid_mid.view(), |ln| ln.out.view());
-            let pre = mlp_in.dot(&weights.w_in) + &weights.b_in; // [rows, d_mlp]
-            let post = match config.activation {
-                Activation::GeluNew => pre.mapv(gelu_new),
-                Activation::Relu => pre.mapv(relu),
-            };
-            let mut out = post.dot(&weights.w_out) + &weights.b_out; // [rows, d_model]
+            let (pre, post, mut out) = mlp_forward(weights, config.activation, mlp_in);
             intervention.apply(HookSite::MlpOut { layer }, out.view_mut().into_dyn());
             let mut skip = skip_or_zero(&resid_mid);
             intervention.apply(HookSite::MlpSkip { layer }, skip.view_mut().into_dyn());
@@ -372,84 +369,60 @@ fn block_forward<F: Scalar>(
     }
 }
 
-/// What the attention sublayer computed, before `b_O` and the residual addition.
-struct AttentionTrace<F> {
-    q: Array3<F>,           // [head, rows, d_head]
-    k: Array3<F>,           // [head, rows, d_head]
-    v: Array3<F>,           // [head, rows, d_head]
-    scores: Array4<F>,      // [batch, head, query_pos, key_pos]
-    pattern: Array4<F>,     // [batch, head, query_pos, key_pos]
-    z: Array3<F>,           // [head, rows, d_head]
-    head_result: Array3<F>, // [head, rows, d_model]
+/// The MLP on `x` [rows, d_model]: `pre = x·W_in + b_in` [rows, d_mlp], `post = act(pre)`
+/// [rows, d_mlp], `out = post·W_out + b_out` [rows, d_model]. Returns (pre, post, out).
+pub(crate) fn mlp_forward<F: Scalar>(
+    weights: &MlpParams<F>,
+    activation: Activation,
+    x: ArrayView2<'_, F>,
+) -> (Array2<F>, Array2<F>, Array2<F>) {
+    let mut pre = Array2::zeros((x.nrows(), weights.w_in.ncols())); // [rows, d_mlp]
+    pre.assign(&weights.b_in);
+    general_mat_mul(F::one(), &x, &weights.w_in, F::one(), &mut pre);
+    let post = match activation {
+        Activation::GeluNew => pre.mapv(gelu_new),
+        Activation::Relu => pre.mapv(relu),
+    };
+    let mut out = Array2::zeros((x.nrows(), weights.w_out.ncols())); // [rows, d_model]
+    out.assign(&weights.b_out);
+    general_mat_mul(F::one(), &post, &weights.w_out, F::one(), &mut out);
+    (pre, post, out)
 }
 
-/// Causal multi-head attention on `x` [rows, d_model].
-fn attention_forward<F: Scalar>(
-    block: &BlockParams<F>,
+/// Reverses [`mlp_forward`]: given `d_out` [rows, d_model], adds the gradients of `W_in`,
+/// `b_in`, `W_out`, `b_out` into `grads` and returns the gradient of `x` [rows, d_model].
+/// Reads `x`, `pre` and `post` from the forward's trace.
+pub(crate) fn mlp_backward<F: Scalar>(
+    weights: &MlpParams<F>,
+    activation: Activation,
     x: ArrayView2<'_, F>,
-    batch: usize,
-    n_pos: usize,
-) -> AttentionTrace<F> {
-    let weights = &block.attn;
-    let (n_heads, d_model, d_head) = weights.w_q.dim();
-    let rows = x.nrows();
-    let project = |w: &Array3<F>, b: &Array2<F>| {
-        let mut out = Array3::zeros((n_heads, rows, d_head));
-        for head in 0..n_heads {
-            let mut out_h = out.index_axis_mut(Axis(0), head);
-            out_h.assign(&b.row(head));
-            general_mat_mul(
-                F::one(),
-                &x,
-                &w.index_axis(Axis(0), head),
-                F::one(),
-                &mut out_h,
-            );
-        }
-        out
+    trace: &MlpTrace<F>,
+    d_out: ArrayView2<'_, F>,
+    grads: &mut MlpParams<F>,
+) -> Array2<F> {
+    // Reverses `out = post·W_out + b_out`.
+    grads.b_out += &d_out.sum_axis(Axis(0));
+    general_mat_mul(
+        F::one(),
+        &trace.post.t(),
+        &d_out,
+        F::one(),
+        &mut grads.w_out,
+    );
+    let mut d_pre = Array2::zeros(trace.pre.raw_dim()); // [rows, d_mlp]
+    general_mat_mul(F::one(), &d_out, &weights.w_out.t(), F::zero(), &mut d_pre);
+    // Reverses `post = act(pre)`.
+    let derivative = match activation {
+        Activation::GeluNew => gelu_new_backward::<F>,
+        Activation::Relu => relu_backward::<F>,
     };
-    let q = project(&weights.w_q, &weights.b_q);
-    let k = project(&weights.w_k, &weights.b_k);
-    let v = project(&weights.w_v, &weights.b_v);
-
-    let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    let mut scores = Array4::zeros((batch, n_heads, n_pos, n_pos));
-    let mut pattern = Array4::zeros((batch, n_heads, n_pos, n_pos));
-    let mut z = Array3::zeros((n_heads, rows, d_head));
-    for b in 0..batch {
-        let seq = s![b * n_pos..(b + 1) * n_pos, ..];
-        for head in 0..n_heads {
-            let q_bh = q.index_axis(Axis(0), head); // [rows, d_head]
-            let k_bh = k.index_axis(Axis(0), head);
-            let v_bh = v.index_axis(Axis(0), head);
-            let (q_bh, k_bh, v_bh) = (q_bh.slice(seq), k_bh.slice(seq), v_bh.slice(seq));
-            let mut scores_bh = scores.slice_mut(s![b, head, .., ..]); // [query_pos, key_pos]
-            general_mat_mul(scale, &q_bh, &k_bh.t(), F::zero(), &mut scores_bh);
-            let mut pattern_bh = pattern.slice_mut(s![b, head, .., ..]);
-            pattern_bh.assign(&scores_bh);
-            causal_softmax_in_place(pattern_bh.view_mut());
-            let mut z_bh = z.slice_mut(s![head, b * n_pos..(b + 1) * n_pos, ..]);
-            general_mat_mul(F::one(), &pattern_bh, &v_bh, F::zero(), &mut z_bh);
-        }
-    }
-    let mut head_result = Array3::zeros((n_heads, rows, d_model));
-    for head in 0..n_heads {
-        let mut out_h = head_result.index_axis_mut(Axis(0), head);
-        general_mat_mul(
-            F::one(),
-            &z.index_axis(Axis(0), head),
-            &weights.w_o.index_axis(Axis(0), head),
-            F::zero(),
-            &mut out_h,
-        );
-    }
-    AttentionTrace {
-        q,
-        k,
-        v,
-        scores,
-        pattern,
-        z,
-        head_result,
-    }
+    Zip::from(&mut d_pre)
+        .and(&trace.pre)
+        .for_each(|d, &p| *d *= derivative(p));
+    // Reverses `pre = x·W_in + b_in`.
+    grads.b_in += &d_pre.sum_axis(Axis(0));
+    general_mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);
+    let mut d_x = Array2::zeros(x.raw_dim()); // [rows, d_model]
+    general_mat_mul(F::one(), &d_pre, &weights.w_in.t(), F::zero(), &mut d_x);
+    d_x
 }

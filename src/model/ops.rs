@@ -1,10 +1,11 @@
 //! The elementary operations of the forward pass, each on row-major 2-D activations
 //! `[rows, features]` where a row is one token position.
 //!
-//! Backward passes live beside their forwards as `<op>_backward` (see `backward.rs` for the
-//! block-level assembly).
+//! Backward passes live beside their forwards as `<op>_backward` (llm.c's layout): each one
+//! says which forward line it reverses and reads what the forward recorded as its cache.
+//! `attention.rs` holds the attention pair, `backward.rs` the block-level assembly.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use super::scalar::{Scalar, c};
 
@@ -61,6 +62,52 @@ pub fn layer_norm_forward<F: Scalar>(
     }
 }
 
+/// Reverses [`layer_norm_forward`]: given `d_out` [rows, d], adds `dL/dw` and `dL/db` into
+/// `d_w`, `d_b` [d] and returns `dL/dx` [rows, d], reading `normalized` and `rstd` from the
+/// forward's trace.
+pub fn layer_norm_backward<F: Scalar>(
+    d_out: ArrayView2<'_, F>,
+    trace: &LayerNormTrace<F>,
+    w: ArrayView1<'_, F>,
+    mut d_w: ArrayViewMut1<'_, F>,
+    mut d_b: ArrayViewMut1<'_, F>,
+) -> Array2<F> {
+    let (rows, d) = d_out.dim();
+    let inv_d = c::<F>(1.0 / d as f64);
+    let mut d_x = Array2::zeros((rows, d));
+    for row in 0..rows {
+        let d_out_row = d_out.row(row);
+        let norm_row = trace.normalized.row(row);
+        // Reverses `o = n·w + b`: dw += dout·n, db += dout, dn = dout·w.
+        let mut mean_d_norm = F::zero();
+        let mut mean_d_norm_norm = F::zero();
+        Zip::from(&d_out_row)
+            .and(&norm_row)
+            .and(w)
+            .and(&mut d_w)
+            .and(&mut d_b)
+            .for_each(|&g, &n, &wv, dw, db| {
+                *dw += g * n;
+                *db += g;
+                let d_norm = g * wv;
+                mean_d_norm += d_norm;
+                mean_d_norm_norm += d_norm * n;
+            });
+        mean_d_norm *= inv_d;
+        mean_d_norm_norm *= inv_d;
+        // Reverses `n = (x − mean)·rstd` through the mean and the variance.
+        let r = trace.rstd[row];
+        Zip::from(d_x.row_mut(row))
+            .and(&d_out_row)
+            .and(&norm_row)
+            .and(w)
+            .for_each(|dx, &g, &n, &wv| {
+                *dx = (g * wv - mean_d_norm - n * mean_d_norm_norm) * r;
+            });
+    }
+    d_x
+}
+
 /// GPT-2's `gelu_new`: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
 pub fn gelu_new<F: Scalar>(x: F) -> F {
     let k = c::<F>((2.0 / std::f64::consts::PI).sqrt());
@@ -68,9 +115,24 @@ pub fn gelu_new<F: Scalar>(x: F) -> F {
     c::<F>(0.5) * x * (F::one() + inner.tanh())
 }
 
+/// Reverses [`gelu_new`]: its derivative at the pre-activation `x`.
+pub fn gelu_new_backward<F: Scalar>(x: F) -> F {
+    let k = c::<F>((2.0 / std::f64::consts::PI).sqrt());
+    let a = c::<F>(0.044715);
+    let tanh_out = (k * (x + a * x * x * x)).tanh();
+    let sech2 = F::one() - tanh_out * tanh_out;
+    c::<F>(0.5) * (F::one() + tanh_out)
+        + c::<F>(0.5) * x * sech2 * k * (F::one() + c::<F>(3.0) * a * x * x)
+}
+
 /// `max(0, x)`.
 pub fn relu<F: Scalar>(x: F) -> F {
     x.max(F::zero())
+}
+
+/// Reverses [`relu`]: 1 where `x > 0`, else 0 (the subgradient at 0 is 0).
+pub fn relu_backward<F: Scalar>(x: F) -> F {
+    if x > F::zero() { F::one() } else { F::zero() }
 }
 
 /// Causal softmax of one head's scores, in place: row `query` keeps keys `0..=query` and
@@ -92,6 +154,32 @@ pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
             *value *= inv_total;
         }
         masked.fill(F::zero());
+    }
+}
+
+/// Reverses [`causal_softmax_in_place`] for one head: turns `d_pattern` [query_pos, key_pos]
+/// into `d_scores` in place, reading the `pattern` the forward produced. Masked entries get 0.
+pub fn causal_softmax_backward_in_place<F: Scalar>(
+    pattern: ArrayView2<'_, F>,
+    mut d_pattern: ArrayViewMut2<'_, F>,
+) {
+    for (query, (p_row, mut d_row)) in pattern
+        .outer_iter()
+        .zip(d_pattern.outer_iter_mut())
+        .enumerate()
+    {
+        let visible = query + 1;
+        // dS_j = P_j·(dP_j − Σ_k P_k·dP_k) over the visible keys.
+        let mut dot = F::zero();
+        for key in 0..visible {
+            dot += p_row[key] * d_row[key];
+        }
+        for key in 0..visible {
+            d_row[key] = p_row[key] * (d_row[key] - dot);
+        }
+        for key in visible..d_row.len() {
+            d_row[key] = F::zero();
+        }
     }
 }
 
@@ -117,6 +205,42 @@ pub fn cross_entropy<F: Scalar>(logits: ArrayView2<'_, F>, targets: &[u32]) -> F
         })
         .sum();
     total / c::<F>(targets.len() as f64)
+}
+
+/// Mean cross-entropy over the rows that have a target, and its gradient with respect to the
+/// logits: `(softmax − onehot)/n` on those rows, 0 on rows whose target is `None`.
+/// `logits` [rows, d_vocab], `targets` [rows] → (loss in nats per token, [rows, d_vocab]).
+/// Reverses [`cross_entropy`] (which is the same mean). Returns `None` when no row has a
+/// target.
+pub fn cross_entropy_backward<F: Scalar>(
+    logits: ArrayView2<'_, F>,
+    targets: &[Option<u32>],
+) -> Option<(F, Array2<F>)> {
+    let count = targets.iter().flatten().count();
+    if count == 0 {
+        return None;
+    }
+    let inv_count = c::<F>(1.0 / count as f64);
+    let mut d_logits = Array2::zeros(logits.raw_dim());
+    let mut total = F::zero();
+    for ((row, mut d_row), target) in logits
+        .outer_iter()
+        .zip(d_logits.outer_iter_mut())
+        .zip(targets)
+    {
+        let Some(target) = *target else { continue };
+        let max = row.iter().copied().fold(F::neg_infinity(), F::max);
+        let mut sum = F::zero();
+        Zip::from(&mut d_row).and(&row).for_each(|d, &x| {
+            *d = (x - max).exp();
+            sum += *d;
+        });
+        total += sum.ln() + max - row[target as usize];
+        let scale = inv_count / sum;
+        d_row.mapv_inplace(|p| p * scale);
+        d_row[target as usize] -= inv_count;
+    }
+    Some((total * inv_count, d_logits))
 }
 
 #[cfg(test)]
