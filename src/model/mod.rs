@@ -2,6 +2,8 @@
 //!
 //! Nothing here knows about the GUI; everything can be tested headless.
 
+mod attention;
+pub mod backward;
 pub mod bpe;
 pub mod config;
 pub mod forward;
