@@ -1,0 +1,165 @@
+//! Commands: the only way views change the state. The app collects them during a frame
+//! and applies them together with [`AppState::apply`].
+
+use std::path::PathBuf;
+
+use super::export::ExportFormat;
+use super::generate::{GenerateOptions, next_token};
+use super::jobs::FilePurpose;
+use super::prompt::append_token;
+use super::settings::{LensColour, ViewKind};
+use super::{AppState, models};
+use crate::model::TokenId;
+
+/// Something a view asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Replace the prompt text.
+    SetPrompt(String),
+    /// Follow the token at this position.
+    SelectToken(usize),
+    /// Move the stage slider to this notch.
+    SetStage(usize),
+    /// Move the stage slider by this many notches (←/→).
+    StepStage(isize),
+    /// Choose a block.
+    SelectLayer(usize),
+    /// Choose an attention head (and its block).
+    SelectHead {
+        /// Block index.
+        layer: usize,
+        /// Head index.
+        head: usize,
+    },
+    /// Highlight a contribution term by name, or none.
+    SelectComponent(Option<String>),
+    /// Attribute to this token's logit (`None`: the top prediction).
+    SetTarget(Option<TokenId>),
+    /// Show a view.
+    ShowView(ViewKind),
+    /// Open a file dialog.
+    ChooseFile(FilePurpose),
+    /// Read a model file or folder (what the open dialog calls).
+    OpenModel(PathBuf),
+    /// Go back to the embedded default model.
+    OpenDefaultModel,
+    /// Write the open model in the native format.
+    SaveModel(PathBuf),
+    /// Export the current view.
+    Export {
+        /// PNG, CSV or JSON.
+        format: ExportFormat,
+        /// Where.
+        path: PathBuf,
+    },
+    /// Set the GUI zoom factor.
+    SetZoom(f32),
+    /// Dark (true) or light theme.
+    SetDark(bool),
+    /// How the logit lens colours cells.
+    SetLensColour(LensColour),
+    /// Whether the logit lens applies the final LayerNorm at every stage.
+    SetLensApplyLnFinal(bool),
+    /// How the next token is chosen.
+    SetGenerateOptions(GenerateOptions),
+    /// Append the next token to the prompt.
+    GenerateNext,
+    /// Hide the error banner.
+    DismissError,
+}
+
+impl AppState {
+    /// Applies one command.
+    pub fn apply(&mut self, command: Command) {
+        match command {
+            Command::SetPrompt(text) => {
+                if text != self.settings.prompt {
+                    self.settings.prompt = text;
+                    self.retokenize();
+                }
+            }
+            Command::SelectToken(pos) => {
+                self.selection.token = pos.min(self.prompt.ids.len().saturating_sub(1));
+            }
+            Command::SetStage(index) => {
+                if let Some(analysis) = &self.analysis {
+                    self.selection.set_stage(index, &analysis.stages);
+                }
+            }
+            Command::StepStage(delta) => {
+                if let Some(analysis) = &self.analysis {
+                    self.selection.step_stage(delta, &analysis.stages);
+                }
+            }
+            Command::SelectLayer(layer) => {
+                self.selection.layer = layer.min(self.model.params.config.n_layers - 1);
+            }
+            Command::SelectHead { layer, head } => {
+                let config = &self.model.params.config;
+                self.selection.layer = layer.min(config.n_layers - 1);
+                self.selection.head = head.min(config.n_heads - 1);
+            }
+            Command::SelectComponent(name) => self.selection.component = name,
+            Command::SetTarget(target) => self.selection.target_token = target,
+            Command::ShowView(view) => self.settings.view = view,
+            Command::ChooseFile(purpose) => self.dialog_request = Some(purpose),
+            Command::OpenModel(path) => {
+                self.loading = Some(path.clone());
+                self.jobs.load_model(path);
+            }
+            Command::OpenDefaultModel => {
+                self.settings.last_model = None;
+                self.set_model(models::default_model());
+            }
+            Command::SaveModel(path) => {
+                let model = self.model.clone();
+                self.jobs
+                    .write_file(path, move |path| models::save_model(&model, path));
+            }
+            Command::Export { format, path } => self.export_request = Some((format, path)),
+            Command::SetZoom(zoom) => self.settings.zoom = zoom.clamp(0.5, 3.0),
+            Command::SetDark(dark) => self.settings.dark = dark,
+            Command::SetLensColour(colour) => self.settings.lens_colour = colour,
+            Command::SetLensApplyLnFinal(apply) => self.settings.lens_apply_ln_final = apply,
+            Command::SetGenerateOptions(options) => self.settings.generate = options,
+            Command::GenerateNext => self.generate_next(),
+            Command::DismissError => self.error = None,
+        }
+    }
+
+    /// Whether "Generate" can append a token now, or why not.
+    pub fn can_generate(&self) -> Result<(), String> {
+        if !self.model.tokenizer.accepts_text() && self.prompt.ids.is_empty() {
+            return Err("type at least one token id first".into());
+        }
+        if self.prompt.ids.len() >= self.model.params.config.n_ctx {
+            return Err(format!(
+                "the context is full ({} tokens)",
+                self.model.params.config.n_ctx
+            ));
+        }
+        if !self.analysis_is_current() {
+            return Err("the model is still running on the prompt".into());
+        }
+        Ok(())
+    }
+
+    fn generate_next(&mut self) {
+        if let Err(reason) = self.can_generate() {
+            self.notice = Some(format!("Cannot generate: {reason}."));
+            return;
+        }
+        let Some(analysis) = &self.analysis else {
+            return;
+        };
+        let last = analysis.n_pos() - 1;
+        let logits = analysis.trace.logits.row(last);
+        let options = self.settings.generate;
+        if let Some(id) = next_token(logits, &options, &mut self.rng) {
+            let text = append_token(&self.settings.prompt, &self.model.tokenizer, id);
+            self.settings.prompt = text;
+            self.retokenize();
+            self.selection.token = self.prompt.ids.len().saturating_sub(1);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The explorer's state as plain data (no egui): the open model, the prompt, the linked
+//! selection, the current analysis and the settings. Views read it and send [`Command`]s;
+//! [`AppState::apply`] changes it, in one place each frame.
+
+pub mod analysis;
+pub mod command;
+pub mod export;
+pub mod generate;
+pub mod jobs;
+pub mod models;
+pub mod prompt;
+pub mod selection;
+pub mod settings;
+pub mod stage_words;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use analysis::Analysis;
+pub use command::Command;
+pub use export::{ExportFormat, Table};
+pub use jobs::{FilePurpose, JobEvent, Jobs, Waker};
+pub use prompt::PromptTokens;
+pub use selection::Selection;
+pub use settings::{LensColour, Settings, ViewKind};
+
+use crate::model::io::LoadedModel;
+
+/// Everything the explorer shows and remembers.
+#[derive(Debug)]
+pub struct AppState {
+    /// The open model (the analysis on screen may still belong to the previous one).
+    pub model: Arc<LoadedModel>,
+    /// Counts model changes, so a result for an older model is recognised.
+    pub model_generation: u64,
+    /// The prompt as the model sees it.
+    pub prompt: PromptTokens,
+    /// Persisted settings, including the prompt text and the open view.
+    pub settings: Settings,
+    /// The linked selection.
+    pub selection: Selection,
+    /// The newest finished analysis (kept on screen while a newer one is computed).
+    pub analysis: Option<Arc<Analysis>>,
+    /// Why the current prompt could not run (e.g. it has no token), shown instead of views.
+    pub trace_error: Option<String>,
+    /// An error to show in the window until dismissed (a file that failed to load, ...).
+    pub error: Option<String>,
+    /// A short message about something that went well ("Saved …").
+    pub notice: Option<String>,
+    /// The model file being read, if any.
+    pub loading: Option<PathBuf>,
+    /// The trace request whose result is awaited.
+    pub pending_trace: Option<u64>,
+    /// A file dialog the app should open.
+    pub dialog_request: Option<FilePurpose>,
+    /// An export the app should perform (it owns the pixels and the view tables).
+    pub export_request: Option<(ExportFormat, PathBuf)>,
+    /// Models found in the `models/` folders.
+    pub shipped_models: Vec<PathBuf>,
+    /// Random numbers for sampled generation (seeded: a session is reproducible).
+    pub rng: StdRng,
+    /// Background work.
+    pub jobs: Jobs,
+}
+
+impl AppState {
+    /// A state showing `model`, with `settings` restored, that starts its first trace.
+    pub fn new(model: LoadedModel, settings: Settings, wake: Waker) -> Self {
+        let mut state = Self {
+            model: Arc::new(model),
+            model_generation: 0,
+            prompt: PromptTokens::default(),
+            settings,
+            selection: Selection::default(),
+            analysis: None,
+            trace_error: None,
+            error: None,
+            notice: None,
+            loading: None,
+            pending_trace: None,
+            dialog_request: None,
+            export_request: None,
+            shipped_models: models::shipped_models(),
+            rng: StdRng::seed_from_u64(0),
+            jobs: Jobs::new(wake),
+        };
+        if state.settings.prompt.is_empty() {
+            state.settings.prompt = prompt::default_prompt(&state.model.tokenizer);
+        }
+        state.retokenize();
+        state
+    }
+
+    /// True while a trace, a model load or a file write is under way.
+    pub fn busy(&self) -> bool {
+        self.pending_trace.is_some() || self.jobs.files_in_flight > 0
+    }
+
+    /// The analysis on screen, if it belongs to the current prompt and model (false while a
+    /// newer one is being computed).
+    pub fn analysis_is_current(&self) -> bool {
+        match &self.analysis {
+            Some(a) => Arc::ptr_eq(&a.model, &self.model) && a.tokens == self.prompt.ids,
+            None => false,
+        }
+    }
+
+    /// Applies every finished job's result; returns whether anything changed.
+    pub fn poll_jobs(&mut self) -> bool {
+        let mut changed = false;
+        while let Some(event) = self.jobs.try_next() {
+            self.on_event(event);
+            changed = true;
+        }
+        changed
+    }
+
+    /// Waits (blocking) until no job is pending, or `timeout` passes; returns whether idle.
+    /// For tests, benchmarks and the screenshot script, never for the UI thread.
+    pub fn wait_until_idle(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        self.poll_jobs();
+        while self.busy() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if let Some(event) = self.jobs.next_within(left) {
+                self.on_event(event);
+            }
+        }
+        true
+    }
+
+    /// Re-encodes the prompt for the current model and asks for a trace of it.
+    pub(crate) fn retokenize(&mut self) {
+        let config = &self.model.params.config;
+        self.prompt =
+            PromptTokens::encode(&self.settings.prompt, &self.model.tokenizer, config.n_ctx);
+        if self.prompt.ids.is_empty() {
+            self.pending_trace = None;
+            self.trace_error = Some(if self.prompt.unknown.is_empty() {
+                "The prompt is empty: type some text to run the model.".into()
+            } else {
+                "No character of the prompt is in this model's vocabulary.".into()
+            });
+            return;
+        }
+        self.trace_error = None;
+        if self.analysis_is_current() {
+            self.pending_trace = None;
+            return;
+        }
+        let id = self
+            .jobs
+            .request_trace(self.model.clone(), self.prompt.ids.clone());
+        self.pending_trace = Some(id);
+    }
+
+    /// Makes `model` the open model; the prompt is kept when the new tokenizer can encode
+    /// it, otherwise replaced by a prompt the model can read.
+    pub fn set_model(&mut self, model: LoadedModel) {
+        let config = &model.params.config;
+        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
+        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
+            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
+        }
+        self.model = Arc::new(model);
+        self.model_generation += 1;
+        self.selection.target_token = None;
+        self.selection.component = None;
+        self.retokenize();
+    }
+
+    /// Keeps the selection inside the analysis on screen.
+    fn clamp_selection(&mut self) {
+        if let Some(analysis) = &self.analysis {
+            let config = &analysis.model.params.config;
+            self.selection.clamp(
+                analysis.n_pos(),
+                analysis.stages.len(),
+                config.n_layers,
+                config.n_heads,
+            );
+        }
+    }
+
+    /// Handles a finished job.
+    pub fn on_event(&mut self, event: JobEvent) {
+        match event {
+            JobEvent::TraceFinished { request, result } => {
+                if self.pending_trace == Some(request) {
+                    self.pending_trace = None;
+                }
+                match result {
+                    Ok(analysis) => {
+                        // Results arrive in request order; a newer one replaces an older.
+                        self.analysis = Some(analysis);
+                        self.clamp_selection();
+                    }
+                    Err(message) => self.trace_error = Some(message),
+                }
+            }
+            JobEvent::ModelLoaded { path, result } => {
+                self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
+                if self.loading.as_ref() == Some(&path) {
+                    self.loading = None;
+                }
+                match result {
+                    Ok(model) => {
+                        self.settings.remember_model(&path);
+                        self.notice = Some(format!("Opened {}", path.display()));
+                        self.error = None;
+                        self.set_model(*model);
+                    }
+                    Err(message) => {
+                        self.error = Some(format!(
+                            "Could not open the model, the previous one stays open. {message}"
+                        ));
+                    }
+                }
+            }
+            JobEvent::FileWritten { path, result } => {
+                self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
+                match result {
+                    Ok(()) => self.notice = Some(format!("Saved {}", path.display())),
+                    Err(message) => {
+                        self.error = Some(format!("Could not write {}: {message}", path.display()))
+                    }
+                }
+            }
+            JobEvent::PathChosen { purpose, path } => {
+                if let Some(path) = path {
+                    let command = match purpose {
+                        FilePurpose::OpenModel => Command::OpenModel(path),
+                        FilePurpose::SaveModel => Command::SaveModel(path),
+                        FilePurpose::Export(format) => Command::Export { format, path },
+                    };
+                    self.apply(command);
+                }
+            }
+        }
+    }
+}

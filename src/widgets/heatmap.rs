@@ -1,0 +1,283 @@
+//! A heatmap of a row-major matrix: optional row and column labels, optional text in each
+//! cell, hover and click reporting, highlighted row/column/cell. NaN cells are drawn empty
+//! (used for the causal mask). Cells are drawn as one mesh, so thousands stay cheap.
+
+use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2, vec2};
+
+use super::colour::{ColourScale, text_on};
+
+/// A heatmap to draw; build with [`Heatmap::new`] and the setters, draw with [`heatmap_ui`].
+pub struct Heatmap<'a> {
+    name: String,
+    rows: usize,
+    cols: usize,
+    values: &'a [f32],
+    scale: ColourScale,
+    cell: Vec2,
+    row_labels: Option<&'a [String]>,
+    col_labels: Option<&'a [String]>,
+    cell_text: Option<&'a dyn Fn(usize, usize) -> Option<String>>,
+    hover_text: Option<&'a dyn Fn(usize, usize) -> String>,
+    highlight_row: Option<usize>,
+    highlight_col: Option<usize>,
+    highlight_cell: Option<(usize, usize)>,
+    label_font: f32,
+}
+
+/// What happened to a heatmap this frame.
+pub struct HeatmapResponse {
+    /// The whole widget.
+    pub response: egui::Response,
+    /// The cell under the pointer, as (row, col).
+    pub hovered: Option<(usize, usize)>,
+    /// The cell clicked this frame.
+    pub clicked: Option<(usize, usize)>,
+}
+
+impl<'a> Heatmap<'a> {
+    /// A heatmap named `name` (its accessible name) of `values` [rows, cols], row-major.
+    pub fn new(
+        name: impl Into<String>,
+        rows: usize,
+        cols: usize,
+        values: &'a [f32],
+        scale: ColourScale,
+    ) -> Self {
+        assert_eq!(values.len(), rows * cols, "values must be rows × cols");
+        Self {
+            name: name.into(),
+            rows,
+            cols,
+            values,
+            scale,
+            cell: vec2(16.0, 16.0),
+            row_labels: None,
+            col_labels: None,
+            cell_text: None,
+            hover_text: None,
+            highlight_row: None,
+            highlight_col: None,
+            highlight_cell: None,
+            label_font: 12.0,
+        }
+    }
+
+    /// Size of one cell in points.
+    pub fn cell_size(mut self, cell: Vec2) -> Self {
+        self.cell = cell;
+        self
+    }
+
+    /// Labels drawn left of the rows.
+    pub fn row_labels(mut self, labels: &'a [String]) -> Self {
+        self.row_labels = Some(labels);
+        self
+    }
+
+    /// Labels drawn above the columns (turned vertical).
+    pub fn col_labels(mut self, labels: &'a [String]) -> Self {
+        self.col_labels = Some(labels);
+        self
+    }
+
+    /// Text printed inside each cell (`None` for an empty cell).
+    pub fn cell_text(mut self, text: &'a dyn Fn(usize, usize) -> Option<String>) -> Self {
+        self.cell_text = Some(text);
+        self
+    }
+
+    /// Tooltip of the hovered cell.
+    pub fn hover_text(mut self, text: &'a dyn Fn(usize, usize) -> String) -> Self {
+        self.hover_text = Some(text);
+        self
+    }
+
+    /// Outlines a row, a column and a cell.
+    pub fn highlight(
+        mut self,
+        row: Option<usize>,
+        col: Option<usize>,
+        cell: Option<(usize, usize)>,
+    ) -> Self {
+        self.highlight_row = row;
+        self.highlight_col = col;
+        self.highlight_cell = cell;
+        self
+    }
+
+    /// Font size of the labels.
+    pub fn label_font(mut self, size: f32) -> Self {
+        self.label_font = size;
+        self
+    }
+
+    fn label_extent(&self, ui: &Ui, labels: Option<&[String]>) -> f32 {
+        let Some(labels) = labels else { return 0.0 };
+        let font = FontId::proportional(self.label_font);
+        let widest = labels
+            .iter()
+            .map(|l| {
+                ui.painter()
+                    .layout_no_wrap(l.clone(), font.clone(), Color32::WHITE)
+                    .size()
+                    .x
+            })
+            .fold(0.0f32, f32::max);
+        widest.min(140.0) + 6.0
+    }
+}
+
+/// Every how many labels one is drawn, so labels never overlap.
+fn label_stride(cell: f32, font: f32) -> usize {
+    ((font + 2.0) / cell.max(0.1)).ceil().max(1.0) as usize
+}
+
+/// Draws `heatmap` and reports hover and click.
+pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
+    let dark = ui.visuals().dark_mode;
+    let left = heatmap.label_extent(ui, heatmap.row_labels);
+    let top = heatmap.label_extent(ui, heatmap.col_labels);
+    let grid_size = vec2(
+        heatmap.cols as f32 * heatmap.cell.x,
+        heatmap.rows as f32 * heatmap.cell.y,
+    );
+    let (rect, response) = ui.allocate_exact_size(vec2(left, top) + grid_size, Sense::click());
+    let grid = Rect::from_min_size(rect.min + vec2(left, top), grid_size);
+    let cell_rect = |row: usize, col: usize| {
+        Rect::from_min_size(
+            grid.min + vec2(col as f32 * heatmap.cell.x, row as f32 * heatmap.cell.y),
+            heatmap.cell,
+        )
+    };
+    let painter = ui.painter_at(rect.expand(2.0));
+    let gap = if heatmap.cell.x >= 6.0 { 0.5 } else { 0.0 };
+
+    // Cells: one mesh. Empty (NaN) cells get only a faint outline.
+    let mut mesh = egui::Mesh::default();
+    mesh.reserve_vertices(heatmap.values.len() * 4);
+    mesh.reserve_triangles(heatmap.values.len() * 2);
+    let empty = ui.visuals().faint_bg_color;
+    for row in 0..heatmap.rows {
+        for col in 0..heatmap.cols {
+            let value = heatmap.values[row * heatmap.cols + col];
+            let colour = if value.is_finite() {
+                heatmap.scale.colour(value, dark)
+            } else {
+                empty
+            };
+            mesh.add_colored_rect(cell_rect(row, col).shrink(gap), colour);
+        }
+    }
+    painter.add(mesh);
+
+    if let Some(text) = heatmap.cell_text {
+        let font = FontId::proportional((heatmap.cell.y * 0.45).clamp(8.0, 13.0));
+        for row in 0..heatmap.rows {
+            for col in 0..heatmap.cols {
+                let value = heatmap.values[row * heatmap.cols + col];
+                if let Some(label) = text(row, col) {
+                    let colour = text_on(heatmap.scale.colour(value, dark));
+                    painter.text(
+                        cell_rect(row, col).center(),
+                        Align2::CENTER_CENTER,
+                        label,
+                        font.clone(),
+                        colour,
+                    );
+                }
+            }
+        }
+    }
+
+    let font = FontId::proportional(heatmap.label_font);
+    let text_colour = ui.visuals().text_color();
+    if let Some(labels) = heatmap.row_labels {
+        let stride = label_stride(heatmap.cell.y, heatmap.label_font);
+        for (row, label) in labels.iter().enumerate().take(heatmap.rows) {
+            if row % stride == 0 || Some(row) == heatmap.highlight_row {
+                let pos = Pos2::new(grid.left() - 4.0, cell_rect(row, 0).center().y);
+                painter.text(pos, Align2::RIGHT_CENTER, label, font.clone(), text_colour);
+            }
+        }
+    }
+    if let Some(labels) = heatmap.col_labels {
+        let stride = label_stride(heatmap.cell.x, heatmap.label_font);
+        for (col, label) in labels.iter().enumerate().take(heatmap.cols) {
+            if col % stride == 0 || Some(col) == heatmap.highlight_col {
+                let galley = painter.layout_no_wrap(label.clone(), font.clone(), text_colour);
+                let anchor = Pos2::new(cell_rect(0, col).center().x, grid.top() - 4.0);
+                // Turned a quarter left about its left-centre: it starts at the grid and
+                // reads upwards.
+                let half_height = galley.size().y / 2.0;
+                let shape = egui::epaint::TextShape::new(
+                    anchor - vec2(0.0, half_height),
+                    galley,
+                    text_colour,
+                )
+                .with_angle_and_anchor(-std::f32::consts::FRAC_PI_2, Align2::LEFT_CENTER);
+                painter.add(shape);
+            }
+        }
+    }
+
+    let strong = Stroke::new(2.0, ui.visuals().strong_text_color());
+    if let Some(row) = heatmap.highlight_row.filter(|&r| r < heatmap.rows) {
+        let band = Rect::from_min_max(cell_rect(row, 0).min, cell_rect(row, heatmap.cols - 1).max);
+        painter.rect_stroke(band, CornerRadius::ZERO, strong, egui::StrokeKind::Outside);
+    }
+    if let Some(col) = heatmap.highlight_col.filter(|&c| c < heatmap.cols) {
+        let band = Rect::from_min_max(cell_rect(0, col).min, cell_rect(heatmap.rows - 1, col).max);
+        painter.rect_stroke(band, CornerRadius::ZERO, strong, egui::StrokeKind::Outside);
+    }
+    if let Some((row, col)) = heatmap.highlight_cell
+        && row < heatmap.rows
+        && col < heatmap.cols
+    {
+        let accent = Stroke::new(2.5, ui.visuals().selection.stroke.color);
+        painter.rect_stroke(
+            cell_rect(row, col),
+            CornerRadius::ZERO,
+            accent,
+            egui::StrokeKind::Outside,
+        );
+    }
+
+    let cell_at = |pos: Pos2| {
+        let local = pos - grid.min;
+        if local.x < 0.0 || local.y < 0.0 {
+            return None;
+        }
+        let (col, row) = (
+            (local.x / heatmap.cell.x) as usize,
+            (local.y / heatmap.cell.y) as usize,
+        );
+        (row < heatmap.rows && col < heatmap.cols).then_some((row, col))
+    };
+    let hovered = response.hover_pos().and_then(cell_at);
+    let clicked = if response.clicked() {
+        response.interact_pointer_pos().and_then(cell_at)
+    } else {
+        None
+    };
+    if let Some((row, col)) = hovered {
+        painter.rect_stroke(
+            cell_rect(row, col),
+            CornerRadius::ZERO,
+            Stroke::new(1.5, ui.visuals().strong_text_color()),
+            egui::StrokeKind::Inside,
+        );
+    }
+    let response = match (hovered, heatmap.hover_text) {
+        (Some((row, col)), Some(text)) => response.on_hover_ui_at_pointer(|ui| {
+            ui.label(text(row, col));
+        }),
+        _ => response,
+    };
+    let name = heatmap.name.clone();
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &name));
+    HeatmapResponse {
+        response,
+        hovered,
+        clicked,
+    }
+}
