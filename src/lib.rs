@@ -7,3 +7,5 @@ pub mod app;
 pub mod cli;
 pub mod interp;
 pub mod model;
+pub mod state;
+pub mod widgets;
