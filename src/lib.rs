@@ -6,6 +6,8 @@
 pub mod app;
 pub mod cli;
 pub mod interp;
+pub mod lesson;
 pub mod model;
 pub mod state;
+pub mod train;
 pub mod widgets;

@@ -3,8 +3,11 @@
 //!
 //! Exit codes: 0 success, 1 a bad model or bad input, 2 bad usage (clap's own code).
 
+pub mod bench;
 pub mod info;
+pub mod lesson;
 pub mod trace;
+pub mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +32,12 @@ pub enum Command {
     Info(ModelArg),
     /// Run a model on a prompt and print every activation (or a table).
     Trace(trace::TraceArgs),
+    /// Train a preset on a text corpus or a built-in task.
+    Train(train::TrainArgs),
+    /// Measure throughput (`bench train`).
+    Bench(bench::BenchArgs),
+    /// Work with lessons: `lesson check [DIR]` validates every lesson file.
+    Lesson(lesson::LessonArgs),
 }
 
 /// `gui` options.
@@ -83,6 +92,9 @@ pub fn main() -> ExitCode {
         Some(Command::Gui(args)) => crate::app::run_gui(args),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Lesson(args)) => lesson::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,34 @@
+//! The shipped lessons, compiled into the binary so the GUI finds them wherever it runs.
+//! A test (`tests/lesson_files.rs`) checks that this list names exactly the files in
+//! `lessons/`, so a new lesson file cannot be forgotten here.
+
+use super::parse::parse_lesson;
+use super::{Language, Lesson, Problem};
+
+/// (file name, text) of every lesson in `lessons/`, sorted by file name.
+pub const LESSON_FILES: &[(&str, &str)] = &[];
+
+/// Every shipped lesson that parses, sorted by number then language; shipped lessons always
+/// parse (the test suite and `lesson check` see to it), but a problem is returned, not
+/// panicked on.
+pub fn embedded_lessons() -> (Vec<Lesson>, Vec<Problem>) {
+    let mut lessons = Vec::new();
+    let mut problems = Vec::new();
+    for (name, text) in LESSON_FILES {
+        match parse_lesson(name, text.as_bytes()) {
+            Ok(lesson) => lessons.push(lesson),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    lessons.sort_by_key(|lesson| (lesson.number, lesson.language));
+    (lessons, problems)
+}
+
+/// The shipped lessons in one language, in order.
+pub fn lessons_in(language: Language) -> Vec<Lesson> {
+    embedded_lessons()
+        .0
+        .into_iter()
+        .filter(|lesson| lesson.language == language)
+        .collect()
+}
