@@ -1,9 +1,22 @@
 //! Weight files: the native `.safetensors` format, Hugging Face GPT-2 checkpoints, and
-//! llm.c checkpoints. Every loader checks sizes against the file before allocating and
-//! returns a [`LoadError`] naming the file and the problem; none panics on bad input.
+//! llm.c checkpoints, plus the embedded default model. Every loader checks sizes against the
+//! file before allocating and returns a [`LoadError`] naming the file and the problem; none
+//! panics on bad input. Every loader also has a form taking bytes, which the fuzzers call.
+//!
+//! | module | reads | writes |
+//! | --- | --- | --- |
+//! | [`native`] | our `.safetensors` (config + tokenizer in `__metadata__`) | yes, atomically, f32 or f16 |
+//! | [`hf`] | a Hugging Face GPT-2 folder, or its `.safetensors` + `config.json` | no |
+//! | [`llmc`] | llm.c `.bin` checkpoints (version 3 fp32, version 5 bf16) | version 3 |
+//! | [`hf_tokenizer`] | `tokenizer.json`, or `vocab.json` + `merges.txt` | no |
+//! | [`embedded`] | the default model compiled into the binary | no |
 
+pub mod atomic;
+pub mod embedded;
 pub mod hf;
 pub mod hf_tokenizer;
+pub mod llmc;
+pub mod native;
 pub mod tensors;
 
 use std::path::{Path, PathBuf};
@@ -44,10 +57,82 @@ impl LoadError {
     }
 }
 
-/// Loads any supported weight file or folder, choosing the format from what is there.
+/// Why a weight file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot save {path}: {message}")]
+pub struct SaveError {
+    /// The file that was to be written.
+    pub path: String,
+    /// What went wrong; the file at `path` is left as it was.
+    pub message: String,
+}
+
+impl SaveError {
+    /// An error about `path`.
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
+        Self {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Loads any supported weight file or folder, choosing the format from what is there:
+/// a folder is a Hugging Face checkpoint; a `.bin` file an llm.c checkpoint; a
+/// `.safetensors` file is native when its metadata carries our marker, else Hugging Face
+/// (with `config.json` beside it). Other names are recognised by their first bytes.
 pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
     if !path.exists() {
         return Err(LoadError::new(path, "no such file or folder"));
     }
-    hf::load_gpt2(path)
+    if path.is_dir() {
+        return hf::load_gpt2(path);
+    }
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if extension.as_deref() == Some("bin") {
+        return llmc::load_llmc(path);
+    }
+    let bytes = tensors::read_file(path)?;
+    if extension.as_deref() != Some("safetensors") && llmc::has_magic(&bytes) {
+        return llmc::load_llmc_from(path, &bytes);
+    }
+    if native::is_native(&bytes) {
+        return native::load_native_bytes(&bytes, path);
+    }
+    if extension.as_deref() == Some("safetensors") || tensors::looks_like_safetensors(&bytes) {
+        return hf::load_gpt2_with_weights(path, &bytes);
+    }
+    Err(LoadError::new(
+        path,
+        "unknown format: expected a .safetensors file, a Hugging Face GPT-2 folder or an \
+         llm.c .bin checkpoint",
+    ))
+}
+
+/// Loads a model from bytes alone (no files beside it): a native `.safetensors` buffer or an
+/// llm.c checkpoint, recognised by content. `label` names the source in errors.
+pub fn load_bytes(bytes: &[u8], label: &Path) -> Result<LoadedModel, LoadError> {
+    if llmc::has_magic(bytes) {
+        let params = llmc::load_llmc_bytes(bytes, label)?;
+        let d_vocab = params.config.d_vocab;
+        return Ok(LoadedModel {
+            params,
+            tokenizer: Tokenizer::Ids { d_vocab },
+            name: display_name(label),
+            source: None,
+        });
+    }
+    let mut model = native::load_native_bytes(bytes, label)?;
+    model.source = None;
+    Ok(model)
+}
+
+/// The file or folder name without extension, for the title bar.
+pub(crate) fn display_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -1,9 +1,11 @@
-//! Reading tensors out of a `.safetensors` buffer as `f32`, with every size checked.
+//! Reading tensors out of a `.safetensors` buffer as `f32`, with every size checked, and
+//! encoding `f32` tensors (as F32 or F16) for writing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::{Dtype, SafeTensors, View};
 
 use super::LoadError;
 
@@ -29,6 +31,115 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
         ));
     }
     std::fs::read(path).map_err(|e| LoadError::new(path, e.to_string()))
+}
+
+/// Largest JSON side file read (`config.json`; tokenizer files are larger, see
+/// `hf_tokenizer`).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a side file (config or tokenizer) of at most `limit` bytes.
+pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::new(path, e.to_string()))?;
+    if !meta.is_file() {
+        return Err(LoadError::new(path, "not a file"));
+    }
+    if meta.len() > limit {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "the file is {} bytes, more than the limit of {limit}",
+                meta.len()
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|e| LoadError::new(path, e.to_string()))
+}
+
+/// Whether the buffer starts like a safetensors file: an 8-byte header length that fits in
+/// the buffer, followed by `{`.
+pub fn looks_like_safetensors(bytes: &[u8]) -> bool {
+    let Some(length) = bytes.get(..8) else {
+        return false;
+    };
+    let n = u64::from_le_bytes(length.try_into().expect("8 bytes"));
+    n >= 2 && n <= (bytes.len() as u64).saturating_sub(8) && bytes.get(8) == Some(&b'{')
+}
+
+/// Refuses a config whose parameters cannot fit in `file_len` bytes at `min_bytes` per value,
+/// before anything of that size is allocated.
+pub fn check_fits(
+    path: &Path,
+    parameter_count: u64,
+    min_bytes: u64,
+    file_len: usize,
+    what: &str,
+) -> Result<(), LoadError> {
+    let needed = parameter_count.saturating_mul(min_bytes);
+    if needed > file_len as u64 {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "{what} describes {parameter_count} parameters ({needed} bytes at least), \
+                 more than this {file_len}-byte file holds"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How tensors are stored when a model is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StorageDtype {
+    /// 32-bit floats: exact.
+    #[default]
+    F32,
+    /// 16-bit IEEE floats: half the size, about 3 significant digits; read back as f32.
+    F16,
+}
+
+/// One tensor ready to be serialized: dtype, shape and little-endian bytes.
+pub struct EncodedTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl EncodedTensor {
+    /// Encodes row-major `values` of `shape` as `dtype`.
+    pub fn new(values: impl Iterator<Item = f32>, shape: &[usize], dtype: StorageDtype) -> Self {
+        let (dtype, bytes) = match dtype {
+            StorageDtype::F32 => (
+                Dtype::F32,
+                values.flat_map(f32::to_le_bytes).collect::<Vec<u8>>(),
+            ),
+            StorageDtype::F16 => (
+                Dtype::F16,
+                values
+                    .flat_map(|x| half::f16::from_f32(x).to_le_bytes())
+                    .collect(),
+            ),
+        };
+        Self {
+            dtype,
+            shape: shape.to_vec(),
+            bytes,
+        }
+    }
+}
+
+impl View for &EncodedTensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 /// A parsed safetensors buffer: tensor views by name plus the `__metadata__` map.
