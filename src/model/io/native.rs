@@ -93,11 +93,10 @@ pub fn load_native_bytes(bytes: &[u8], label: &Path) -> Result<LoadedModel, Load
     let meta = &file.metadata;
     match meta.get(KEY_FORMAT) {
         Some(marker) if marker == FORMAT_MARKER => {}
-        Some(other) => return Err(err(format!("metadata format is {other:?}, not ours"))),
-        None => {
+        found => {
             return Err(err(format!(
-                "no \"{KEY_FORMAT}\" in the metadata: not a native model file (a Hugging Face \
-                 checkpoint needs its config.json beside it)"
+                "not a native model file (metadata \"{KEY_FORMAT}\" is {found:?}, not \
+                 {FORMAT_MARKER:?}); a Hugging Face checkpoint needs its config.json beside it"
             )));
         }
     }
