@@ -197,6 +197,10 @@ impl Tokenizer {
 
     /// The text of a sequence (words joined by spaces for a word tokenizer).
     pub fn decode(&self, ids: &[TokenId]) -> String {
+        if let Tokenizer::Bpe(t) = self {
+            // Bytes first, then UTF-8: a character may span several BPE tokens.
+            return t.decode(ids);
+        }
         let pieces: Vec<String> = ids.iter().map(|&id| self.decode_token(id)).collect();
         match self {
             Tokenizer::Word(_) | Tokenizer::Ids { .. } => pieces.join(" "),
