@@ -12,6 +12,7 @@ use super::parse::{MAX_LESSON_BYTES, parse_lesson_partial};
 use super::state::{Editor, LessonIntervention, StepState, Sublayer};
 use super::{Language, Lesson, ModelRef, Problem};
 use crate::interp::stage::stages;
+use crate::model::io::embedded::try_default_model;
 use crate::model::io::{LoadedModel, load_any};
 
 /// What a check found: the lessons that could be read and every problem.
@@ -23,18 +24,20 @@ pub struct CheckReport {
     pub problems: Vec<Problem>,
 }
 
-/// The file of a lesson model, relative to the project root (the lessons folder's parent):
-/// `models/NAME` as written, and `models/default.safetensors` for `default`.
-pub fn model_path(root: &Path, model: &ModelRef) -> PathBuf {
+/// The file of a lesson model, relative to the project root (the lessons folder's parent);
+/// `None` for the model embedded in the binary.
+pub fn model_path(root: &Path, model: &ModelRef) -> Option<PathBuf> {
     match model {
-        ModelRef::Default => root.join("models/default.safetensors"),
-        ModelRef::File(path) => root.join(path),
+        ModelRef::Default => None,
+        ModelRef::File(path) => Some(root.join(path)),
     }
 }
 
-/// Loads a lesson's model with the regular loaders.
+/// Loads a lesson's model: the embedded default, or a file through the regular loaders.
 pub fn load_lesson_model(root: &Path, model: &ModelRef) -> Result<LoadedModel, String> {
-    let path = model_path(root, model);
+    let Some(path) = model_path(root, model) else {
+        return try_default_model().map_err(|e| e.to_string());
+    };
     if !path.exists() {
         return Err(format!("the model file {} does not exist", path.display()));
     }
