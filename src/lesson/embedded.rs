@@ -5,8 +5,18 @@
 use super::parse::parse_lesson;
 use super::{Language, Lesson, Problem};
 
+/// `(name, text)` of a file in `lessons/`.
+macro_rules! lesson {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../lessons/", $name)))
+    };
+}
+
 /// (file name, text) of every lesson in `lessons/`, sorted by file name.
-pub const LESSON_FILES: &[(&str, &str)] = &[];
+pub const LESSON_FILES: &[(&str, &str)] = &[
+    lesson!("01-residual-stream.en.md"),
+    lesson!("01-residual-stream.pt.md"),
+];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always
 /// parse (the test suite and `lesson check` see to it), but a problem is returned, not
