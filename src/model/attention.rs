@@ -21,7 +21,9 @@ pub(crate) struct AttentionTrace<F> {
     pub scores: Array4<F>,      // [batch, head, query_pos, key_pos]
     pub pattern: Array4<F>,     // [batch, head, query_pos, key_pos]
     pub z: Array3<F>,           // [head, rows, d_head]
-    pub head_result: Array3<F>, // [head, rows, d_model]
+    pub head_result: Array3<F>, // [head, rows, d_model]; [head, 0, d_model] when fused
+    /// `Σ_h z[h]·W_O[h]` from one fused product, when per-head results were not asked for.
+    pub fused_out: Option<Array2<F>>, // [rows, d_model]
 }
 
 /// The attention activations backward reads (borrowed from a `LayerTrace`).
@@ -55,11 +57,15 @@ fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
 }
 
 /// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows).
+/// With `per_head_results` each head's output `z[h]·W_O[h]` is kept (the views and head
+/// interventions need it); without, the heads' sum comes from one fused product
+/// `[z₀ … z_H]·W_O` (training, where only the sum matters).
 pub(crate) fn attention_forward<F: Scalar>(
     weights: &AttentionParams<F>,
     x: ArrayView2<'_, F>,
     batch: usize,
     n_pos: usize,
+    per_head_results: bool,
 ) -> AttentionTrace<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
     let rows = x.nrows();
@@ -110,6 +116,27 @@ pub(crate) fn attention_forward<F: Scalar>(
             general_mat_mul(F::one(), &pattern_bh, &v_bh, F::zero(), &mut z_bh);
         }
     }
+    if !per_head_results {
+        // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
+        let mut z_concat = Array2::zeros((rows, width)); // [rows, head·d_head]
+        for head in 0..n_heads {
+            z_concat
+                .slice_mut(s![.., head * d_head..(head + 1) * d_head])
+                .assign(&z.index_axis(Axis(0), head));
+        }
+        let mut out = Array2::zeros((rows, d_model));
+        general_mat_mul(F::one(), &z_concat, &w_o_flat(weights), F::zero(), &mut out);
+        return AttentionTrace {
+            q,
+            k,
+            v,
+            scores,
+            pattern,
+            z,
+            head_result: Array3::zeros((n_heads, 0, d_model)),
+            fused_out: Some(out),
+        };
+    }
     // head_result[h] = z[h] · W_O[h]: each head's own write into the stream.
     let mut head_result = Array3::zeros((n_heads, rows, d_model));
     for head in 0..n_heads {
@@ -130,7 +157,18 @@ pub(crate) fn attention_forward<F: Scalar>(
         pattern,
         z,
         head_result,
+        fused_out: None,
     }
+}
+
+/// `W_O` [head, d_head, d_model] seen as [head·d_head, d_model].
+fn w_o_flat<F: Scalar>(weights: &AttentionParams<F>) -> ArrayView2<'_, F> {
+    let (n_heads, d_head, d_model) = weights.w_o.dim();
+    weights
+        .w_o
+        .view()
+        .into_shape_with_order((n_heads * d_head, d_model))
+        .expect("W_O is [head, d_head, d_model]")
 }
 
 /// Reverses [`attention_forward`] and the `attn_out = Σ_h head_result[h] + b_O` line of the
@@ -160,11 +198,7 @@ pub(crate) fn attention_backward<F: Scalar>(
         );
     }
     // dz for all heads at once: d_attn_out · W_Oᵀ with W_O seen as [head·d_head, d_model].
-    let w_o_flat = weights
-        .w_o
-        .view()
-        .into_shape_with_order((width, d_model))
-        .expect("W_O is [head, d_head, d_model]");
+    let w_o_flat = w_o_flat(weights);
     let mut d_z = Array2::zeros((rows, width)); // [rows, head·d_head]
     general_mat_mul(F::one(), &d_attn_out, &w_o_flat.t(), F::zero(), &mut d_z);
 

@@ -13,8 +13,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use super::attention::{AttentionCache, attention_backward};
 use super::config::{ModelConfig, NormPlacement};
-use super::forward::{InputError, LayerTrace, TokenId, Trace, forward_batch, mlp_backward};
-use super::hooks::NoIntervention;
+use super::forward::{InputError, LayerTrace, TokenId, Trace, forward_for_training, mlp_backward};
 use super::ops::{cross_entropy_backward, layer_norm_backward};
 use super::params::{BlockParams, LayerNormParams, Params};
 use super::scalar::Scalar;
@@ -235,7 +234,7 @@ pub fn loss_and_grads<F: Scalar>(
     sequences: &[&[TokenId]],
     targets: &[Option<TokenId>],
 ) -> Result<Option<LossAndGrads<F>>, InputError> {
-    let trace = forward_batch(params, sequences, &NoIntervention)?;
+    let trace = forward_for_training(params, sequences)?;
     if targets.len() != trace.tokens.len() {
         return Err(InputError::Ragged);
     }

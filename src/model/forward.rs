@@ -55,7 +55,8 @@ pub struct LayerTrace<F> {
     /// `hook_z`: `pattern · v`. [head, rows, d_head]
     pub z: Array3<F>,
     /// `hook_result`: each head's own output `z_h · W_O[h]`, without `b_O`.
-    /// [head, rows, d_model]
+    /// [head, rows, d_model]; empty ([head, 0, d_model]) in traces from
+    /// [`forward_for_training`], which sums the heads in one fused product instead.
     pub head_result: Array3<F>,
     /// `hook_attn_out`: Σ_h head_result[h] + b_O. [rows, d_model]
     pub attn_out: Array2<F>,
@@ -192,6 +193,24 @@ pub fn forward_batch<F: Scalar>(
     sequences: &[&[TokenId]],
     intervention: &dyn Intervention<F>,
 ) -> Result<Trace<F>, InputError> {
+    forward_impl(params, sequences, intervention, true)
+}
+
+/// The plain forward pass for training: the same Trace except that `head_result` is left
+/// empty (the heads' outputs are summed by one fused product, which is faster).
+pub fn forward_for_training<F: Scalar>(
+    params: &Params<F>,
+    sequences: &[&[TokenId]],
+) -> Result<Trace<F>, InputError> {
+    forward_impl(params, sequences, &NoIntervention, false)
+}
+
+fn forward_impl<F: Scalar>(
+    params: &Params<F>,
+    sequences: &[&[TokenId]],
+    intervention: &dyn Intervention<F>,
+    per_head_results: bool,
+) -> Result<Trace<F>, InputError> {
     let n_pos = sequences.first().map_or(0, |s| s.len());
     for sequence in sequences {
         if sequence.len() != n_pos {
@@ -216,7 +235,16 @@ pub fn forward_batch<F: Scalar>(
     let mut layers = Vec::with_capacity(config.n_layers);
     for (layer, block) in params.blocks.iter().enumerate() {
         intervention.apply(HookSite::ResidPre { layer }, resid.view_mut().into_dyn());
-        let trace = block_forward(params, block, layer, batch, n_pos, resid, intervention);
+        let trace = block_forward(
+            params,
+            block,
+            layer,
+            batch,
+            n_pos,
+            resid,
+            intervention,
+            per_head_results,
+        );
         resid = trace.resid_post.clone();
         layers.push(trace);
     }
@@ -268,6 +296,7 @@ fn block_forward<F: Scalar>(
     n_pos: usize,
     resid_pre: Array2<F>,
     intervention: &dyn Intervention<F>,
+    per_head_results: bool,
 ) -> LayerTrace<F> {
     let config = &params.config;
     let eps = config.layer_norm_eps;
@@ -285,12 +314,17 @@ fn block_forward<F: Scalar>(
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
-    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos);
-    intervention.apply(
-        HookSite::HeadResult { layer },
-        attn.head_result.view_mut().into_dyn(),
-    );
-    let mut attn_out = attn.head_result.sum_axis(Axis(0)) + &block.attn.b_o; // [rows, d_model]
+    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, per_head_results);
+    let mut attn_out = match attn.fused_out.take() {
+        Some(sum) => sum + &block.attn.b_o,
+        None => {
+            intervention.apply(
+                HookSite::HeadResult { layer },
+                attn.head_result.view_mut().into_dyn(),
+            );
+            attn.head_result.sum_axis(Axis(0)) + &block.attn.b_o
+        }
+    }; // [rows, d_model]
     intervention.apply(HookSite::AttnOut { layer }, attn_out.view_mut().into_dyn());
     let mut skip = skip_or_zero(&resid_pre);
     intervention.apply(HookSite::AttnSkip { layer }, skip.view_mut().into_dyn());

@@ -11,8 +11,7 @@ use rayon::prelude::*;
 use super::adamw::{AdamW, flatten};
 use super::data::Batch;
 use crate::model::backward::loss_and_grads;
-use crate::model::forward::forward_batch;
-use crate::model::hooks::NoIntervention;
+use crate::model::forward::forward_for_training;
 use crate::model::ops::cross_entropy_backward;
 use crate::model::{InputError, Params, Scalar};
 
@@ -174,7 +173,7 @@ pub fn evaluate<F: Scalar>(params: &Params<F>, batches: &[Batch]) -> Result<f64,
     let parts: Vec<(f64, usize)> = batches
         .par_iter()
         .map(|batch| {
-            let trace = forward_batch(params, &batch.sequences(), &NoIntervention)?;
+            let trace = forward_for_training(params, &batch.sequences())?;
             let count = batch.target_count();
             Ok(cross_entropy_backward(trace.logits.view(), &batch.targets)
                 .map_or((0.0, 0), |(loss, _)| (loss.as_f64() * count as f64, count)))
