@@ -4,6 +4,8 @@
 //! the median tokens per second over the steps after warm-up. Other engineers add their own
 //! `bench` subcommands to [`BenchCommand`].
 
+pub mod trace;
+
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
@@ -30,6 +32,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Training throughput of one preset on random tokens.
     Train(BenchTrainArgs),
+    /// Latency of a full trace plus the logit lens at every stage (see `bench/trace.rs`).
+    Trace(trace::BenchTraceArgs),
 }
 
 /// `bench train` options.
@@ -62,6 +66,7 @@ pub struct BenchTrainArgs {
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     match &args.what {
         BenchCommand::Train(train) => run_train(train),
+        BenchCommand::Trace(trace) => trace::run_trace(trace),
     }
 }
 

@@ -1,6 +1,24 @@
-//! Analysis derived from a [`crate::model::Trace`]: stages, the decomposed residual stream,
-//! the logit lens, direct logit attribution. Computed once per trace; no GUI here.
+//! Analysis derived from a [`crate::model::Trace`]: stages, the accumulated and decomposed
+//! residual stream, the logit lens, term contributions and direct logit attribution.
+//! Computed once per trace ([`TraceAnalysis`]); plain structs, no GUI here.
+//!
+//! Shapes: `rows` are the trace's token positions (`batch · n_pos` for a batch), `stage`
+//! indexes the list of stages a result was computed at, `term` indexes
+//! [`Decomposition::terms`].
 
+pub mod analysis;
+pub mod attribution;
+pub mod contributions;
+pub mod lens;
+pub mod resid;
 pub mod stage;
+pub mod terms;
+pub mod vocab_rows;
 
-pub use stage::{Stage, stages};
+pub use analysis::{AnalysisOptions, LensStages, TraceAnalysis};
+pub use attribution::{AttributionError, LogitAttribution};
+pub use contributions::TermContributions;
+pub use lens::{LensNorm, LensOptions, LogitLens};
+pub use resid::AccumulatedResid;
+pub use stage::{Stage, boundary_stages, resid_hooks, stages, stream_stages};
+pub use terms::{Composition, Decomposition, DecompositionLimit, Term};

@@ -5,7 +5,7 @@
 //! → L0 +mlp → L0 ln2 → …`. Attention-only blocks have no ln2/mlp/+mlp; a model without a
 //! final LayerNorm has no ln_final stage.
 
-use ndarray::ArrayView1;
+use ndarray::{Array2, ArrayView1};
 
 use crate::model::{ModelConfig, NormPlacement, Scalar, Trace};
 
@@ -135,6 +135,13 @@ impl Stage {
     /// The vector of token `row` at this stage: [d_model], or [d_vocab] for the logits.
     /// `None` when the trace has no such stage (a layer it lacks, an attention-only block).
     pub fn vector<F: Scalar>(self, trace: &Trace<F>, row: usize) -> Option<ArrayView1<'_, F>> {
+        let array = self.array(trace)?;
+        (row < array.nrows()).then(|| array.row(row))
+    }
+
+    /// Every token's vector at this stage: [rows, d_model], or [rows, d_vocab] for the
+    /// logits. `None` when the trace has no such stage.
+    pub fn array<F: Scalar>(self, trace: &Trace<F>) -> Option<&Array2<F>> {
         let layer = |l: usize| trace.layers.get(l);
         let array = match self {
             Stage::Embed => match trace.layers.first() {
@@ -157,8 +164,80 @@ impl Stage {
             Stage::LnFinal => &trace.ln_final.as_ref()?.out,
             Stage::Logits => &trace.logits,
         };
-        (row < array.nrows()).then(|| array.row(row))
+        Some(array)
     }
+
+    /// Whether the vector at this stage is the residual stream itself (as opposed to a
+    /// LayerNorm's output feeding a sublayer, a sublayer's output, or the logits). Pre-LN:
+    /// embed, `+attn`, `+mlp`. Post-LN adds `ln1`/`ln2`, whose outputs are the stream.
+    pub fn is_stream(self, norm: NormPlacement) -> bool {
+        match self {
+            Stage::Embed | Stage::AttnAdded { .. } | Stage::MlpAdded { .. } => true,
+            Stage::Ln1 { .. } | Stage::Ln2 { .. } => norm == NormPlacement::Post,
+            Stage::Attn { .. } | Stage::Mlp { .. } | Stage::LnFinal | Stage::Logits => false,
+        }
+    }
+}
+
+/// The stages at which the residual stream exists, in forward order (see
+/// [`Stage::is_stream`]): the stages of the accumulated residual and of the logit lens.
+/// Pre-LN: `1 + 2·n_layers` stages (`1 + n_layers` when attention-only).
+pub fn stream_stages(config: &ModelConfig) -> Vec<Stage> {
+    stages(config)
+        .into_iter()
+        .filter(|stage| stage.is_stream(config.norm))
+        .collect()
+}
+
+/// The stream at the `n_layers + 1` layer boundaries: entering each block, and leaving the
+/// last one (what TransformerLens's `accumulated_resid` and PyTorch's usual logit lens use).
+pub fn boundary_stages(config: &ModelConfig) -> Vec<Stage> {
+    let mut list = vec![Stage::Embed];
+    list.extend((0..config.n_layers).map(|layer| block_output_stage(config, layer)));
+    list
+}
+
+/// The stream stage at which block `layer` ends (`blocks.{layer}.hook_resid_post`).
+pub fn block_output_stage(config: &ModelConfig, layer: usize) -> Stage {
+    match (config.norm, config.attn_only) {
+        (NormPlacement::Pre, false) => Stage::MlpAdded { layer },
+        (NormPlacement::Pre, true) => Stage::AttnAdded { layer },
+        (NormPlacement::Post, false) => Stage::Ln2 { layer },
+        (NormPlacement::Post, true) => Stage::Ln1 { layer },
+    }
+}
+
+/// Every TransformerLens residual hook of a model with the stream stage holding it, in
+/// forward order: `blocks.{l}.hook_resid_pre`, `blocks.{l}.hook_resid_mid`,
+/// `blocks.{l}.hook_resid_post`, and for post-LN also the sums before each LayerNorm,
+/// `blocks.{l}.hook_resid_mid_pre_norm` and `blocks.{l}.hook_resid_post_pre_norm`.
+/// Several names can share a stage (`resid_post` of a block is `resid_pre` of the next).
+pub fn resid_hooks(config: &ModelConfig) -> Vec<(String, Stage)> {
+    let post = config.norm == NormPlacement::Post;
+    let mut list = Vec::new();
+    for layer in 0..config.n_layers {
+        let resid_pre = match layer {
+            0 => Stage::Embed,
+            _ => block_output_stage(config, layer - 1),
+        };
+        list.push((format!("blocks.{layer}.hook_resid_pre"), resid_pre));
+        if post {
+            let name = format!("blocks.{layer}.hook_resid_mid_pre_norm");
+            list.push((name, Stage::AttnAdded { layer }));
+        }
+        let resid_mid = match post {
+            true => Stage::Ln1 { layer },
+            false => Stage::AttnAdded { layer },
+        };
+        list.push((format!("blocks.{layer}.hook_resid_mid"), resid_mid));
+        if post && !config.attn_only {
+            let name = format!("blocks.{layer}.hook_resid_post_pre_norm");
+            list.push((name, Stage::MlpAdded { layer }));
+        }
+        let resid_post = block_output_stage(config, layer);
+        list.push((format!("blocks.{layer}.hook_resid_post"), resid_post));
+    }
+    list
 }
 
 #[cfg(test)]
@@ -173,6 +252,37 @@ mod tests {
         assert_eq!(list[1].short_label(), "L0 ln1");
         assert_eq!(list[3].short_label(), "L0 +attn");
         assert_eq!(list.last(), Some(&Stage::Logits));
+    }
+
+    #[test]
+    fn stream_and_boundary_stages() {
+        let config = ModelConfig::lesson(65);
+        assert_eq!(stream_stages(&config).len(), 1 + 2 * 4);
+        assert_eq!(
+            boundary_stages(&config),
+            [
+                Stage::Embed,
+                Stage::MlpAdded { layer: 0 },
+                Stage::MlpAdded { layer: 1 },
+                Stage::MlpAdded { layer: 2 },
+                Stage::MlpAdded { layer: 3 },
+            ]
+        );
+        let hooks = resid_hooks(&config);
+        assert_eq!(hooks.len(), 3 * 4);
+        assert_eq!(
+            hooks[3],
+            (
+                "blocks.1.hook_resid_pre".into(),
+                Stage::MlpAdded { layer: 0 }
+            )
+        );
+        let mut post = config.clone();
+        post.norm = NormPlacement::Post;
+        // embed, then +attn, ln1, +mlp, ln2 per layer.
+        assert_eq!(stream_stages(&post).len(), 1 + 4 * 4);
+        assert_eq!(boundary_stages(&post)[1], Stage::Ln2 { layer: 0 });
+        assert_eq!(resid_hooks(&post).len(), 5 * 4);
     }
 
     #[test]

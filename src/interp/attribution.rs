@@ -1,0 +1,165 @@
+//! Direct logit attribution: how much each term of the final stream pushes one token's logit
+//! (or the difference between two tokens' logits) directly, through the unembedding alone.
+//!
+//! Convention (TransformerLens's, with the final LayerNorm's scale frozen): the final
+//! LayerNorm is made linear by keeping the scale it measured on the final stream of each
+//! token. A term `t` at row `r` then contributes
+//!
+//! ```text
+//! attribution[t, r] = (t_r − mean(t_r)) · (w ⊙ u) · rstd_final[r]
+//! ```
+//!
+//! where `u = W_U[:, token]` (or `W_U[:, a] − W_U[:, b]` for a difference), `w` is
+//! `ln_final.w` and `rstd_final[r] = 1/σ` of the final stream. Centring each term equals
+//! centring the direction, which is what the code does. The parts no term carries, the
+//! LayerNorm bias and the unembedding bias (`ln_final.b · u + b_U[token]`), form
+//! [`LogitAttribution::constant`]; then Σ attribution + constant = the logit the model
+//! computed, and the difference is measured and exposed as the reconstruction error.
+//! Without a final LayerNorm the attribution is plainly `t_r · u`.
+//!
+//! Only the terms that sum to the final stream can be attributed: all of them in a pre-LN
+//! model, the last sublayer's when residual connections are off, none in a post-LN model
+//! (its last LayerNorm makes the final stream a rescaled sum; the error says so).
+
+use std::ops::Range;
+
+use ndarray::{Array1, Array2, Axis};
+
+use super::stage::block_output_stage;
+use super::terms::Decomposition;
+use crate::model::{Params, TokenId, Trace};
+
+/// Each term's direct effect on one logit (or logit difference), per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogitAttribution {
+    /// The token whose logit is explained.
+    pub token: TokenId,
+    /// For a logit difference, the token subtracted.
+    pub minus: Option<TokenId>,
+    /// Indices into [`Decomposition::terms`] of the terms attributed.
+    pub terms: Range<usize>,
+    /// Each term's direct contribution. [term in `terms`, rows]
+    pub values: Array2<f32>,
+    /// What no term carries: `ln_final.b · u + b_U` (difference of both for two tokens).
+    /// [rows]
+    pub constant: Array1<f32>,
+    /// The logit (or difference) the model computed. [rows]
+    pub target: Array1<f32>,
+    /// |Σ values + constant − target|. [rows]
+    pub reconstruction_error: Array1<f32>,
+}
+
+/// Why an attribution could not be computed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("no direct logit attribution: {0}")]
+pub struct AttributionError(pub String);
+
+/// The direct attribution of `token`'s logit to every term of the final stream.
+pub fn direct_logit_attribution(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    decomposition: &Decomposition,
+    token: TokenId,
+) -> Result<LogitAttribution, AttributionError> {
+    attribute(params, trace, decomposition, token, None)
+}
+
+/// The direct attribution of `logit[token] − logit[minus]` to every term of the final
+/// stream.
+pub fn logit_difference_attribution(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    decomposition: &Decomposition,
+    token: TokenId,
+    minus: TokenId,
+) -> Result<LogitAttribution, AttributionError> {
+    attribute(params, trace, decomposition, token, Some(minus))
+}
+
+fn attribute(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    decomposition: &Decomposition,
+    token: TokenId,
+    minus: Option<TokenId>,
+) -> Result<LogitAttribution, AttributionError> {
+    let config = &params.config;
+    for id in std::iter::once(token).chain(minus) {
+        if id as usize >= config.d_vocab {
+            return Err(AttributionError(format!(
+                "token id {id} is outside the vocabulary (0..{})",
+                config.d_vocab
+            )));
+        }
+    }
+    let final_stage = block_output_stage(config, config.n_layers - 1);
+    let at_final = decomposition.at(final_stage).ok_or_else(|| {
+        AttributionError("the decomposition does not include the final stream".into())
+    })?;
+    let terms = at_final
+        .composition
+        .terms()
+        .ok_or_else(|| match &at_final.composition {
+            super::terms::Composition::NotASum { reason } => AttributionError(reason.clone()),
+            _ => unreachable!("terms() is None only for NotASum"),
+        })?;
+
+    // u: the unembedding direction. [d_model]
+    let unembed = params.unembed();
+    let mut direction = unembed.column(token as usize).to_owned();
+    let mut constant_value = params.b_u.as_ref().map_or(0.0, |b| b[token as usize]);
+    if let Some(minus) = minus {
+        direction -= &unembed.column(minus as usize);
+        constant_value -= params.b_u.as_ref().map_or(0.0, |b| b[minus as usize]);
+    }
+    let rows = trace.embed.nrows();
+    // Per-row scale: the final LayerNorm's frozen 1/σ, or 1 without one.
+    let scale: Array1<f32> = match (&params.ln_final, &trace.ln_final) {
+        (Some(ln), Some(ln_trace)) => {
+            constant_value += ln.b.dot(&direction);
+            direction *= &ln.w;
+            let mean = direction.mean().unwrap_or(0.0);
+            direction -= mean;
+            ln_trace.rstd.clone()
+        }
+        _ => Array1::ones(rows),
+    };
+
+    let (_, _, d_model) = decomposition.values.dim();
+    let selected = decomposition
+        .values
+        .slice(ndarray::s![terms.clone(), .., ..]) // [term, rows, d_model]
+        .to_shape((terms.len() * rows, d_model))
+        .expect("contiguous slice")
+        .into_owned();
+    let mut values = selected
+        .dot(&direction)
+        .into_shape_with_order((terms.len(), rows))
+        .expect("same size"); // [term, rows]
+    values *= &scale;
+
+    let logits = &trace.logits;
+    let target: Array1<f32> = (0..rows)
+        .map(|row| {
+            let minus_logit = minus.map_or(0.0, |m| logits[[row, m as usize]]);
+            logits[[row, token as usize]] - minus_logit
+        })
+        .collect();
+    let constant = Array1::from_elem(rows, constant_value);
+    let total = values.map_axis(Axis(0), |column| {
+        column.iter().map(|&x| f64::from(x)).sum::<f64>()
+    });
+    let reconstruction_error = ndarray::Zip::from(&total)
+        .and(&constant)
+        .and(&target)
+        .map_collect(|&sum, &c, &t| (sum + f64::from(c) - f64::from(t)).abs() as f32);
+    Ok(LogitAttribution {
+        token,
+        minus,
+        terms,
+        values,
+        constant,
+        target,
+        reconstruction_error,
+    })
+}

@@ -1,0 +1,242 @@
+//! The logit lens: the residual stream at a stage read as if it were the last one, through
+//! the final LayerNorm and the unembedding, `softmax(ln_final(x) · W_U + b_U)`.
+//!
+//! How the final LayerNorm is applied is a choice, and it is recorded in the result
+//! ([`LensNorm`]):
+//! - [`LensNorm::OwnStatistics`] (default, as in the usual logit lens and the HF fixture):
+//!   each stage's stream is centred and scaled with its own mean and standard deviation;
+//! - [`LensNorm::CachedFinalScale`] (TransformerLens's `apply_ln_to_stack` with the cached
+//!   scale): each stage's stream is centred with its own mean but divided by the standard
+//!   deviation the final LayerNorm measured on the *final* stream of that token; this is the
+//!   frozen, linear map that direct logit attribution uses.
+//!
+//! A model without `ln_final` unembeds the stream directly (the choice then does not apply).
+//!
+//! Speed: every (stage, row) pair is normalised into one [stages·rows, d_model] matrix and
+//! multiplied by the unembedding in one product (for GPT-2 small at 25 stages × 64 tokens
+//! that is 1600 × 768 · 768 × 50257, the dominant cost of a trace); then each row's top-k and
+//! log-sum-exp are taken in parallel. Probabilities are `exp(logit − lse)`, produced on demand.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, Array3, Axis, s};
+use rayon::prelude::*;
+
+use super::resid::stage_array;
+use super::stage::Stage;
+use super::vocab_rows::summarize_row;
+use crate::model::ops::layer_norm_forward;
+use crate::model::{Params, TokenId, Trace};
+
+/// Below this many lens logits the per-row statistics run on the calling thread.
+const PARALLEL_MIN_LOGITS: usize = 1 << 18;
+
+/// How the final LayerNorm is applied to a stage's stream.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LensNorm {
+    /// Centre and scale with the stage's own statistics (the usual logit lens).
+    #[default]
+    OwnStatistics,
+    /// Centre with the stage's own mean, scale by the final stream's cached 1/σ
+    /// (TransformerLens's frozen scale; linear in the stream).
+    CachedFinalScale,
+}
+
+impl LensNorm {
+    /// A sentence for the UI saying how LayerNorm was applied (`final_norm`: whether the
+    /// model has one).
+    pub fn describe(self, final_norm: bool) -> &'static str {
+        match (final_norm, self) {
+            (false, _) => "no final LayerNorm: the stream is unembedded directly",
+            (true, LensNorm::OwnStatistics) => {
+                "ln_final applied with each stage's own mean and standard deviation"
+            }
+            (true, LensNorm::CachedFinalScale) => {
+                "centred, then scaled by ln_final's cached 1/σ of the final stream (frozen scale)"
+            }
+        }
+    }
+}
+
+/// Options of [`LogitLens::compute`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LensOptions {
+    /// How the final LayerNorm is applied.
+    pub norm: LensNorm,
+    /// Predictions kept per (stage, row); clamped to d_vocab.
+    pub top_k: usize,
+}
+
+impl Default for LensOptions {
+    fn default() -> Self {
+        Self {
+            norm: LensNorm::OwnStatistics,
+            top_k: 5,
+        }
+    }
+}
+
+/// The logit lens at a list of stages, for every row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogitLens {
+    /// The stages, in the order given.
+    pub stages: Vec<Stage>,
+    /// How the final LayerNorm was applied.
+    pub norm: LensNorm,
+    /// Whether the model has a final LayerNorm (if not, `norm` did not apply).
+    pub final_norm: bool,
+    /// Lens logits. [stage, rows, d_vocab]
+    pub logits: Array3<f32>,
+    /// `ln Σ exp(logits)` of each (stage, row). [stage, rows]
+    pub log_sum_exp: Array2<f32>,
+    /// The top-k token ids, most probable first. [stage, rows, k]
+    pub top_ids: Array3<TokenId>,
+    /// Their probabilities. [stage, rows, k]
+    pub top_probs: Array3<f32>,
+}
+
+impl LogitLens {
+    /// The lens at `stages` (stream stages the trace has, see [`super::stage::stream_stages`]).
+    pub fn compute(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        stages: &[Stage],
+        options: LensOptions,
+    ) -> Self {
+        let (rows, d_model) = trace.embed.dim();
+        let d_vocab = params.config.d_vocab;
+        let k = options.top_k.min(d_vocab);
+        let n = stages.len() * rows;
+
+        let mut normalized = Array2::<f32>::zeros((n, d_model)); // [stage·rows, d_model]
+        for (stage_index, &stage) in stages.iter().enumerate() {
+            let stream = stage_array(trace, stage); // [rows, d_model]
+            let block = normalized.slice_mut(s![stage_index * rows..(stage_index + 1) * rows, ..]);
+            apply_final_norm(params, trace, stream, options.norm, block);
+        }
+
+        let mut flat_logits = Array2::<f32>::zeros((n, d_vocab)); // [stage·rows, d_vocab]
+        general_mat_mul(1.0, &normalized, &params.unembed(), 0.0, &mut flat_logits);
+        if let Some(b_u) = &params.b_u {
+            flat_logits += b_u;
+        }
+
+        let all_logits = flat_logits.as_slice().expect("a fresh array is contiguous");
+        let row_len = d_vocab.max(1);
+        // Waking the thread pool costs more than small lenses take.
+        let summaries: Vec<_> = if n * d_vocab >= PARALLEL_MIN_LOGITS {
+            let rows = all_logits.par_chunks(row_len);
+            rows.map(|row| summarize_row(row, k)).collect()
+        } else {
+            let rows = all_logits.chunks(row_len);
+            rows.map(|row| summarize_row(row, k)).collect()
+        };
+        let mut log_sum_exp = Array1::<f32>::zeros(n);
+        let mut top_ids = Array2::<TokenId>::zeros((n, k));
+        let mut top_probs = Array2::<f32>::zeros((n, k));
+        for (index, summary) in summaries.into_iter().enumerate() {
+            log_sum_exp[index] = summary.log_sum_exp;
+            for (rank, (&id, &logit)) in summary.top_ids.iter().zip(&summary.top_logits).enumerate()
+            {
+                top_ids[[index, rank]] = id;
+                top_probs[[index, rank]] = (logit - summary.log_sum_exp).exp();
+            }
+        }
+        let shape3 = |width: usize| (stages.len(), rows, width);
+        Self {
+            stages: stages.to_vec(),
+            norm: options.norm,
+            final_norm: params.ln_final.is_some(),
+            logits: flat_logits
+                .into_shape_with_order(shape3(d_vocab))
+                .expect("same size"),
+            log_sum_exp: log_sum_exp
+                .into_shape_with_order((stages.len(), rows))
+                .expect("same size"),
+            top_ids: top_ids.into_shape_with_order(shape3(k)).expect("same size"),
+            top_probs: top_probs
+                .into_shape_with_order(shape3(k))
+                .expect("same size"),
+        }
+    }
+
+    /// Number of rows (token positions).
+    pub fn n_rows(&self) -> usize {
+        self.logits.len_of(Axis(1))
+    }
+
+    /// Index of `stage` in [`LogitLens::stages`].
+    pub fn stage_index(&self, stage: Stage) -> Option<usize> {
+        self.stages.iter().position(|&s| s == stage)
+    }
+
+    /// A sentence saying how the final LayerNorm was applied.
+    pub fn describe_norm(&self) -> &'static str {
+        self.norm.describe(self.final_norm)
+    }
+
+    /// The full probability distribution at (stage_index, row). [d_vocab]
+    pub fn probs(&self, stage_index: usize, row: usize) -> Array1<f32> {
+        let lse = self.log_sum_exp[[stage_index, row]];
+        self.logits
+            .slice(s![stage_index, row, ..])
+            .mapv(|logit| (logit - lse).exp())
+    }
+
+    /// Every probability. [stage, rows, d_vocab] (as large as the logits: compute it only
+    /// when a view needs the whole distribution).
+    pub fn probabilities(&self) -> Array3<f32> {
+        let mut probs = self.logits.clone();
+        for ((stage_index, row), &lse) in self.log_sum_exp.indexed_iter() {
+            probs
+                .slice_mut(s![stage_index, row, ..])
+                .mapv_inplace(|logit| (logit - lse).exp());
+        }
+        probs
+    }
+
+    /// The top-k at (stage_index, row): (token id, probability), most probable first.
+    pub fn top(&self, stage_index: usize, row: usize) -> impl Iterator<Item = (TokenId, f32)> + '_ {
+        let ids = self.top_ids.slice(s![stage_index, row, ..]);
+        let probs = self.top_probs.slice(s![stage_index, row, ..]);
+        ids.into_iter().copied().zip(probs.into_iter().copied())
+    }
+}
+
+/// Writes the final LayerNorm of `stream` [rows, d_model] into `out` [rows, d_model], as
+/// `norm` says; copies the stream when the model has no final LayerNorm.
+fn apply_final_norm(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    stream: &Array2<f32>,
+    norm: LensNorm,
+    mut out: ndarray::ArrayViewMut2<'_, f32>,
+) {
+    let Some(ln) = &params.ln_final else {
+        out.assign(stream);
+        return;
+    };
+    match norm {
+        LensNorm::OwnStatistics => {
+            let eps = params.config.layer_norm_eps;
+            out.assign(&layer_norm_forward(stream.view(), ln.w.view(), ln.b.view(), eps).out);
+        }
+        LensNorm::CachedFinalScale => {
+            let final_rstd = &trace.ln_final.as_ref().expect("ln_final ran").rstd; // [rows]
+            for ((x, mut y), &rstd) in stream
+                .outer_iter()
+                .zip(out.outer_iter_mut())
+                .zip(final_rstd)
+            {
+                let mean = x.mean().unwrap_or(0.0);
+                ndarray::Zip::from(&mut y)
+                    .and(x)
+                    .and(&ln.w)
+                    .and(&ln.b)
+                    .for_each(|y, &x, &w, &b| *y = (x - mean) * rstd * w + b);
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The decomposed residual stream: every term written into the stream (token embedding,
+//! position embedding, each head of each layer, each layer's attention bias `b_O`, each MLP's
+//! output), and, for every stream stage, which terms sum to the stream there.
+//!
+//! The sum is checked, not assumed: each stage carries its reconstruction error, the largest
+//! |Σ terms − stream| (terms summed in f64). Two architectures break the plain sum, and the
+//! decomposition says so instead of pretending:
+//! - post-LN: each LayerNorm rescales the sum, so from the first LayerNorm on the stream
+//!   (layer 0's `ln1`) the stream is no longer a sum of terms ([`Composition::NotASum`]);
+//! - residual connections off: after a sublayer the stream is that sublayer's output alone
+//!   ([`Composition::LatestSublayerOnly`]), not the sum of everything written so far.
+
+use std::ops::Range;
+
+use ndarray::{Array2, Array3, ArrayView2, Axis, Zip};
+
+use super::resid::AccumulatedResid;
+use super::stage::Stage;
+use crate::model::{NormPlacement, Params, Trace};
+
+/// One term written into the residual stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "term", rename_all = "snake_case")]
+pub enum Term {
+    /// `hook_embed`: W_E[token].
+    Embed,
+    /// `hook_pos_embed`: W_pos[pos].
+    PosEmbed,
+    /// One head's output `z_h · W_O[h]` (`blocks.{layer}.attn.hook_result[head]`).
+    Head {
+        /// Block index.
+        layer: usize,
+        /// Head index.
+        head: usize,
+    },
+    /// The attention output bias `b_O` of a block (the same vector at every position).
+    AttnBias {
+        /// Block index.
+        layer: usize,
+    },
+    /// `blocks.{layer}.hook_mlp_out`.
+    Mlp {
+        /// Block index.
+        layer: usize,
+    },
+}
+
+impl Term {
+    /// Short label: `embed`, `pos`, `L0H3`, `L0 b_O`, `L0 mlp`.
+    pub fn label(self) -> String {
+        match self {
+            Term::Embed => "embed".into(),
+            Term::PosEmbed => "pos".into(),
+            Term::Head { layer, head } => format!("L{layer}H{head}"),
+            Term::AttnBias { layer } => format!("L{layer} b_O"),
+            Term::Mlp { layer } => format!("L{layer} mlp"),
+        }
+    }
+}
+
+/// How the stream at one stage is made of terms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Composition {
+    /// The stream is the sum of every term written so far: `terms[range]`, range from 0.
+    AllTermsSoFar(Range<usize>),
+    /// Residual connections are off: the stream is the sum of the latest sublayer's terms
+    /// only, `terms[range]`; the earlier terms were not carried forward.
+    LatestSublayerOnly(Range<usize>),
+    /// The stream is not a sum of terms (a LayerNorm rescaled it); the reason says which.
+    NotASum {
+        /// Why, in a sentence.
+        reason: String,
+    },
+}
+
+impl Composition {
+    /// The terms whose sum is the stream, when it is a sum.
+    pub fn terms(&self) -> Option<Range<usize>> {
+        match self {
+            Composition::AllTermsSoFar(range) | Composition::LatestSublayerOnly(range) => {
+                Some(range.clone())
+            }
+            Composition::NotASum { .. } => None,
+        }
+    }
+}
+
+/// The stream at one stage against the sum of its terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageDecomposition {
+    /// The stage.
+    pub stage: Stage,
+    /// Which terms make it up, if any.
+    pub composition: Composition,
+    /// Largest |Σ terms − stream| over d_model, per row; `None` when not a sum. [rows]
+    pub reconstruction_error: Option<Vec<f32>>,
+}
+
+impl StageDecomposition {
+    /// The largest reconstruction error over all rows (`None` when not a sum).
+    pub fn max_reconstruction_error(&self) -> Option<f32> {
+        let errors = self.reconstruction_error.as_ref()?;
+        Some(errors.iter().copied().fold(0.0, f32::max))
+    }
+}
+
+/// Where the exact decomposition into all earlier terms stops, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecompositionLimit {
+    /// The last stage whose stream is the sum of every term written so far.
+    pub exact_until: Stage,
+    /// The first stage where that no longer holds.
+    pub stops_at: Stage,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// Every term written into the stream and how each stream stage is made of them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decomposition {
+    /// The terms in forward order: embed, pos, then per layer its heads, `b_O`, its MLP.
+    pub terms: Vec<Term>,
+    /// Each term's vector at each row. [term, rows, d_model]
+    pub values: Array3<f32>,
+    /// One entry per stage of the [`AccumulatedResid`] it was computed from, same order.
+    pub stages: Vec<StageDecomposition>,
+    /// `None` when every stage is the sum of all earlier terms (pre-LN with residuals).
+    pub limit: Option<DecompositionLimit>,
+}
+
+impl Decomposition {
+    /// Splits the stream at `resid`'s stages into terms and measures how well they sum.
+    pub fn compute(params: &Params<f32>, trace: &Trace<f32>, resid: &AccumulatedResid) -> Self {
+        let (terms, values) = collect_terms(params, trace);
+        let compositions = compositions(params, &terms, &resid.stages);
+        let (_, rows, d_model) = values.dim();
+        let mut running = RunningSum::new(rows, d_model);
+        let stages: Vec<StageDecomposition> = resid
+            .stages
+            .iter()
+            .zip(compositions)
+            .enumerate()
+            .map(|(stage_index, (&stage, composition))| {
+                let stream = resid.resid.index_axis(Axis(0), stage_index); // [rows, d_model]
+                let reconstruction_error = composition.terms().map(|range| {
+                    running.advance_to(&values, range);
+                    running.max_error_per_row(stream)
+                });
+                StageDecomposition {
+                    stage,
+                    composition,
+                    reconstruction_error,
+                }
+            })
+            .collect();
+        let limit = find_limit(&stages);
+        Self {
+            terms,
+            values,
+            stages,
+            limit,
+        }
+    }
+
+    /// The decomposition at `stage`, if it was computed.
+    pub fn at(&self, stage: Stage) -> Option<&StageDecomposition> {
+        self.stages.iter().find(|s| s.stage == stage)
+    }
+
+    /// The largest reconstruction error over every stage that is a sum.
+    pub fn max_reconstruction_error(&self) -> f32 {
+        self.stages
+            .iter()
+            .filter_map(StageDecomposition::max_reconstruction_error)
+            .fold(0.0, f32::max)
+    }
+
+    /// A one-line summary of where the decomposition holds.
+    pub fn describe_limit(&self) -> String {
+        match &self.limit {
+            None => {
+                "exact at every stage: the stream is the sum of every term written so far".into()
+            }
+            Some(limit) => format!(
+                "the stream is the sum of all earlier terms up to {}; from {} on it is not: {}",
+                limit.exact_until.short_label(),
+                limit.stops_at.short_label(),
+                limit.reason
+            ),
+        }
+    }
+}
+
+/// The terms in forward order with their values. [term, rows, d_model]
+fn collect_terms(params: &Params<f32>, trace: &Trace<f32>) -> (Vec<Term>, Array3<f32>) {
+    let mut terms = vec![Term::Embed, Term::PosEmbed];
+    for (layer, lt) in trace.layers.iter().enumerate() {
+        terms.extend((0..lt.head_result.dim().0).map(|head| Term::Head { layer, head }));
+        terms.push(Term::AttnBias { layer });
+        if lt.mlp.is_some() {
+            terms.push(Term::Mlp { layer });
+        }
+    }
+    let (rows, d_model) = trace.embed.dim();
+    let mut values = Array3::zeros((terms.len(), rows, d_model));
+    for (index, term) in terms.iter().enumerate() {
+        let mut slot = values.index_axis_mut(Axis(0), index); // [rows, d_model]
+        match *term {
+            Term::Embed => slot.assign(&trace.embed),
+            Term::PosEmbed => slot.assign(&trace.pos_embed),
+            Term::Head { layer, head } => {
+                slot.assign(&trace.layers[layer].head_result.index_axis(Axis(0), head))
+            }
+            Term::AttnBias { layer } => slot.assign(&params.blocks[layer].attn.b_o),
+            Term::Mlp { layer } => {
+                slot.assign(&trace.layers[layer].mlp.as_ref().expect("listed").out)
+            }
+        }
+    }
+    (terms, values)
+}
+
+/// The terms (index range) that block `layer`'s attention or MLP wrote.
+fn sublayer_range(terms: &[Term], layer: usize, mlp: bool) -> Range<usize> {
+    let belongs = |t: &Term| match *t {
+        Term::Head { layer: l, .. } | Term::AttnBias { layer: l } => !mlp && l == layer,
+        Term::Mlp { layer: l } => mlp && l == layer,
+        Term::Embed | Term::PosEmbed => false,
+    };
+    let start = terms.iter().position(belongs).unwrap_or(terms.len());
+    let end = terms.iter().rposition(belongs).map_or(start, |i| i + 1);
+    start..end
+}
+
+/// How each stage's stream is made of terms, following the architecture.
+fn compositions(params: &Params<f32>, terms: &[Term], stages: &[Stage]) -> Vec<Composition> {
+    let config = &params.config;
+    let mut first_norm: Option<Stage> = None;
+    stages
+        .iter()
+        .map(|&stage| {
+            let (layer, mlp) = match stage {
+                Stage::Embed => return Composition::AllTermsSoFar(0..2),
+                Stage::AttnAdded { layer } => (layer, false),
+                Stage::MlpAdded { layer } => (layer, true),
+                Stage::Ln1 { layer } | Stage::Ln2 { layer } if config.norm == NormPlacement::Post => {
+                    first_norm.get_or_insert(stage);
+                    let which = if matches!(stage, Stage::Ln1 { .. }) { "ln1" } else { "ln2" };
+                    return Composition::NotASum {
+                        reason: format!(
+                            "post-LN: layer {layer}'s {which} divides the sum by its own scale, so the stream is no longer a sum of terms"
+                        ),
+                    };
+                }
+                other => {
+                    return Composition::NotASum {
+                        reason: format!("{} is not a residual stream stage", other.short_label()),
+                    };
+                }
+            };
+            let range = sublayer_range(terms, layer, mlp);
+            if !config.residual {
+                return Composition::LatestSublayerOnly(range);
+            }
+            match first_norm {
+                Some(norm) => Composition::NotASum {
+                    reason: format!(
+                        "post-LN: {} rescaled the stream, and every later stream carries that rescaled sum",
+                        norm.short_label()
+                    ),
+                },
+                None => Composition::AllTermsSoFar(0..range.end),
+            }
+        })
+        .collect()
+}
+
+/// Σ terms[range] in f64, extended term by term as the stages advance (a prefix range grows
+/// from one stage to the next, so every term is added once). [rows, d_model]
+struct RunningSum {
+    range: Range<usize>,
+    sum: Array2<f64>,
+}
+
+impl RunningSum {
+    fn new(rows: usize, d_model: usize) -> Self {
+        Self {
+            range: 0..0,
+            sum: Array2::zeros((rows, d_model)),
+        }
+    }
+
+    /// Makes `sum` the sum of `values[range]`, reusing what is already summed.
+    fn advance_to(&mut self, values: &Array3<f32>, range: Range<usize>) {
+        if range.start != self.range.start || range.end < self.range.end {
+            self.sum.fill(0.0);
+            self.range = range.start..range.start;
+        }
+        for term in self.range.end..range.end {
+            Zip::from(&mut self.sum)
+                .and(values.index_axis(Axis(0), term))
+                .for_each(|sum, &x| *sum += f64::from(x));
+        }
+        self.range.end = range.end;
+    }
+
+    /// Largest |sum − stream| over d_model, per row. `stream` [rows, d_model] → [rows]
+    fn max_error_per_row(&self, stream: ArrayView2<'_, f32>) -> Vec<f32> {
+        self.sum
+            .outer_iter()
+            .zip(stream.outer_iter())
+            .map(|(sum, x)| {
+                sum.iter()
+                    .zip(x)
+                    .map(|(&s, &x)| (s - f64::from(x)).abs())
+                    .fold(0.0, f64::max) as f32
+            })
+            .collect()
+    }
+}
+
+/// The first stage that is not the sum of all earlier terms, with the last one that is.
+fn find_limit(stages: &[StageDecomposition]) -> Option<DecompositionLimit> {
+    let first_broken = stages
+        .iter()
+        .position(|s| !matches!(s.composition, Composition::AllTermsSoFar(_)))?;
+    let stops_at = &stages[first_broken];
+    let reason = match &stops_at.composition {
+        Composition::NotASum { reason } => reason.clone(),
+        _ => "residual connections are off: after each sublayer the stream is that sublayer's output alone, not a sum of all earlier terms".into(),
+    };
+    Some(DecompositionLimit {
+        exact_until: stages[..first_broken]
+            .last()
+            .map_or(Stage::Embed, |s| s.stage),
+        stops_at: stops_at.stage,
+        reason,
+    })
+}
