@@ -76,6 +76,11 @@ pub fn safetensors_bytes(
                     .iter()
                     .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
                     .collect(),
+                Dtype::I32 => t
+                    .values
+                    .iter()
+                    .flat_map(|&x| (x as i32).to_le_bytes())
+                    .collect(),
                 other => panic!("no encoder for {other:?}"),
             };
             (t.name.clone(), bytes)

@@ -161,6 +161,10 @@ pub fn load_gpt2(path: &Path) -> Result<LoadedModel, LoadError> {
 /// Like [`load_gpt2`], with the weights file already read (`path` is the folder or the
 /// weights file; `config.json` and the tokenizer are read from beside it).
 pub fn load_gpt2_with_weights(path: &Path, weights: &[u8]) -> Result<LoadedModel, LoadError> {
+    if !path.is_dir() {
+        // A damaged file is reported as such before looking for its config.
+        TensorFile::parse(path, weights)?;
+    }
     let (config_path, weights_path) = locate(path)?;
     let config_json = read_small_file(&config_path, MAX_CONFIG_BYTES)?;
     let config = parse_config(&config_json, &config_path)?;

@@ -78,11 +78,28 @@ pub fn load_native(path: &Path) -> Result<LoadedModel, LoadError> {
     load_native_bytes(&bytes, path)
 }
 
-/// Whether a buffer is a safetensors file carrying our format marker.
+/// Whether a buffer's safetensors header carries our format marker. Only the header is
+/// read, so a file whose data is damaged is still recognised (and then refused by
+/// [`load_native_bytes`] with the reason).
 pub fn is_native(bytes: &[u8]) -> bool {
-    safetensors::SafeTensors::read_metadata(bytes)
+    let Some(length) = bytes.get(..8) else {
+        return false;
+    };
+    let n = u64::from_le_bytes(length.try_into().expect("8 bytes"));
+    let Some(header) = usize::try_from(n)
         .ok()
-        .and_then(|(_, meta)| meta.metadata().as_ref()?.get(KEY_FORMAT).cloned())
+        .and_then(|n| bytes.get(8..n.checked_add(8)?))
+    else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(header)
+        .ok()
+        .and_then(|h| {
+            h.get("__metadata__")?
+                .get(KEY_FORMAT)?
+                .as_str()
+                .map(str::to_owned)
+        })
         .is_some_and(|marker| marker == FORMAT_MARKER)
 }
 
