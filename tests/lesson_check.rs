@@ -237,6 +237,33 @@ fn words_outside_the_vocabulary_and_bad_interventions_are_reported() {
 }
 
 #[test]
+fn training_runs_need_a_known_preset_and_task() {
+    let tmp = project();
+    let dir = tmp.path();
+    write_pair(
+        dir,
+        "training: preset=deep data=task:copy steps=10\nview: training",
+    );
+    assert_eq!(check(dir).0, 0);
+    write_pair(dir, "training: preset=huge data=task:copy");
+    assert_problem(
+        dir,
+        "01-toy.en.md",
+        11,
+        "training preset \"huge\" does not exist",
+    );
+    write_pair(dir, "training: preset=deep data=task:chess");
+    assert_problem(
+        dir,
+        "01-toy.pt.md",
+        11,
+        "training task \"chess\" does not exist",
+    );
+    write_pair(dir, "training: preset=deep steps=lots");
+    assert_problem(dir, "01-toy.en.md", 11, "steps=\"lots\" is not a number");
+}
+
+#[test]
 fn missing_translation_and_disagreeing_translations_are_reported() {
     let tmp = project();
     let dir = tmp.path();

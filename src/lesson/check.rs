@@ -9,11 +9,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::parse::{MAX_LESSON_BYTES, parse_lesson_partial};
-use super::state::{Editor, LessonIntervention, StepState, Sublayer};
+use super::state::{Editor, LessonIntervention, StepState, Sublayer, TrainingRun};
 use super::{Language, Lesson, ModelRef, Problem};
 use crate::interp::stage::stages;
 use crate::model::io::embedded::try_default_model;
 use crate::model::io::{LoadedModel, load_any};
+use crate::train::PRESETS;
+use crate::train::tasks::TASKS;
 
 /// What a check found: the lessons that could be read and every problem.
 #[derive(Debug, Default)]
@@ -356,6 +358,11 @@ pub fn check_against_model(file: &str, lesson: &Lesson, model: &LoadedModel) -> 
                 report("interventions", message);
             }
         }
+        if let Some(run) = &step.state.training
+            && let Some(message) = check_training(run)
+        {
+            report("training", message);
+        }
         if effective.editor == Some(Some(Editor::Additions))
             && let Some(message) = check_additions_editor(model)
         {
@@ -403,6 +410,35 @@ fn check_intervention(intervention: &LessonIntervention, model: &LoadedModel) ->
         return Some("this model is attention-only: its blocks have no MLP".into());
     }
     None
+}
+
+/// A training run must name a preset and a task the trainer knows.
+fn check_training(run: &TrainingRun) -> Option<String> {
+    if !PRESETS.iter().any(|(name, _)| *name == run.preset) {
+        return Some(format!(
+            "training preset {:?} does not exist; the presets are {}",
+            run.preset,
+            first_names(PRESETS)
+        ));
+    }
+    let task = run.data.as_deref().and_then(|d| d.strip_prefix("task:"));
+    if let Some(task) = task
+        && !TASKS.iter().any(|(name, _)| *name == task)
+    {
+        return Some(format!(
+            "training task {task:?} does not exist; the tasks are {}",
+            first_names(TASKS)
+        ));
+    }
+    None
+}
+
+/// "a, b, c" from the names of a (name, description) list.
+fn first_names(list: &[(&'static str, &'static str)]) -> String {
+    list.iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The additions editor edits `b_O` and `b_out` as "what each sublayer adds", which is only

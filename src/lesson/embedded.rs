@@ -16,6 +16,8 @@ macro_rules! lesson {
 pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("01-residual-stream.en.md"),
     lesson!("01-residual-stream.pt.md"),
+    lesson!("02-why-residual.en.md"),
+    lesson!("02-why-residual.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always
