@@ -89,6 +89,8 @@ struct BpeIndex {
     splitter: fancy_regex::Regex,
     /// Added tokens as (text, id), longest first.
     specials: Vec<(String, TokenId)>,
+    /// Whether each id is an added token (never produced by merging bytes).
+    is_special: Vec<bool>,
 }
 
 impl std::fmt::Debug for BpeTokenizer {
@@ -137,6 +139,12 @@ impl BpeTokenizer {
                 return Err(format!("token {token:?} appears twice in the vocabulary"));
             }
         }
+        let mut is_special = vec![false; n];
+        for &id in &data.special_tokens {
+            *is_special
+                .get_mut(id as usize)
+                .ok_or_else(|| format!("special token id {id} is not in the vocabulary"))? = true;
+        }
         let mut merges = HashMap::with_capacity(data.merges.len());
         for (rank, (left, right)) in data.merges.iter().enumerate() {
             let id = |t: &str| token_ids.get(t).copied();
@@ -147,7 +155,11 @@ impl BpeTokenizer {
                     "merge {rank} ({left:?} {right:?}) uses or makes a token not in the vocabulary"
                 ));
             };
-            merges.entry((a, b)).or_insert((rank as u32, merged));
+            // A merge that would spell an added token is left out: added tokens come only
+            // from their literal text, so decoding them gives that text back.
+            if !is_special[merged as usize] {
+                merges.entry((a, b)).or_insert((rank as u32, merged));
+            }
         }
         let mut specials = Vec::new();
         for &id in &data.special_tokens {
@@ -163,8 +175,12 @@ impl BpeTokenizer {
         specials.sort_by_key(|(text, _)| Reverse(text.len()));
         let byte_to_char = bytes_to_unicode();
         let char_to_byte = (0..=255u8).map(|b| (byte_to_char[b as usize], b)).collect();
-        let byte_ids =
-            std::array::from_fn(|b| token_ids.get(&byte_to_char[b].to_string()).copied());
+        let byte_ids = std::array::from_fn(|b| {
+            token_ids
+                .get(&byte_to_char[b].to_string())
+                .copied()
+                .filter(|&id| !is_special[id as usize])
+        });
         let splitter = fancy_regex::Regex::new(GPT2_SPLIT_PATTERN)
             .map_err(|e| format!("the GPT-2 pattern does not compile: {e}"))?;
         let index = BpeIndex {
@@ -175,6 +191,7 @@ impl BpeTokenizer {
             byte_to_char,
             splitter,
             specials,
+            is_special,
         };
         Ok(Self {
             data,
@@ -277,7 +294,9 @@ impl BpeTokenizer {
             .bytes()
             .map(|b| index.byte_to_char[b as usize])
             .collect();
-        if let Some(&id) = index.token_ids.get(&mapped) {
+        if let Some(&id) = index.token_ids.get(&mapped)
+            && !index.is_special[id as usize]
+        {
             encoding.ids.push(id);
             return;
         }
@@ -312,7 +331,7 @@ impl BpeTokenizer {
         let Some(token) = self.data.vocab.get(id as usize) else {
             return false;
         };
-        if self.data.special_tokens.contains(&id) {
+        if self.index.is_special[id as usize] {
             out.extend_from_slice(token.as_bytes());
             return true;
         }

@@ -204,3 +204,90 @@ pub fn tokenizer_json(vocab: &[String], merges: &[(&str, &str)], pairs: bool) ->
     })
     .to_string()
 }
+
+/// A GPT-2-shaped model's weights under Hugging Face's names and layouts (Conv1D [in, out],
+/// `c_attn` = [q | k | v] with head h in columns h·d_head..), the inverse of the HF loader.
+pub fn hf_tensors_from_params(params: &Params<f32>) -> Vec<RawTensor> {
+    let c = params.config.d_model;
+    let raw = |name: String, shape: Vec<usize>, values: Vec<f32>| RawTensor {
+        name: format!("transformer.{name}"),
+        shape,
+        values,
+    };
+    let mut out = vec![
+        raw(
+            "wte.weight".into(),
+            vec![params.config.d_vocab, c],
+            params.w_e.iter().copied().collect(),
+        ),
+        raw(
+            "wpe.weight".into(),
+            vec![params.config.n_ctx, c],
+            params.w_pos.iter().copied().collect(),
+        ),
+    ];
+    for (layer, block) in params.blocks.iter().enumerate() {
+        let at = |s: &str| format!("h.{layer}.{s}");
+        let mlp = block.mlp.as_ref().expect("GPT-2 has MLPs");
+        let heads = [&block.attn.w_q, &block.attn.w_k, &block.attn.w_v];
+        // c_attn.weight[i, part·C + head·dh + j] = W_part[head, i, j]
+        let c_attn: Vec<f32> = (0..c)
+            .flat_map(|i| {
+                heads.iter().flat_map(move |w| {
+                    let (h, _, dh) = w.dim();
+                    (0..h).flat_map(move |head| (0..dh).map(move |j| w[[head, i, j]]))
+                })
+            })
+            .collect();
+        let biases = [&block.attn.b_q, &block.attn.b_k, &block.attn.b_v];
+        let c_attn_b: Vec<f32> = biases.iter().flat_map(|b| b.iter().copied()).collect();
+        let m = mlp.w_in.dim().1;
+        out.extend([
+            raw(at("ln_1.weight"), vec![c], block.ln1.w.to_vec()),
+            raw(at("ln_1.bias"), vec![c], block.ln1.b.to_vec()),
+            raw(at("attn.c_attn.weight"), vec![c, 3 * c], c_attn),
+            raw(at("attn.c_attn.bias"), vec![3 * c], c_attn_b),
+            raw(
+                at("attn.c_proj.weight"),
+                vec![c, c],
+                block.attn.w_o.iter().copied().collect(),
+            ),
+            raw(at("attn.c_proj.bias"), vec![c], block.attn.b_o.to_vec()),
+            raw(at("ln_2.weight"), vec![c], mlp.ln2.w.to_vec()),
+            raw(at("ln_2.bias"), vec![c], mlp.ln2.b.to_vec()),
+            raw(
+                at("mlp.c_fc.weight"),
+                vec![c, m],
+                mlp.w_in.iter().copied().collect(),
+            ),
+            raw(at("mlp.c_fc.bias"), vec![m], mlp.b_in.to_vec()),
+            raw(
+                at("mlp.c_proj.weight"),
+                vec![m, c],
+                mlp.w_out.iter().copied().collect(),
+            ),
+            raw(at("mlp.c_proj.bias"), vec![c], mlp.b_out.to_vec()),
+        ]);
+    }
+    let ln_f = params.ln_final.as_ref().expect("GPT-2 has ln_f");
+    out.push(raw("ln_f.weight".into(), vec![c], ln_f.w.to_vec()));
+    out.push(raw("ln_f.bias".into(), vec![c], ln_f.b.to_vec()));
+    out
+}
+
+/// The HF `config.json` of a GPT-2-shaped config.
+pub fn hf_config_json(config: &residual_explorer::model::ModelConfig) -> String {
+    serde_json::json!({
+        "model_type": "gpt2",
+        "n_embd": config.d_model,
+        "n_head": config.n_heads,
+        "n_layer": config.n_layers,
+        "n_positions": config.n_ctx,
+        "vocab_size": config.d_vocab,
+        "n_inner": config.d_mlp,
+        "layer_norm_epsilon": config.layer_norm_eps,
+        "activation_function": "gelu_new",
+        "tie_word_embeddings": true
+    })
+    .to_string()
+}

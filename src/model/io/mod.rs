@@ -13,6 +13,7 @@
 
 pub mod atomic;
 pub mod embedded;
+pub mod fuzzing;
 pub mod hf;
 pub mod hf_tokenizer;
 pub mod llmc;
