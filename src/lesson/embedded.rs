@@ -18,6 +18,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("01-residual-stream.pt.md"),
     lesson!("02-why-residual.en.md"),
     lesson!("02-why-residual.pt.md"),
+    lesson!("03-transformer-block.en.md"),
+    lesson!("03-transformer-block.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always
