@@ -79,7 +79,9 @@ fn the_induction_task_is_learned_by_the_attention_only_preset() {
         trainer.step().unwrap();
     }
     let after = trainer.validation_loss().unwrap();
-    // Chance is ln 30 ≈ 3.4 nats on the repeated half; induction heads bring it near 0.
+    // Chance is ln 30 ≈ 3.4 nats on the repeats. Without induction the best a model can do is
+    // to guess among the tokens seen so far: ln(period) ≥ ln 8 ≈ 2.08 nats (periods are
+    // 8..=16 here). Well below that, the model looks tokens up by content.
     assert!(before > 3.0, "{before}");
-    assert!(after < 1.0, "induction learned: {after}");
+    assert!(after < 1.6, "induction learned: {after}");
 }

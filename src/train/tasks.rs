@@ -1,7 +1,7 @@
 //! Built-in synthetic tasks that make mechanisms visible:
 //!
-//! - `induction`: a random sequence followed by its repeat; only the repeat is scored, so the
-//!   loss falls only once the model forms induction heads.
+//! - `induction`: a random sequence of random length followed by its repeats; only the
+//!   repeats are scored, so the loss falls only once the model forms induction heads.
 //! - `copy` / `reverse`: `BOS x₁…x_k SEP` then the same tokens (or reversed); only the answer
 //!   is scored.
 //! - `sentences`: simple English sentences at the word level ("the quick brown fox jumps over
@@ -21,7 +21,7 @@ use crate::model::tokenizer::Tokenizer;
 pub const TASKS: &[(&str, &str)] = &[
     (
         "induction",
-        "random tokens then their repeat; the repeat is scored (vocabulary 32)",
+        "random tokens (a random period of seq/4..seq/2) repeated; the repeats are scored (vocabulary 32)",
     ),
     ("copy", "BOS x1..xk SEP x1..xk; the copy is scored"),
     (
@@ -89,7 +89,7 @@ pub fn task_source(name: &str) -> Result<Box<dyn BatchSource>, String> {
 /// Tasks over random symbols `2..32` with `BOS` = 0 and `SEP` = 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SymbolTask {
-    /// `BOS r₁…r_n r₁…r_n`, the second half scored.
+    /// `BOS r₁…r_n r₁…r_n r₁…` with n random in `seq/4..=seq/2`, the repeats scored.
     Induction,
     /// `BOS x₁…x_k SEP x₁…x_k`, the copy scored.
     Copy,
@@ -105,7 +105,10 @@ impl SymbolTask {
         let answer_start; // index in `stream` of the first scored token
         match self {
             SymbolTask::Induction => {
-                let half = seq / 2;
+                // A random period, so that only content (not a fixed offset) finds the
+                // earlier occurrence: that is what makes induction heads form.
+                let shortest = (seq / 4).clamp(1, seq / 2);
+                let half = rng.random_range(shortest..=seq / 2);
                 let first: Vec<TokenId> = (0..half).map(|_| symbol(rng)).collect();
                 stream.extend(&first);
                 // The first repeated token is not predictable; the rest are.
@@ -284,17 +287,27 @@ mod tests {
     #[test]
     fn induction_scores_only_the_predictable_repeat() {
         let mut rng = StdRng::seed_from_u64(1);
-        let batch = SymbolTask::Induction.batch(&mut rng, 2, 9);
-        // Stream: BOS r1..r4 r1..r4 (9 tokens + 1); input i predicts stream[i + 1].
-        let inputs = &batch.inputs[..9];
-        assert_eq!(inputs[0], BOS);
-        assert_eq!(&inputs[1..5], &inputs[5..9]);
-        let scored: Vec<bool> = batch.targets[..9].iter().map(|t| t.is_some()).collect();
-        assert_eq!(
-            scored,
-            [false, false, false, false, false, true, true, true, true]
-        );
-        assert_eq!(batch.targets[5], Some(inputs[6]));
+        let seq = 40;
+        let batch = SymbolTask::Induction.batch(&mut rng, 50, seq);
+        let mut periods = std::collections::BTreeSet::new();
+        for (inputs, targets) in batch.inputs.chunks(seq).zip(batch.targets.chunks(seq)) {
+            // Stream: BOS r1..rn r1..rn r1..; input i predicts stream[i + 1].
+            assert_eq!(inputs[0], BOS);
+            let first_scored = targets.iter().position(|t| t.is_some()).unwrap();
+            let period = first_scored - 1; // the first repeated token is not predictable
+            assert!((seq / 4..=seq / 2).contains(&period), "period {period}");
+            periods.insert(period);
+            for i in 1 + period..seq {
+                assert_eq!(inputs[i], inputs[i - period]);
+            }
+            for (i, target) in targets.iter().enumerate() {
+                assert_eq!(target.is_some(), i >= period + 1);
+                if i + 1 < seq && target.is_some() {
+                    assert_eq!(target.unwrap(), inputs[i + 1]);
+                }
+            }
+        }
+        assert!(periods.len() > 5, "periods vary: {periods:?}");
     }
 
     #[test]
