@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod attribution;
 pub mod contributions;
+pub mod interventions;
 pub mod lens;
 pub mod resid;
 pub mod stage;

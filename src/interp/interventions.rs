@@ -1,0 +1,351 @@
+//! Interventions: a list of patches, each changing one component's output at its named hook
+//! site — zero or scale one head's output, one MLP's output or one residual connection, or
+//! mean-ablate a head (or an MLP).
+//!
+//! The list implements [`Intervention`], so it runs through `forward_batch`'s hook sites; the
+//! plain forward ([`crate::model::forward`]) never sees it and stays unchanged. A patched
+//! activation is recorded in the trace as patched (a zeroed head's `head_result` is zero), so
+//! the decomposition, the lens and every view read the intervened model without knowing
+//! about interventions.
+//!
+//! One patch per component: adding a patch for a component that already has one replaces it.
+
+use std::sync::Arc;
+
+use ndarray::{ArrayViewMutD, Axis};
+
+use crate::model::hooks::{HookSite, Intervention};
+use crate::model::{InputError, ModelConfig, Params, Scalar, TokenId, Trace, forward_batch};
+
+/// A component whose output a patch changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// One head's output `z_h · W_O[h]` (`blocks.{layer}.attn.hook_result[head]`).
+    Head {
+        /// Block index.
+        layer: usize,
+        /// Head index.
+        head: usize,
+    },
+    /// One block's MLP output (`blocks.{layer}.hook_mlp_out`).
+    Mlp {
+        /// Block index.
+        layer: usize,
+    },
+    /// The residual connection around a block's attention: the skip term `x` in `x + attn`.
+    AttnResidual {
+        /// Block index.
+        layer: usize,
+    },
+    /// The residual connection around a block's MLP: the skip term `x'` in `x' + mlp`.
+    MlpResidual {
+        /// Block index.
+        layer: usize,
+    },
+}
+
+impl Component {
+    /// The hook site whose activation holds this component's output.
+    pub fn site(self) -> HookSite {
+        match self {
+            Component::Head { layer, .. } => HookSite::HeadResult { layer },
+            Component::Mlp { layer } => HookSite::MlpOut { layer },
+            Component::AttnResidual { layer } => HookSite::AttnSkip { layer },
+            Component::MlpResidual { layer } => HookSite::MlpSkip { layer },
+        }
+    }
+
+    /// Short label: `L0H3`, `L1 mlp`, `L2 residual around attn`, `L2 residual around mlp`.
+    pub fn label(self) -> String {
+        match self {
+            Component::Head { layer, head } => format!("L{layer}H{head}"),
+            Component::Mlp { layer } => format!("L{layer} mlp"),
+            Component::AttnResidual { layer } => format!("L{layer} residual around attn"),
+            Component::MlpResidual { layer } => format!("L{layer} residual around mlp"),
+        }
+    }
+
+    /// The block the component belongs to.
+    pub fn layer(self) -> usize {
+        match self {
+            Component::Head { layer, .. }
+            | Component::Mlp { layer }
+            | Component::AttnResidual { layer }
+            | Component::MlpResidual { layer } => layer,
+        }
+    }
+
+    /// Checks that the component exists in a model of `config`.
+    pub fn check(self, config: &ModelConfig) -> Result<(), String> {
+        let layer = self.layer();
+        if layer >= config.n_layers {
+            return Err(format!(
+                "{}: the model has {} layers (0..{})",
+                self.label(),
+                config.n_layers,
+                config.n_layers
+            ));
+        }
+        match self {
+            Component::Head { head, .. } if head >= config.n_heads => Err(format!(
+                "{}: the model has {} heads per layer",
+                self.label(),
+                config.n_heads
+            )),
+            Component::Mlp { .. } | Component::MlpResidual { .. } if config.attn_only => {
+                Err(format!("{}: this model's blocks have no MLP", self.label()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a patch does to its component's output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PatchAction {
+    /// Replace the output by zero (ablate it).
+    Zero,
+    /// Multiply the output by a factor.
+    Scale(f32),
+    /// Replace the output at every position by its mean over the positions of the current
+    /// input (all rows of the batch).
+    MeanOverPrompt,
+    /// Replace the output at every position by a fixed vector, e.g. the component's mean
+    /// over a reference data set ([`reference_mean`]). [d_model]
+    ReferenceMean(Arc<Vec<f32>>),
+}
+
+/// One component's output changed in one way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    /// Whose output.
+    pub component: Component,
+    /// What happens to it.
+    pub action: PatchAction,
+}
+
+impl Patch {
+    /// Zero `component`'s output.
+    pub fn zero(component: Component) -> Self {
+        Self {
+            component,
+            action: PatchAction::Zero,
+        }
+    }
+
+    /// Multiply `component`'s output by `factor`.
+    pub fn scale(component: Component, factor: f32) -> Self {
+        Self {
+            component,
+            action: PatchAction::Scale(factor),
+        }
+    }
+
+    /// Replace `component`'s output by its mean over the prompt's positions.
+    pub fn mean_ablate(component: Component) -> Self {
+        Self {
+            component,
+            action: PatchAction::MeanOverPrompt,
+        }
+    }
+
+    /// A human-readable label: `zero L0H3`, `scale L1 mlp × 0.5`,
+    /// `mean-ablate L0H1 (prompt mean)`, `zero L2 residual around attn`.
+    pub fn label(&self) -> String {
+        let component = self.component.label();
+        match &self.action {
+            PatchAction::Zero => format!("zero {component}"),
+            PatchAction::Scale(factor) => format!("scale {component} × {factor}"),
+            PatchAction::MeanOverPrompt => format!("mean-ablate {component} (prompt mean)"),
+            PatchAction::ReferenceMean(_) => format!("mean-ablate {component} (reference mean)"),
+        }
+    }
+
+    /// Checks the patch against a model: the component exists, a scale is finite, a
+    /// reference mean has `d_model` entries.
+    pub fn check(&self, config: &ModelConfig) -> Result<(), String> {
+        self.component.check(config)?;
+        match &self.action {
+            PatchAction::Scale(factor) if !factor.is_finite() => Err(format!(
+                "{}: the factor must be a finite number",
+                self.label()
+            )),
+            PatchAction::ReferenceMean(mean) if mean.len() != config.d_model => Err(format!(
+                "{}: the reference mean has {} entries, the model's d_model is {}",
+                self.label(),
+                mean.len(),
+                config.d_model
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Changes the activation of this patch's site (shaped as the site documents).
+    fn apply_to<F: Scalar>(&self, mut values: ArrayViewMutD<'_, F>) {
+        let mut output = match self.component {
+            // [head, rows, d_model] → this head's [rows, d_model]
+            Component::Head { head, .. } if head < values.shape()[0] => {
+                values.index_axis_mut(Axis(0), head)
+            }
+            Component::Head { .. } => return,
+            _ => values,
+        }; // [rows, d_model]
+        match &self.action {
+            PatchAction::Zero => output.fill(F::zero()),
+            PatchAction::Scale(factor) => {
+                let factor = F::from_f64_lossy(f64::from(*factor));
+                output.mapv_inplace(|x| x * factor);
+            }
+            PatchAction::MeanOverPrompt => {
+                let rows = output.shape()[0];
+                if rows == 0 {
+                    return;
+                }
+                // [d_model], summed in f64
+                let mut mean = vec![0.0f64; output.shape()[1]];
+                for row in output.outer_iter() {
+                    mean.iter_mut().zip(row).for_each(|(m, x)| *m += x.as_f64());
+                }
+                for mut row in output.outer_iter_mut() {
+                    for (x, m) in row.iter_mut().zip(&mean) {
+                        *x = F::from_f64_lossy(m / rows as f64);
+                    }
+                }
+            }
+            PatchAction::ReferenceMean(mean) => {
+                if output.shape()[1] != mean.len() {
+                    return; // refused by `check`; never write a wrong-sized vector
+                }
+                for mut row in output.outer_iter_mut() {
+                    for (x, &m) in row.iter_mut().zip(mean.iter()) {
+                        *x = F::from_f64_lossy(f64::from(m));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The active patches, applied in list order at their hook sites.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Interventions {
+    patches: Vec<Patch>,
+}
+
+impl Interventions {
+    /// No patch: the forward pass is the plain one.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `patch` after checking it against `config`; a patch on the same component is
+    /// replaced in place.
+    pub fn add(&mut self, patch: Patch, config: &ModelConfig) -> Result<(), String> {
+        patch.check(config)?;
+        match self
+            .patches
+            .iter_mut()
+            .find(|p| p.component == patch.component)
+        {
+            Some(existing) => *existing = patch,
+            None => self.patches.push(patch),
+        }
+        Ok(())
+    }
+
+    /// Removes the patch at `index` (as listed by [`Self::patches`]); returns it.
+    pub fn remove(&mut self, index: usize) -> Option<Patch> {
+        (index < self.patches.len()).then(|| self.patches.remove(index))
+    }
+
+    /// Removes the patch on `component`, if any; returns it.
+    pub fn remove_component(&mut self, component: Component) -> Option<Patch> {
+        let index = self.patches.iter().position(|p| p.component == component)?;
+        self.remove(index)
+    }
+
+    /// Removes every patch.
+    pub fn clear(&mut self) {
+        self.patches.clear();
+    }
+
+    /// The patches, in the order they are applied.
+    pub fn patches(&self) -> &[Patch] {
+        &self.patches
+    }
+
+    /// The patch on `component`, if any.
+    pub fn get(&self, component: Component) -> Option<&Patch> {
+        self.patches.iter().find(|p| p.component == component)
+    }
+
+    /// True when no patch is active.
+    pub fn is_empty(&self) -> bool {
+        self.patches.is_empty()
+    }
+
+    /// Every patch's label, in order.
+    pub fn labels(&self) -> Vec<String> {
+        self.patches.iter().map(Patch::label).collect()
+    }
+
+    /// Keeps only the patches that fit `config` (after a model change); returns the labels
+    /// of those dropped.
+    pub fn retain_valid(&mut self, config: &ModelConfig) -> Vec<String> {
+        let mut dropped = Vec::new();
+        self.patches.retain(|p| {
+            let ok = p.check(config).is_ok();
+            if !ok {
+                dropped.push(p.label());
+            }
+            ok
+        });
+        dropped
+    }
+}
+
+impl<F: Scalar> Intervention<F> for Interventions {
+    fn apply(&self, site: HookSite, mut values: ArrayViewMutD<'_, F>) {
+        for patch in self.patches.iter().filter(|p| p.component.site() == site) {
+            patch.apply_to(values.view_mut());
+        }
+    }
+}
+
+/// The forward pass of one sequence with `interventions` applied (the plain pass when the
+/// list is empty).
+pub fn forward_with<F: Scalar>(
+    params: &Params<F>,
+    tokens: &[TokenId],
+    interventions: &Interventions,
+) -> Result<Trace<F>, InputError> {
+    forward_batch(params, &[tokens], interventions)
+}
+
+/// The mean of `component`'s output over every position of `sequences` (a reference data
+/// set), for [`PatchAction::ReferenceMean`]. Residual connections' means are of the skip
+/// term. [d_model]
+pub fn reference_mean(
+    params: &Params<f32>,
+    sequences: &[&[TokenId]],
+    component: Component,
+) -> Result<Vec<f32>, String> {
+    component.check(&params.config)?;
+    let trace = forward_batch(params, sequences, &crate::model::hooks::NoIntervention)
+        .map_err(|e| e.to_string())?;
+    let layer = &trace.layers[component.layer()];
+    let output = match component {
+        Component::Head { head, .. } => layer.head_result.index_axis(Axis(0), head).to_owned(),
+        Component::Mlp { .. } => layer.mlp.as_ref().expect("checked").out.clone(),
+        // The skip term: the stream itself, or zero when the model has no residuals.
+        Component::AttnResidual { .. } if params.config.residual => layer.resid_pre.clone(),
+        Component::MlpResidual { .. } if params.config.residual => layer.resid_mid.clone(),
+        Component::AttnResidual { .. } | Component::MlpResidual { .. } => {
+            ndarray::Array2::zeros(layer.resid_pre.raw_dim())
+        }
+    }; // [rows, d_model]
+    let mean = output
+        .mean_axis(Axis(0))
+        .ok_or("the reference data has no position")?;
+    Ok(mean.to_vec())
+}
