@@ -301,7 +301,7 @@ mod tests {
                 assert_eq!(inputs[i], inputs[i - period]);
             }
             for (i, target) in targets.iter().enumerate() {
-                assert_eq!(target.is_some(), i >= period + 1);
+                assert_eq!(target.is_some(), i > period);
                 if i + 1 < seq && target.is_some() {
                     assert_eq!(target.unwrap(), inputs[i + 1]);
                 }
