@@ -40,6 +40,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// An edit of a native file's metadata, for a table of cases.
+type MetaEdit = Box<dyn FnOnce(&mut HashMap<String, String>)>;
+/// An edit of a config.json, for a table of cases.
+type ConfigEdit = Box<dyn Fn(&mut serde_json::Value)>;
+
 // ---------- native ----------
 
 fn small_config() -> ModelConfig {
@@ -159,7 +164,7 @@ fn native_files_that_are_broken_are_refused() {
         &native_file(d, "extra.safetensors", extra, |_| {}, Dtype::F32),
         "unexpected tensor blocks.1.attn.W_Q",
     );
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut HashMap<String, String>)>, &str)> = vec![
+    let cases: Vec<(&str, MetaEdit, &str)> = vec![
         (
             "layers.safetensors",
             Box::new(|m| edit_config(m, "n_layers", 1_000_000_000.into())),
@@ -290,7 +295,7 @@ fn hugging_face_checkpoints_that_are_broken_are_refused() {
     std::fs::write(f.join("model.safetensors"), &bytes[..bytes.len() - 10]).unwrap();
     refused(&f, "not a valid safetensors file");
 
-    let config_cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    let config_cases: Vec<(&str, ConfigEdit, &str)> = vec![
         (
             "layers",
             Box::new(|c| c["n_layer"] = 1_000_000_000.into()),
