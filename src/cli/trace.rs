@@ -57,9 +57,12 @@ pub fn run(args: &TraceArgs) -> Result<(), CliError> {
     } else {
         write_table(&mut out, &model, &trace, args.top_k)
     };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::input(format!("could not write the output: {e}")))
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // The reader stopped reading (`| head`): what it wanted was written.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::input(format!("could not write the output: {e}"))),
+    }
 }
 
 /// Encodes `text` with the model's tokenizer; a piece it does not know is an error.
@@ -99,8 +102,8 @@ pub fn parse_token_list(list: &str) -> Result<Vec<TokenId>, CliError> {
         .map(|(index, piece)| {
             piece.parse::<TokenId>().map_err(|_| {
                 CliError::input(format!(
-                    "item {} of the token list, {piece:?}, is not a token id (a whole number \
-                     from 0 to {})",
+                    "{piece:?} (item {} of the token list) is not a token id: ids are whole \
+                     numbers from 0 to {}",
                     index + 1,
                     TokenId::MAX
                 ))
