@@ -5,14 +5,14 @@
 //! The same Trace is what every view reads and what backward uses as its cache.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, Zip};
+use ndarray::{Array2, Array3, Array4, ArrayView2, Axis};
 
 use super::attention::attention_forward;
 use super::config::{Activation, NormPlacement};
 use super::hooks::{HookSite, Intervention, NoIntervention};
 use super::ops::{
-    LayerNormTrace, cross_entropy, gelu_new, gelu_new_backward, layer_norm_forward, relu,
-    relu_backward,
+    LayerNormTrace, activation_backward_in_place, activation_forward, cross_entropy,
+    layer_norm_forward,
 };
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
 use super::scalar::Scalar;
@@ -413,10 +413,7 @@ pub(crate) fn mlp_forward<F: Scalar>(
     let mut pre = Array2::zeros((x.nrows(), weights.w_in.ncols())); // [rows, d_mlp]
     pre.assign(&weights.b_in);
     general_mat_mul(F::one(), &x, &weights.w_in, F::one(), &mut pre);
-    let post = match activation {
-        Activation::GeluNew => pre.mapv(gelu_new),
-        Activation::Relu => pre.mapv(relu),
-    };
+    let post = activation_forward(activation, &pre);
     let mut out = Array2::zeros((x.nrows(), weights.w_out.ncols())); // [rows, d_model]
     out.assign(&weights.b_out);
     general_mat_mul(F::one(), &post, &weights.w_out, F::one(), &mut out);
@@ -446,12 +443,7 @@ pub(crate) fn mlp_backward<F: Scalar>(
     let mut d_pre = Array2::zeros(trace.pre.raw_dim()); // [rows, d_mlp]
     general_mat_mul(F::one(), &d_out, &weights.w_out.t(), F::zero(), &mut d_pre);
     // Reverses `post = act(pre)`.
-    // (One loop per activation, so each inlines and vectorizes.)
-    let d_pre_and_pre = Zip::from(&mut d_pre).and(&trace.pre);
-    match activation {
-        Activation::GeluNew => d_pre_and_pre.for_each(|d, &p| *d *= gelu_new_backward(p)),
-        Activation::Relu => d_pre_and_pre.for_each(|d, &p| *d *= relu_backward(p)),
-    }
+    activation_backward_in_place(activation, &trace.pre, &mut d_pre);
     // Reverses `pre = x·W_in + b_in`.
     grads.b_in += &d_pre.sum_axis(Axis(0));
     general_mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);

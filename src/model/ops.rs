@@ -7,6 +7,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
+use super::config::Activation;
 use super::scalar::{Scalar, c};
 
 /// What LayerNorm computed for a batch of rows, kept for views and for backward.
@@ -183,6 +184,43 @@ pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
             *value *= inv_total;
         }
         masked.fill(F::zero());
+    }
+}
+
+/// `post = act(pre)` elementwise over a contiguous array (plain slice loops, which the
+/// compiler vectorizes; ndarray's `mapv` did not). `pre` [rows, d_mlp].
+pub fn activation_forward<F: Scalar>(activation: Activation, pre: &Array2<F>) -> Array2<F> {
+    let mut post = Array2::zeros(pre.raw_dim());
+    let out = post.as_slice_mut().expect("fresh arrays are contiguous");
+    let input = pre.as_slice().expect("pre-activations are contiguous");
+    match activation {
+        Activation::GeluNew => out
+            .iter_mut()
+            .zip(input)
+            .for_each(|(o, &x)| *o = gelu_new(x)),
+        Activation::Relu => out.iter_mut().zip(input).for_each(|(o, &x)| *o = relu(x)),
+    }
+    post
+}
+
+/// Reverses [`activation_forward`]: multiplies `d` (dL/dpost, becoming dL/dpre) by the
+/// activation's derivative at `pre`, in place. Both [rows, d_mlp], contiguous.
+pub fn activation_backward_in_place<F: Scalar>(
+    activation: Activation,
+    pre: &Array2<F>,
+    d: &mut Array2<F>,
+) {
+    let input = pre.as_slice().expect("pre-activations are contiguous");
+    let grad = d.as_slice_mut().expect("fresh arrays are contiguous");
+    match activation {
+        Activation::GeluNew => grad
+            .iter_mut()
+            .zip(input)
+            .for_each(|(g, &x)| *g *= gelu_new_backward(x)),
+        Activation::Relu => grad
+            .iter_mut()
+            .zip(input)
+            .for_each(|(g, &x)| *g *= relu_backward(x)),
     }
 }
 

@@ -83,7 +83,12 @@ pub struct AdamW<F = f32> {
 /// form gradients take between the backward pass and the optimizer.
 pub fn flatten<F: Scalar>(params: &Params<F>) -> Vec<Vec<F>> {
     let mut flat = Vec::new();
-    params.for_each_tensor(|_, tensor| flat.push(tensor.iter().copied().collect()));
+    params.for_each_tensor(|_, tensor| {
+        flat.push(match tensor.as_slice() {
+            Some(values) => values.to_vec(),
+            None => tensor.iter().copied().collect(),
+        })
+    });
     flat
 }
 
