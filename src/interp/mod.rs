@@ -9,8 +9,10 @@
 pub mod analysis;
 pub mod attribution;
 pub mod contributions;
+pub mod head_scores;
 pub mod interventions;
 pub mod lens;
+pub mod patching;
 pub mod resid;
 pub mod stage;
 pub mod terms;
