@@ -8,6 +8,8 @@
 //! - [`check`] validates lessons against their models and against each other (every lesson in
 //!   English and in Portuguese, setting the same states) — `residual-explorer lesson check`;
 //! - [`embedded`] holds the shipped lessons, compiled into the binary for the GUI;
+//! - [`player`] walks through lessons (open, Next, Back, language) and resolves a step against
+//!   a model into a [`player::StepPlan`];
 //! - [`toy`] builds lesson 1's hand-set d = 3 model.
 //!
 //! Nothing here imports egui: the lesson panel (`views/lesson_panel.rs`) only reads these types.
@@ -15,6 +17,7 @@
 pub mod check;
 pub mod embedded;
 pub mod parse;
+pub mod player;
 pub mod state;
 pub mod toy;
 

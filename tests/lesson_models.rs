@@ -1,0 +1,120 @@
+//! What the lessons say about their shipped models, checked on the files themselves: if a
+//! model is retrained and a claim stops holding, this fails and the lesson text must change.
+//!
+//! - lesson 3: `models/seed-block.safetensors` has the chapter's block shape and the parameter
+//!   counts the lesson asks students to compute;
+//! - lesson 5: `models/word.safetensors` predicts "jumps" after "the quick brown fox"; in the
+//!   logit lens "jumps" already leads at the embedding, "mat" after "the cat sat on the" is
+//!   unlikely at the embedding and leads after layer 0's attention, and "to" after "we walk"
+//!   only takes the lead in layer 1.
+
+use std::path::PathBuf;
+
+use residual_explorer::interp::{AnalysisOptions, Stage, TraceAnalysis};
+use residual_explorer::model::io::{LoadedModel, load_any};
+use residual_explorer::model::{Activation, NormPlacement, forward};
+
+fn load(name: &str) -> LoadedModel {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
+    load_any(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// For the prompt's last token: (top prediction, probability of `target`) at every lens stage.
+fn lens_at_last(model: &LoadedModel, prompt: &str, target: &str) -> Vec<(Stage, String, f32)> {
+    let ids = model.tokenizer.encode(prompt).ids;
+    let target = model.tokenizer.encode(target).ids[0];
+    let trace = forward(&model.params, &ids).unwrap();
+    let analysis = TraceAnalysis::compute(&model.params, &trace, AnalysisOptions::default());
+    let lens = &analysis.lens;
+    let last = ids.len() - 1;
+    (0..lens.stages.len())
+        .map(|stage| {
+            let (top, _) = lens.top(stage, last).next().unwrap();
+            let top = model.tokenizer.decode_token(top);
+            (
+                lens.stages[stage],
+                top,
+                lens.probs(stage, last)[target as usize],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lesson_3_seed_block_has_the_chapters_shape() {
+    let model = load("seed-block.safetensors");
+    let config = &model.params.config;
+    assert_eq!(
+        (config.d_model, config.n_heads, config.d_head),
+        (512, 8, 64)
+    );
+    assert_eq!(
+        (config.d_mlp, config.n_layers, config.d_vocab),
+        (2048, 1, 98)
+    );
+    assert_eq!(config.norm, NormPlacement::Post);
+    assert_eq!(config.activation, Activation::Relu);
+    let counts = config.parameter_counts();
+    let mlp = counts.iter().find(|(name, _)| *name == "mlp").unwrap().1;
+    assert_eq!(mlp, 512 * 2048 + 2048 + 2048 * 512 + 512 + 2 * 512);
+    assert_eq!(mlp, 2_100_736);
+    let words = model
+        .tokenizer
+        .encode("the quick brown fox jumps over the lazy dog");
+    assert!(words.unknown.is_empty() && words.ids.len() == 9);
+}
+
+#[test]
+fn lesson_5_word_model_predicts_jumps() {
+    let model = load("word.safetensors");
+    assert_eq!(model.params.config.d_model, 64);
+    assert_eq!(model.params.config.d_vocab, 98);
+    assert!(model.params.b_u.is_some(), "the head is p = W·r + b");
+    let lens = lens_at_last(&model, "the quick brown fox", "jumps");
+    let (last_stage, top, prob) = lens.last().unwrap().clone();
+    assert_eq!(last_stage, Stage::MlpAdded { layer: 1 });
+    assert_eq!(top, "jumps");
+    assert!(prob > 0.99, "p(jumps) = {prob}");
+    // The final lens stage is the model's own prediction.
+    let ids = model.tokenizer.encode("the quick brown fox").ids;
+    let trace = forward(&model.params, &ids).unwrap();
+    let logits = trace.logits.row(3);
+    let argmax = (0..logits.len())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap();
+    assert_eq!(model.tokenizer.decode_token(argmax as u32), "jumps");
+    // "jumps is already the top guess at the embedding stage, with about 88 %".
+    let (stage, top, prob) = &lens[0];
+    assert_eq!((*stage, top.as_str()), (Stage::Embed, "jumps"));
+    assert!((0.8..0.95).contains(prob), "{prob}");
+}
+
+#[test]
+fn lesson_5_lens_finds_mat_after_layer_0_attention() {
+    let model = load("word.safetensors");
+    let lens = lens_at_last(&model, "the cat sat on the", "mat");
+    // "mat gets about 1 %" at the embedding; "about 70 %" after the first attention sublayer;
+    // "more than 99 %" at the end.
+    assert_eq!(lens[0].0, Stage::Embed);
+    assert!(lens[0].2 < 0.03, "{lens:?}");
+    assert_eq!(lens[1].0, Stage::AttnAdded { layer: 0 });
+    assert_eq!(lens[1].1, "mat");
+    assert!((0.6..0.8).contains(&lens[1].2), "{lens:?}");
+    assert!(lens.last().unwrap().2 > 0.99);
+    let roof = lens_at_last(&model, "the rain falls on the", "roof");
+    assert_eq!(roof[1].1, "roof");
+}
+
+#[test]
+fn lesson_5_we_walk_to_is_decided_in_layer_1() {
+    let model = load("word.safetensors");
+    let lens = lens_at_last(&model, "we walk", "to");
+    let first_lead = lens.iter().position(|(_, top, _)| top == "to").unwrap();
+    assert!(
+        lens[first_lead].0.layer() == Some(1),
+        "to leads first at {:?}",
+        lens[first_lead].0
+    );
+}
