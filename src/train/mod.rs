@@ -9,6 +9,7 @@ pub mod data;
 pub mod presets;
 pub mod step;
 pub mod tasks;
+pub mod timeline;
 pub mod trainer;
 pub mod worker;
 
