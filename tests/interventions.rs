@@ -118,12 +118,43 @@ fn zeroing_an_mlp_zeroes_its_term_and_keeps_its_layer_attention() {
 }
 
 #[test]
+fn zeroing_an_attention_sublayer_zeroes_every_head_and_keeps_its_bias() {
+    let params = small_model(8);
+    let mut params = params;
+    params.blocks[1].attn.b_o.fill(0.25);
+    let mut patches = Interventions::new();
+    patches
+        .add(Patch::zero(Component::Attn { layer: 1 }), &params.config)
+        .unwrap();
+    let patched = forward_with(&params, &TOKENS, &patches).unwrap();
+    assert!(patched.layers[1].head_result.iter().all(|&x| x == 0.0));
+    assert!(patched.layers[1].attn_out.iter().all(|&x| x == 0.25));
+    assert_eq!(
+        patched.layers[0],
+        forward(&params, &TOKENS).unwrap().layers[0]
+    );
+    assert!(decomposition(&params, &patched).max_reconstruction_error() < 1e-4);
+    assert_eq!(patches.labels(), ["zero L1 attn"]);
+    let error = patches
+        .add(
+            Patch {
+                component: Component::Attn { layer: 0 },
+                action: PatchAction::ReferenceMean(Arc::new(vec![0.0; 32])),
+            },
+            &params.config,
+        )
+        .unwrap_err();
+    assert!(error.contains("one head"), "{error}");
+}
+
+#[test]
 fn scaling_by_one_changes_nothing_and_by_two_doubles_the_term() {
     let params = small_model(3);
     let plain = forward(&params, &TOKENS).unwrap();
     let mut patches = Interventions::new();
     for component in [
         Component::Head { layer: 0, head: 1 },
+        Component::Attn { layer: 1 },
         Component::Mlp { layer: 2 },
         Component::AttnResidual { layer: 1 },
         Component::MlpResidual { layer: 0 },

@@ -27,6 +27,13 @@ pub enum Component {
         /// Head index.
         head: usize,
     },
+    /// Every head of one block (`blocks.{layer}.attn.hook_result`, all heads). The output
+    /// bias `b_O`, a constant that does not depend on the input, stays, so the stream
+    /// remains the sum of its terms.
+    Attn {
+        /// Block index.
+        layer: usize,
+    },
     /// One block's MLP output (`blocks.{layer}.hook_mlp_out`).
     Mlp {
         /// Block index.
@@ -48,17 +55,21 @@ impl Component {
     /// The hook site whose activation holds this component's output.
     pub fn site(self) -> HookSite {
         match self {
-            Component::Head { layer, .. } => HookSite::HeadResult { layer },
+            Component::Head { layer, .. } | Component::Attn { layer } => {
+                HookSite::HeadResult { layer }
+            }
             Component::Mlp { layer } => HookSite::MlpOut { layer },
             Component::AttnResidual { layer } => HookSite::AttnSkip { layer },
             Component::MlpResidual { layer } => HookSite::MlpSkip { layer },
         }
     }
 
-    /// Short label: `L0H3`, `L1 mlp`, `L2 residual around attn`, `L2 residual around mlp`.
+    /// Short label: `L0H3`, `L0 attn`, `L1 mlp`, `L2 residual around attn`,
+    /// `L2 residual around mlp`.
     pub fn label(self) -> String {
         match self {
             Component::Head { layer, head } => format!("L{layer}H{head}"),
+            Component::Attn { layer } => format!("L{layer} attn"),
             Component::Mlp { layer } => format!("L{layer} mlp"),
             Component::AttnResidual { layer } => format!("L{layer} residual around attn"),
             Component::MlpResidual { layer } => format!("L{layer} residual around mlp"),
@@ -69,6 +80,7 @@ impl Component {
     pub fn layer(self) -> usize {
         match self {
             Component::Head { layer, .. }
+            | Component::Attn { layer }
             | Component::Mlp { layer }
             | Component::AttnResidual { layer }
             | Component::MlpResidual { layer } => layer,
@@ -170,6 +182,12 @@ impl Patch {
                 "{}: the factor must be a finite number",
                 self.label()
             )),
+            PatchAction::ReferenceMean(_) if matches!(self.component, Component::Attn { .. }) => {
+                Err(format!(
+                    "{}: a reference mean is for one head or one MLP; ablate the heads one by one",
+                    self.component.label()
+                ))
+            }
             PatchAction::ReferenceMean(mean) if mean.len() != config.d_model => Err(format!(
                 "{}: the reference mean has {} entries, the model's d_model is {}",
                 self.label(),
@@ -182,15 +200,29 @@ impl Patch {
 
     /// Changes the activation of this patch's site (shaped as the site documents).
     fn apply_to<F: Scalar>(&self, mut values: ArrayViewMutD<'_, F>) {
-        let mut output = match self.component {
+        match self.component {
             // [head, rows, d_model] → this head's [rows, d_model]
             Component::Head { head, .. } if head < values.shape()[0] => {
-                values.index_axis_mut(Axis(0), head)
+                self.action.apply(values.index_axis_mut(Axis(0), head))
             }
-            Component::Head { .. } => return,
-            _ => values,
-        }; // [rows, d_model]
-        match &self.action {
+            Component::Head { .. } => {}
+            Component::Attn { .. } => {
+                for head_output in values.outer_iter_mut() {
+                    self.action.apply(head_output);
+                }
+            }
+            _ => self.action.apply(values),
+        }
+    }
+}
+
+impl PatchAction {
+    /// Changes one component's output. `output` [rows, d_model]
+    fn apply<F: Scalar>(&self, mut output: ArrayViewMutD<'_, F>) {
+        if output.ndim() != 2 {
+            return;
+        }
+        match self {
             PatchAction::Zero => output.fill(F::zero()),
             PatchAction::Scale(factor) => {
                 let factor = F::from_f64_lossy(f64::from(*factor));
@@ -336,6 +368,7 @@ pub fn reference_mean(
     let layer = &trace.layers[component.layer()];
     let output = match component {
         Component::Head { head, .. } => layer.head_result.index_axis(Axis(0), head).to_owned(),
+        Component::Attn { .. } => layer.head_result.sum_axis(Axis(0)),
         Component::Mlp { .. } => layer.mlp.as_ref().expect("checked").out.clone(),
         // The skip term: the stream itself, or zero when the model has no residuals.
         Component::AttnResidual { .. } if params.config.residual => layer.resid_pre.clone(),
