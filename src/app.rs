@@ -1,9 +1,392 @@
-//! The eframe application (a plain window until the explorer views land).
+//! The eframe application: each frame it takes finished jobs, draws the panels and the open
+//! view (which push [`Command`]s), applies the commands in one place, then carries out what
+//! needs egui or the OS (theme, zoom, screenshots, file dialogs, exports).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Context, Rect, Ui};
 
 use crate::cli::{CliError, GuiArgs};
+use crate::model::io::atomic::write_atomic;
+use crate::state::export::encode_png;
+use crate::state::jobs::JobEvent;
+use crate::state::{AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models};
+use crate::views::{self, ViewContext};
+
+/// When `run_gui` was entered (the start of the start-up measurement).
+static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Key under which settings are stored in eframe's storage.
+const SETTINGS_KEY: &str = "residual-explorer-settings";
+
+/// Something that drives the app from outside, frame by frame (the screenshot command).
+pub trait Script {
+    /// Called before drawing; returns commands to apply this frame.
+    fn before_frame(&mut self, ctx: &Context, state: &AppState) -> Vec<Command>;
+    /// Called after drawing and applying commands; `view_rect` is where the view was drawn.
+    fn after_frame(&mut self, ctx: &Context, state: &AppState, view_rect: Option<Rect>);
+}
+
+/// How the app starts.
+#[derive(Default)]
+pub struct AppOptions {
+    /// A model to open (instead of the last one, or the embedded default).
+    pub model: Option<PathBuf>,
+    /// Restore settings from eframe's storage (off for scripted runs).
+    pub restore_settings: bool,
+    /// Print the time to the first frame on stderr.
+    pub log_first_frame: bool,
+    /// Drives the app (screenshots).
+    pub script: Option<Box<dyn Script>>,
+    /// Settings to start from when not restored.
+    pub settings: Option<Settings>,
+}
+
+/// The explorer window.
+pub struct ExplorerApp {
+    /// Everything shown and remembered.
+    pub state: AppState,
+    prompt_buffer: String,
+    commands: Vec<Command>,
+    view_rect: Option<Rect>,
+    applied_zoom: Option<f32>,
+    applied_dark: Option<bool>,
+    started: Instant,
+    log_first_frame: bool,
+    frames: u64,
+    script: Option<Box<dyn Script>>,
+}
+
+impl ExplorerApp {
+    /// Builds the app inside eframe (or a test harness), restoring settings from eframe's
+    /// storage when `options.restore_settings` says so.
+    pub fn new(cc: &eframe::CreationContext<'_>, mut options: AppOptions) -> Self {
+        if options.restore_settings
+            && let Some(json) = cc.storage.and_then(|s| s.get_string(SETTINGS_KEY))
+        {
+            options.settings = Some(Settings::from_json(&json));
+        }
+        Self::with_context(&cc.egui_ctx, options)
+    }
+
+    /// Builds the app on an egui context (what [`ExplorerApp::new`] and the frame benchmark
+    /// use). The embedded model opens at once; any other model loads in the background.
+    pub fn with_context(ctx: &Context, options: AppOptions) -> Self {
+        ctx.set_fonts(crate::widgets::fonts::font_definitions());
+        let repaint = ctx.clone();
+        let wake: crate::state::Waker = Arc::new(move || repaint.request_repaint());
+        let settings = options.settings.unwrap_or_default();
+        let open_at_start = options.model.clone().or(settings.last_model.clone());
+        let mut state = AppState::new(models::default_model(), settings, wake);
+        if let Some(path) = open_at_start {
+            state.apply(Command::OpenModel(path));
+        }
+        Self {
+            prompt_buffer: state.settings.prompt.clone(),
+            state,
+            commands: Vec::new(),
+            view_rect: None,
+            applied_zoom: None,
+            applied_dark: None,
+            started: *PROCESS_START.get_or_init(Instant::now),
+            log_first_frame: options.log_first_frame,
+            frames: 0,
+            script: options.script,
+        }
+    }
+
+    /// Opens a model file or folder: what the "Open model…" dialog calls with its path.
+    pub fn open_model(&mut self, path: PathBuf) {
+        self.state.apply(Command::OpenModel(path));
+    }
+
+    /// Draws one frame (everything but eframe's window plumbing: the benchmark calls this).
+    pub fn draw_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.state.poll_jobs();
+        self.follow_keyboard_zoom(&ctx);
+        if let Some(script) = &mut self.script {
+            let commands = script.before_frame(&ctx, &self.state);
+            self.commands.extend(commands);
+        }
+        self.keyboard_commands(&ctx);
+        self.prompt_buffer.clone_from(&self.state.settings.prompt);
+
+        let mut commands = std::mem::take(&mut self.commands);
+        egui::Panel::top("top bar").show(ui, |ui| {
+            views::top_bar::top_bar_ui(ui, &self.state, &mut commands);
+            if let Some(message) = &self.state.error {
+                views::top_bar::error_banner_ui(ui, message, &mut commands);
+            }
+        });
+        egui::Panel::top("prompt and stage").show(ui, |ui| {
+            ui.add_space(2.0);
+            views::prompt_bar::prompt_bar_ui(
+                ui,
+                &self.state,
+                &mut self.prompt_buffer,
+                &mut commands,
+            );
+            if let Some(analysis) = &self.state.analysis {
+                views::stage_bar::stage_bar_ui(
+                    ui,
+                    &analysis.stages,
+                    &analysis.model.params.config,
+                    self.state.selection.stage,
+                    &mut commands,
+                );
+            }
+            ui.add_space(2.0);
+        });
+        let central = egui::CentralPanel::default().show(ui, |ui| {
+            tabs_ui(ui, self.state.settings.view, &mut commands);
+            ui.separator();
+            let view_rect = ui.available_rect_before_wrap();
+            self.view_ui(ui, &mut commands);
+            view_rect
+        });
+        self.view_rect = Some(central.inner);
+
+        let changed = !commands.is_empty();
+        for command in commands {
+            self.state.apply(command);
+        }
+        if changed {
+            ctx.request_repaint();
+        }
+        self.sync_context(&ctx);
+        self.carry_out_requests(&ctx);
+        if let Some(script) = &mut self.script {
+            script.after_frame(&ctx, &self.state, self.view_rect);
+        }
+        self.frames += 1;
+        if self.frames == 1 && self.log_first_frame {
+            eprintln!(
+                "first frame drawn {:.1} ms after the GUI started",
+                self.started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+
+    fn view_ui(&self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        let Some(analysis) = &self.state.analysis else {
+            ui.horizontal(|ui| match &self.state.trace_error {
+                Some(message) => {
+                    ui.label(message);
+                }
+                None => {
+                    ui.spinner();
+                    ui.label("Running the model…");
+                }
+            });
+            return;
+        };
+        let config = &analysis.model.params.config;
+        let mut selection = self.state.selection.clone();
+        selection.clamp(
+            analysis.n_pos(),
+            analysis.stages.len(),
+            config.n_layers,
+            config.n_heads,
+        );
+        let view = ViewContext {
+            analysis,
+            selection: &selection,
+            settings: &self.state.settings,
+        };
+        views::view_ui(self.state.settings.view, ui, &view, commands);
+    }
+
+    /// ←/→ step the stage when no widget has keyboard focus (a focused slider steps itself).
+    fn keyboard_commands(&mut self, ctx: &Context) {
+        if ctx.memory(|m| m.focused().is_some()) {
+            return;
+        }
+        let (left, right) = ctx.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowLeft),
+                i.key_pressed(egui::Key::ArrowRight),
+            )
+        });
+        if left {
+            self.commands.push(Command::StepStage(-1));
+        }
+        if right {
+            self.commands.push(Command::StepStage(1));
+        }
+    }
+
+    /// Ctrl +/− change egui's zoom directly; keep the setting in step.
+    fn follow_keyboard_zoom(&mut self, ctx: &Context) {
+        let zoom = ctx.zoom_factor();
+        if self.applied_zoom.is_some_and(|applied| applied != zoom) {
+            self.state.settings.zoom = zoom.clamp(0.5, 3.0);
+            self.applied_zoom = Some(zoom);
+        }
+    }
+
+    fn sync_context(&mut self, ctx: &Context) {
+        let zoom = self.state.settings.zoom;
+        if self.applied_zoom != Some(zoom) {
+            ctx.set_zoom_factor(zoom);
+            self.applied_zoom = Some(zoom);
+        }
+        let dark = self.state.settings.dark;
+        if self.applied_dark != Some(dark) {
+            ctx.set_theme(if dark {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            });
+            self.applied_dark = Some(dark);
+        }
+    }
+
+    /// File dialogs (on their own threads) and exports.
+    fn carry_out_requests(&mut self, ctx: &Context) {
+        if let Some(purpose) = self.state.dialog_request.take() {
+            spawn_file_dialog(purpose, self.state.settings.view, &self.state);
+        }
+        if let Some((format, path)) = self.state.export_request.take() {
+            match format {
+                ExportFormat::Png => self.export_png(ctx, path),
+                ExportFormat::Csv | ExportFormat::Json => self.export_table(format, path),
+            }
+        }
+    }
+
+    fn export_table(&mut self, format: ExportFormat, path: PathBuf) {
+        let Some(analysis) = &self.state.analysis else {
+            self.state.error = Some("Nothing to export yet: the model has not run.".into());
+            return;
+        };
+        let view = ViewContext {
+            analysis,
+            selection: &self.state.selection,
+            settings: &self.state.settings,
+        };
+        let table = views::view_table(self.state.settings.view, &view);
+        let text = match format {
+            ExportFormat::Json => table.to_json(),
+            _ => table.to_csv(),
+        };
+        self.state.jobs.write_file(path, move |path| {
+            write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
+        });
+    }
+
+    /// Asks eframe for the next frame's pixels and writes the view's part as a PNG.
+    fn export_png(&mut self, ctx: &Context, path: PathBuf) {
+        let region = self.view_rect;
+        let pixels_per_point = ctx.pixels_per_point();
+        let sender = self.state.jobs.begin_external_write();
+        ctx.request_screenshot(move |image| {
+            std::thread::spawn(move || {
+                let result = save_region_png(&image, region, pixels_per_point, &path);
+                sender.send(JobEvent::FileWritten { path, result });
+            });
+        });
+    }
+}
+
+/// Writes `region` (in points; the whole image when `None`) of a screenshot as a PNG.
+pub fn save_region_png(
+    image: &egui::ColorImage,
+    region: Option<Rect>,
+    pixels_per_point: f32,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let full = Rect::from_min_size(
+        egui::Pos2::ZERO,
+        egui::vec2(image.width() as f32, image.height() as f32) / pixels_per_point,
+    );
+    let region = region.map_or(full, |r| r.intersect(full));
+    let cropped = image.region(&region, Some(pixels_per_point));
+    let bytes = encode_png(cropped.width(), cropped.height(), cropped.as_raw())?;
+    write_atomic(path, &bytes).map_err(|e| e.to_string())
+}
+
+/// The view tabs.
+fn tabs_ui(ui: &mut Ui, current: ViewKind, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        for kind in ViewKind::ALL {
+            let text = egui::RichText::new(kind.title()).size(15.0);
+            if ui.selectable_label(kind == current, text).clicked() {
+                commands.push(Command::ShowView(kind));
+            }
+        }
+    });
+}
+
+/// Opens a native file dialog on its own thread (rfd blocks the thread that calls it).
+fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
+    let sender = state.jobs.sender();
+    let model_name = state.model.name.clone();
+    std::thread::spawn(move || {
+        let dialog = rfd::FileDialog::new();
+        let path = match purpose {
+            FilePurpose::OpenModel => dialog
+                .set_title("Open a model file")
+                .add_filter("Models", &["safetensors", "bin"])
+                .pick_file(),
+            FilePurpose::OpenModelFolder => dialog
+                .set_title("Open a Hugging Face model folder")
+                .pick_folder(),
+            FilePurpose::SaveModel => dialog
+                .set_title("Save the model")
+                .set_file_name(format!("{model_name}.safetensors"))
+                .add_filter("Native model", &["safetensors"])
+                .save_file(),
+            FilePurpose::Export(format) => dialog
+                .set_title("Export the view")
+                .set_file_name(format!("{}.{}", view.slug(), format.extension()))
+                .add_filter(format.extension(), &[format.extension()])
+                .save_file(),
+        };
+        sender.send(JobEvent::PathChosen { purpose, path });
+    });
+}
+
+impl eframe::App for ExplorerApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.draw_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.script.is_none() {
+            storage.set_string(SETTINGS_KEY, self.state.settings.to_json());
+        }
+    }
+}
+
+/// Window options shared by the GUI and the screenshot command.
+pub fn native_options(width: f32, height: f32, persist: bool) -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Residual Explorer")
+            .with_inner_size([width, height])
+            .with_min_inner_size([900.0, 600.0]),
+        persist_window: persist,
+        ..Default::default()
+    }
+}
 
 /// Opens the explorer window.
 pub fn run_gui(args: GuiArgs) -> Result<(), CliError> {
-    let _ = args;
-    Err(CliError::input("the GUI is not built yet"))
+    PROCESS_START.get_or_init(Instant::now);
+    let log_first_frame = std::env::var_os("RESIDUAL_EXPLORER_LOG_STARTUP").is_some();
+    let options = AppOptions {
+        model: args.model,
+        restore_settings: true,
+        log_first_frame,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Residual Explorer",
+        native_options(1280.0, 800.0, true),
+        Box::new(move |cc| Ok(Box::new(ExplorerApp::new(cc, options)))),
+    )
+    .map_err(|e| CliError::input(format!("could not open the window: {e}")))
 }

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod info;
 pub mod lesson;
+pub mod screenshots;
 pub mod trace;
 pub mod train;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Work with lessons: `lesson check [DIR]` validates every lesson file.
     Lesson(lesson::LessonArgs),
+    /// Render every view of the explorer into PNG files (needs a display; Xvfb works).
+    Screenshots(screenshots::ScreenshotsArgs),
 }
 
 /// `gui` options.
@@ -95,6 +98,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Lesson(args)) => lesson::run(&args),
+        Some(Command::Screenshots(args)) => screenshots::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ use super::jobs::FilePurpose;
 use super::prompt::append_token;
 use super::settings::{LensColour, ViewKind};
 use super::{AppState, models};
+use crate::interp::{LensNorm, Term, stages};
 use crate::model::TokenId;
 
 /// Something a view asks for.
@@ -31,8 +32,8 @@ pub enum Command {
         /// Head index.
         head: usize,
     },
-    /// Highlight a contribution term by name, or none.
-    SelectComponent(Option<String>),
+    /// Highlight a contribution term, or none (a head also selects its layer and head).
+    SelectComponent(Option<Term>),
     /// Attribute to this token's logit (`None`: the top prediction).
     SetTarget(Option<TokenId>),
     /// Show a view.
@@ -58,8 +59,8 @@ pub enum Command {
     SetDark(bool),
     /// How the logit lens colours cells.
     SetLensColour(LensColour),
-    /// Whether the logit lens applies the final LayerNorm at every stage.
-    SetLensApplyLnFinal(bool),
+    /// How the logit lens applies the final LayerNorm (the analysis is recomputed).
+    SetLensNorm(LensNorm),
     /// How the next token is chosen.
     SetGenerateOptions(GenerateOptions),
     /// Append the next token to the prompt.
@@ -82,14 +83,12 @@ impl AppState {
                 self.selection.token = pos.min(self.prompt.ids.len().saturating_sub(1));
             }
             Command::SetStage(index) => {
-                if let Some(analysis) = &self.analysis {
-                    self.selection.set_stage(index, &analysis.stages);
-                }
+                let stages = stages(&self.model.params.config);
+                self.selection.set_stage(index, &stages);
             }
             Command::StepStage(delta) => {
-                if let Some(analysis) = &self.analysis {
-                    self.selection.step_stage(delta, &analysis.stages);
-                }
+                let stages = stages(&self.model.params.config);
+                self.selection.step_stage(delta, &stages);
             }
             Command::SelectLayer(layer) => {
                 self.selection.layer = layer.min(self.model.params.config.n_layers - 1);
@@ -99,7 +98,13 @@ impl AppState {
                 self.selection.layer = layer.min(config.n_layers - 1);
                 self.selection.head = head.min(config.n_heads - 1);
             }
-            Command::SelectComponent(name) => self.selection.component = name,
+            Command::SelectComponent(term) => {
+                if let Some(Term::Head { layer, head }) = term {
+                    self.selection.layer = layer;
+                    self.selection.head = head;
+                }
+                self.selection.component = term;
+            }
             Command::SetTarget(target) => self.selection.target_token = target,
             Command::ShowView(view) => self.settings.view = view,
             Command::ChooseFile(purpose) => self.dialog_request = Some(purpose),
@@ -120,7 +125,12 @@ impl AppState {
             Command::SetZoom(zoom) => self.settings.zoom = zoom.clamp(0.5, 3.0),
             Command::SetDark(dark) => self.settings.dark = dark,
             Command::SetLensColour(colour) => self.settings.lens_colour = colour,
-            Command::SetLensApplyLnFinal(apply) => self.settings.lens_apply_ln_final = apply,
+            Command::SetLensNorm(norm) => {
+                if norm != self.settings.lens_norm {
+                    self.settings.lens_norm = norm;
+                    self.retokenize();
+                }
+            }
             Command::SetGenerateOptions(options) => self.settings.generate = options,
             Command::GenerateNext => self.generate_next(),
             Command::DismissError => self.error = None,

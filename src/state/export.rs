@@ -1,8 +1,5 @@
-//! Exporting a view: its numbers as a table (CSV or JSON) and its picture as a PNG, every
-//! file written atomically (temporary file, fsync, rename) so none is ever half-written.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! Exporting a view: its numbers as a table (CSV or JSON) and its picture as a PNG. Files are
+//! written with [`crate::model::io::atomic::write_atomic`], so none is ever half-written.
 
 use serde::{Deserialize, Serialize};
 
@@ -152,33 +149,6 @@ impl ExportFormat {
     }
 }
 
-/// Writes `bytes` to `path` without ever leaving a half-written file: a temporary file in
-/// the same folder, flushed to disk, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the path has no file name"))?;
-    let temp = folder.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
 /// Encodes an RGBA image (`width · height · 4` bytes, rows top to bottom) as PNG.
 pub fn encode_png(width: usize, height: usize, rgba: &[u8]) -> Result<Vec<u8>, String> {
     if rgba.len() != width * height * 4 {
@@ -216,18 +186,6 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&table.to_json()).unwrap();
         assert_eq!(json["rows"][0]["value"], 0.5);
         assert_eq!(json["rows"][1]["value"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        let missing = dir.path().join("no/such/folder/x.csv");
-        assert!(write_atomic(&missing, b"x").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
 use super::analysis::Analysis;
+use crate::interp::AnalysisOptions;
 use crate::model::TokenId;
 use crate::model::io::LoadedModel;
 
@@ -17,8 +18,10 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// What a file dialog was opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilePurpose {
-    /// Open a model.
+    /// Open a model file.
     OpenModel,
+    /// Open a Hugging Face model folder.
+    OpenModelFolder,
     /// Save the model.
     SaveModel,
     /// Export the current view in a format.
@@ -62,6 +65,7 @@ struct TraceRequest {
     id: u64,
     model: Arc<LoadedModel>,
     tokens: Vec<TokenId>,
+    options: AnalysisOptions,
 }
 
 /// A handle other threads use to report back.
@@ -118,7 +122,7 @@ impl Jobs {
                     while let Ok(newer) = trace_rx.try_recv() {
                         request = newer;
                     }
-                    let result = Analysis::compute(request.model, &request.tokens)
+                    let result = Analysis::compute(request.model, &request.tokens, request.options)
                         .map(Arc::new)
                         .map_err(|e| e.to_string());
                     worker_sender.send(JobEvent::TraceFinished {
@@ -142,11 +146,22 @@ impl Jobs {
         self.sender.clone()
     }
 
-    /// Queues a trace of `tokens`; returns the request id its result will carry.
-    pub fn request_trace(&mut self, model: Arc<LoadedModel>, tokens: Vec<TokenId>) -> u64 {
+    /// Queues a trace of `tokens` and its analysis; returns the request id its result will
+    /// carry.
+    pub fn request_trace(
+        &mut self,
+        model: Arc<LoadedModel>,
+        tokens: Vec<TokenId>,
+        options: AnalysisOptions,
+    ) -> u64 {
         self.next_request += 1;
         let id = self.next_request;
-        let _ = self.traces.send(TraceRequest { id, model, tokens });
+        let _ = self.traces.send(TraceRequest {
+            id,
+            model,
+            tokens,
+            options,
+        });
         id
     }
 
@@ -174,6 +189,13 @@ impl Jobs {
             let result = write(&path);
             sender.send(JobEvent::FileWritten { path, result });
         });
+    }
+
+    /// Counts a write that another thread will report with [`JobEvent::FileWritten`] through
+    /// the returned sender (a screenshot saved from eframe's callback).
+    pub fn begin_external_write(&mut self) -> JobSender {
+        self.files_in_flight += 1;
+        self.sender()
     }
 
     /// The next finished job, if any, without waiting.

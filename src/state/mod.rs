@@ -28,7 +28,11 @@ pub use prompt::PromptTokens;
 pub use selection::Selection;
 pub use settings::{LensColour, Settings, ViewKind};
 
+use crate::interp::{AnalysisOptions, LensOptions, LensStages};
 use crate::model::io::LoadedModel;
+
+/// Predictions kept per cell of the logit lens (shown on hover).
+pub const LENS_TOP_K: usize = 10;
 
 /// Everything the explorer shows and remembers.
 #[derive(Debug)]
@@ -104,8 +108,23 @@ impl AppState {
     /// newer one is being computed).
     pub fn analysis_is_current(&self) -> bool {
         match &self.analysis {
-            Some(a) => Arc::ptr_eq(&a.model, &self.model) && a.tokens == self.prompt.ids,
+            Some(a) => {
+                Arc::ptr_eq(&a.model, &self.model)
+                    && a.tokens == self.prompt.ids
+                    && a.options == self.analysis_options()
+            }
             None => false,
+        }
+    }
+
+    /// The analysis options the settings ask for.
+    pub fn analysis_options(&self) -> AnalysisOptions {
+        AnalysisOptions {
+            lens: LensOptions {
+                norm: self.settings.lens_norm,
+                top_k: LENS_TOP_K,
+            },
+            lens_stages: LensStages::EveryStreamStage,
         }
     }
 
@@ -155,9 +174,10 @@ impl AppState {
             self.pending_trace = None;
             return;
         }
+        let options = self.analysis_options();
         let id = self
             .jobs
-            .request_trace(self.model.clone(), self.prompt.ids.clone());
+            .request_trace(self.model.clone(), self.prompt.ids.clone(), options);
         self.pending_trace = Some(id);
     }
 
@@ -236,7 +256,9 @@ impl AppState {
             JobEvent::PathChosen { purpose, path } => {
                 if let Some(path) = path {
                     let command = match purpose {
-                        FilePurpose::OpenModel => Command::OpenModel(path),
+                        FilePurpose::OpenModel | FilePurpose::OpenModelFolder => {
+                            Command::OpenModel(path)
+                        }
                         FilePurpose::SaveModel => Command::SaveModel(path),
                         FilePurpose::Export(format) => Command::Export { format, path },
                     };

@@ -1,37 +1,18 @@
-//! Where models come from: the embedded default and the models shipped in `models/`.
+//! Where models come from: the embedded default, the models shipped in `models/`, and
+//! saving.
 
 use std::path::{Path, PathBuf};
 
 use crate::model::io::LoadedModel;
-use crate::model::tokenizer::{CharTokenizer, Tokenizer};
-use crate::model::{InitOptions, ModelConfig, Params};
 
-/// The characters of the fallback model's vocabulary: printable ASCII and a newline.
-const FALLBACK_CHARS: &str = "\n !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-
-/// An untrained model of the lesson shape over printable ASCII, used while no trained
-/// default is embedded in the binary.
-pub fn fallback_default_model() -> LoadedModel {
-    let tokenizer = Tokenizer::Char(CharTokenizer::from_text(FALLBACK_CHARS));
-    let config = ModelConfig::lesson(tokenizer.vocab_size());
-    let params = Params::init(&config, InitOptions::default()).expect("the lesson config is valid");
-    LoadedModel {
-        params,
-        tokenizer,
-        name: "untrained lesson model".into(),
-        source: None,
-    }
-}
-
-/// The model the explorer opens with.
+/// The model the explorer opens with: the one embedded in the binary.
 pub fn default_model() -> LoadedModel {
-    fallback_default_model()
+    crate::model::io::embedded::default_model()
 }
 
-/// Writes `model` to `path` in the native format.
+/// Writes `model` to `path` in the native format (atomically).
 pub fn save_model(model: &LoadedModel, path: &Path) -> Result<(), String> {
-    let _ = (model, path);
-    Err("saving needs the native format writer, which is not in this build yet".into())
+    crate::model::io::native::save_native(path, model).map_err(|e| e.to_string())
 }
 
 /// Folders searched for shipped models: `models/` in the working directory, beside the
@@ -89,14 +70,6 @@ pub fn shipped_models() -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fallback_runs_on_its_own_text() {
-        let model = fallback_default_model();
-        let encoding = model.tokenizer.encode("To be, or not to be\n");
-        assert!(encoding.unknown.is_empty());
-        assert_eq!(model.params.config.d_vocab, model.tokenizer.vocab_size());
-    }
 
     #[test]
     fn listing_finds_files_and_hf_folders() {

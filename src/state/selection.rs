@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::interp::Stage;
+use crate::interp::{Stage, Term};
 use crate::model::TokenId;
 
 /// The linked selection that every view follows.
@@ -17,8 +17,8 @@ pub struct Selection {
     pub layer: usize,
     /// Selected attention head within `layer`.
     pub head: usize,
-    /// A contribution term picked in the contributions view, by its name (e.g. `L0 H2`).
-    pub component: Option<String>,
+    /// A term written into the stream, picked in the contributions view.
+    pub component: Option<Term>,
     /// Token whose logit direct attribution is measured against; `None` follows the top
     /// prediction.
     pub target_token: Option<TokenId>,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::generate::GenerateOptions;
+use crate::interp::LensNorm;
 
 /// The views of the explorer, in tab order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -84,9 +85,8 @@ pub struct Settings {
     pub recent_models: Vec<PathBuf>,
     /// How the logit lens colours its cells.
     pub lens_colour: LensColour,
-    /// Whether the logit lens applies the final LayerNorm to every stage (true) or reads the
-    /// raw stream through the unembedding (false).
-    pub lens_apply_ln_final: bool,
+    /// How the logit lens applies the final LayerNorm to each stage's stream.
+    pub lens_norm: LensNorm,
     /// How "Generate" picks the next token.
     pub generate: GenerateOptions,
 }
@@ -104,7 +104,7 @@ impl Default for Settings {
             dark: true,
             recent_models: Vec::new(),
             lens_colour: LensColour::TopProbability,
-            lens_apply_ln_final: true,
+            lens_norm: LensNorm::OwnStatistics,
             generate: GenerateOptions::default(),
         }
     }

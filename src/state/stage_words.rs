@@ -51,18 +51,6 @@ pub fn describe_stage(stage: Stage, config: &ModelConfig) -> String {
     }
 }
 
-/// Whether the vector at `stage` is the residual stream itself (rather than a normalised
-/// copy, a sublayer's output or the logits).
-pub fn is_stream_state(stage: Stage, config: &ModelConfig) -> bool {
-    let post = config.norm == NormPlacement::Post;
-    match stage {
-        Stage::Embed => true,
-        Stage::AttnAdded { .. } | Stage::MlpAdded { .. } => !post,
-        Stage::Ln1 { .. } | Stage::Ln2 { .. } => post,
-        Stage::Attn { .. } | Stage::Mlp { .. } | Stage::LnFinal | Stage::Logits => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,9 +59,8 @@ mod tests {
     fn words_follow_the_norm_placement() {
         let mut config = ModelConfig::lesson(10);
         assert!(describe_stage(Stage::AttnAdded { layer: 2 }, &config).contains("x′ = x"));
-        assert!(is_stream_state(Stage::MlpAdded { layer: 0 }, &config));
         config.norm = NormPlacement::Post;
-        assert!(is_stream_state(Stage::Ln2 { layer: 0 }, &config));
+        assert!(describe_stage(Stage::Ln2 { layer: 0 }, &config).contains("applied to the sum"));
         config.residual = false;
         assert!(describe_stage(Stage::AttnAdded { layer: 0 }, &config).contains("no residual"));
         assert!(describe_stage(Stage::Logits, &config).contains("10 numbers"));

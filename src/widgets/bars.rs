@@ -12,6 +12,19 @@ pub struct Bar {
     pub label: String,
     /// Its value.
     pub value: f32,
+    /// The text printed after the bar (the value, compactly, when `None`).
+    pub text: Option<String>,
+}
+
+impl Bar {
+    /// A bar that prints its value.
+    pub fn new(label: impl Into<String>, value: f32) -> Self {
+        Self {
+            label: label.into(),
+            value,
+            text: None,
+        }
+    }
 }
 
 /// Draws `bars` one per row, `row_height` points each, the bars `width` points wide in
@@ -92,7 +105,7 @@ pub fn bar_list_ui(
         painter.text(
             pos2(bars_left + width + 6.0, mid),
             Align2::LEFT_CENTER,
-            format_value(bar.value),
+            bar.text.clone().unwrap_or_else(|| format_value(bar.value)),
             font.clone(),
             visuals.text_color(),
         );

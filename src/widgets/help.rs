@@ -8,9 +8,7 @@ use egui::Ui;
 pub fn help_button_ui(ui: &mut Ui, topic: &str, text: &str) {
     let name = format!("What am I looking at ({topic})");
     let response = ui.button(" ? ").on_hover_text("What am I looking at?");
-    ui.ctx().accesskit_node_builder(response.id, |node| {
-        node.set_label(name.clone());
-    });
+    super::set_accessible_name(&response, name);
     egui::Popup::from_toggle_button_response(&response)
         .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
         .width(420.0)

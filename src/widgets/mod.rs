@@ -3,6 +3,7 @@
 
 pub mod bars;
 pub mod colour;
+pub mod fonts;
 pub mod heatmap;
 pub mod help;
 pub mod token_strip;
@@ -12,3 +13,12 @@ pub use colour::{ColourScale, colour_legend_ui, colour_strip_ui, format_value};
 pub use heatmap::{Heatmap, HeatmapResponse, heatmap_ui};
 pub use help::help_button_ui;
 pub use token_strip::{Chip, token_strip_ui};
+
+/// Gives a widget an accessible name other than its visible text (for icon-like buttons
+/// such as `◀`, read by screen readers and found by tests).
+pub fn set_accessible_name(response: &egui::Response, name: impl Into<String>) {
+    let name = name.into();
+    response.ctx.accesskit_node_builder(response.id, |node| {
+        node.set_label(name);
+    });
+}

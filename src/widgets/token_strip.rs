@@ -34,10 +34,7 @@ pub fn token_strip_ui(
             let response = ui
                 .add(egui::Button::selectable(is_selected, text).min_size(egui::vec2(18.0, 0.0)))
                 .on_hover_text(&chip.tooltip);
-            let name = format!("{name_prefix} {index} {}", chip.text);
-            ui.ctx().accesskit_node_builder(response.id, |node| {
-                node.set_label(name);
-            });
+            super::set_accessible_name(&response, format!("{name_prefix} {index} {}", chip.text));
             if response.clicked() {
                 clicked = Some(index);
             }

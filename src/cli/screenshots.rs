@@ -1,0 +1,209 @@
+//! `residual-explorer screenshots --out DIR`: opens the real window, shows every view in
+//! turn and saves each frame with eframe's screenshot (needs a display; Xvfb works).
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use egui::{Context, Rect};
+
+use super::CliError;
+use crate::app::{AppOptions, ExplorerApp, Script, native_options, save_region_png};
+use crate::state::{AppState, Command, Settings, ViewKind};
+
+/// `screenshots` options.
+#[derive(Debug, Args)]
+pub struct ScreenshotsArgs {
+    /// Folder to write the PNGs into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A model to show instead of the embedded default.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The prompt to show (the model's default prompt if absent).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Window width in points.
+    #[arg(long, default_value_t = 1280.0)]
+    pub width: f32,
+    /// Window height in points.
+    #[arg(long, default_value_t = 800.0)]
+    pub height: f32,
+    /// Only these views (residual, attention, contributions, logit_lens, model); all if absent.
+    #[arg(long, value_delimiter = ',')]
+    pub views: Vec<String>,
+    /// Light theme instead of dark.
+    #[arg(long)]
+    pub light: bool,
+}
+
+/// One picture: the commands that set it up and the file it goes to.
+struct Shot {
+    file: String,
+    commands: Vec<Command>,
+}
+
+enum Phase {
+    Setup,
+    Settling(u32),
+    Waiting,
+    Done,
+}
+
+/// Steps through the shots: set up, let the view settle, take the screenshot, save it.
+struct ScreenshotScript {
+    out: PathBuf,
+    shots: Vec<Shot>,
+    index: usize,
+    phase: Phase,
+    images: (
+        Sender<Arc<egui::ColorImage>>,
+        Receiver<Arc<egui::ColorImage>>,
+    ),
+    report: Arc<Mutex<Vec<Result<PathBuf, String>>>>,
+}
+
+/// Frames to wait after the state is idle, so layouts and plots have settled.
+const SETTLE_FRAMES: u32 = 4;
+
+impl Script for ScreenshotScript {
+    fn before_frame(&mut self, ctx: &Context, _state: &AppState) -> Vec<Command> {
+        ctx.request_repaint();
+        match self.phase {
+            Phase::Setup => {
+                self.phase = Phase::Settling(0);
+                std::mem::take(&mut self.shots[self.index].commands)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn after_frame(&mut self, ctx: &Context, state: &AppState, _view_rect: Option<Rect>) {
+        match self.phase {
+            Phase::Setup | Phase::Done => {}
+            Phase::Settling(frames) => {
+                if state.busy() || state.analysis.is_none() {
+                    self.phase = Phase::Settling(0);
+                } else if frames + 1 >= SETTLE_FRAMES {
+                    let sender = self.images.0.clone();
+                    ctx.request_screenshot(move |image| {
+                        let _ = sender.send(image);
+                    });
+                    self.phase = Phase::Waiting;
+                } else {
+                    self.phase = Phase::Settling(frames + 1);
+                }
+            }
+            Phase::Waiting => {
+                if let Ok(image) = self.images.1.try_recv() {
+                    let path = self.out.join(&self.shots[self.index].file);
+                    let result = save_region_png(&image, None, ctx.pixels_per_point(), &path)
+                        .map(|()| path.clone());
+                    self.report.lock().expect("not poisoned").push(result);
+                    self.index += 1;
+                    if self.index == self.shots.len() {
+                        self.phase = Phase::Done;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    } else {
+                        self.phase = Phase::Setup;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_view(name: &str) -> Result<ViewKind, CliError> {
+    ViewKind::ALL
+        .into_iter()
+        .find(|k| k.slug() == name)
+        .ok_or_else(|| CliError::usage(format!("unknown view {name:?}")))
+}
+
+/// The pictures of every view, with selections that show each one at its most telling.
+fn shots(views: &[ViewKind], suffix: &str) -> Vec<Shot> {
+    views
+        .iter()
+        .map(|&view| {
+            let mut commands = vec![Command::ShowView(view)];
+            commands.extend(match view {
+                ViewKind::Residual => vec![Command::SelectToken(4), Command::SetStage(3)],
+                ViewKind::Attention => vec![
+                    Command::SelectHead { layer: 1, head: 1 },
+                    Command::SelectToken(usize::MAX),
+                ],
+                ViewKind::Contributions => vec![
+                    Command::SelectToken(usize::MAX),
+                    Command::SetStage(usize::MAX),
+                ],
+                ViewKind::LogitLens => vec![Command::SelectToken(usize::MAX)],
+                ViewKind::Model => vec![Command::SetStage(3)],
+            });
+            Shot {
+                file: format!("{}{suffix}.png", view.slug()),
+                commands,
+            }
+        })
+        .collect()
+}
+
+/// Runs the screenshot command.
+pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::input(format!("cannot create {}: {e}", args.out.display())))?;
+    let views = if args.views.is_empty() {
+        ViewKind::ALL.to_vec()
+    } else {
+        args.views
+            .iter()
+            .map(|v| parse_view(v))
+            .collect::<Result<_, _>>()?
+    };
+    let suffix = if args.light { "_light" } else { "" };
+    let report = Arc::new(Mutex::new(Vec::new()));
+    let script = ScreenshotScript {
+        out: args.out.clone(),
+        shots: shots(&views, suffix),
+        index: 0,
+        phase: Phase::Setup,
+        images: channel(),
+        report: report.clone(),
+    };
+    let settings = Settings {
+        prompt: args.prompt.clone().unwrap_or_default(),
+        dark: !args.light,
+        ..Settings::default()
+    };
+    let options = AppOptions {
+        model: args.model.clone(),
+        restore_settings: false,
+        log_first_frame: false,
+        script: Some(Box::new(script)),
+        settings: Some(settings),
+    };
+    let mut native = native_options(args.width, args.height, false);
+    // Keep the scripted session's egui memory away from the user's.
+    native.persistence_path = Some(std::env::temp_dir().join("residual-explorer-screenshots"));
+    eframe::run_native(
+        "Residual Explorer",
+        native,
+        Box::new(move |cc| Ok(Box::new(ExplorerApp::new(cc, options)))),
+    )
+    .map_err(|e| CliError::input(format!("could not open the window: {e}")))?;
+    let report = report.lock().expect("not poisoned");
+    for result in report.iter() {
+        match result {
+            Ok(path) => println!("wrote {}", path.display()),
+            Err(message) => return Err(CliError::input(message)),
+        }
+    }
+    if report.len() < views.len() {
+        return Err(CliError::input(format!(
+            "the window closed after {} of {} screenshots",
+            report.len(),
+            views.len()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! The attention view: every layer × head pattern as a thumbnail (click to enlarge), the
+//! chosen head as a query × key heatmap with token labels, and where the selected query
+//! token looks.
+
+use egui::{RichText, Ui, vec2};
+
+use super::{ViewContext, heading_ui};
+use crate::state::{Command, Table, ViewKind};
+use crate::widgets::{Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_ui};
+
+/// Help popover text.
+pub const HELP: &str = "Each head of each layer decides, for every token (a row, the query), \
+how much to read from each earlier token (a column, the key). A row's weights sum to 1.\n\n\
+Cells above the diagonal are empty: a token cannot look at tokens after it (the causal \
+mask).\n\n\
+Left: every head of every layer in miniature; click one to enlarge it. Middle: the chosen \
+head with token labels; hover a cell for its weight. Right: where the selected token looks.";
+
+/// The pattern of `layer`, `head` as a row-major [query_pos, key_pos] matrix, NaN above the
+/// diagonal (masked).
+pub fn pattern_values(view: &ViewContext<'_>, layer: usize, head: usize) -> Vec<f32> {
+    let pattern = &view.analysis.trace.layers[layer].pattern; // [batch, head, query_pos, key_pos]
+    let n = view.analysis.n_pos();
+    let mut values = Vec::with_capacity(n * n);
+    for query in 0..n {
+        for key in 0..n {
+            values.push(if key > query {
+                f32::NAN
+            } else {
+                pattern[[0, head, query, key]]
+            });
+        }
+    }
+    values
+}
+
+/// The scale every pattern uses: weights from 0 to 1.
+const PATTERN_SCALE: ColourScale = ColourScale::Sequential { min: 0.0, max: 1.0 };
+
+/// Draws the attention view.
+pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
+    let config = view.config();
+    let selection = view.selection;
+    let (layer, head) = (selection.layer, selection.head);
+    heading_ui(
+        ui,
+        ViewKind::Attention,
+        &format!("layer {layer}, head {head}"),
+    );
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("Layer")
+            .selected_text(format!("Layer {layer}"))
+            .show_ui(ui, |ui| {
+                for l in 0..config.n_layers {
+                    if ui
+                        .selectable_label(l == layer, format!("Layer {l}"))
+                        .clicked()
+                    {
+                        commands.push(Command::SelectHead { layer: l, head });
+                    }
+                }
+            });
+        egui::ComboBox::from_label("Head")
+            .selected_text(format!("Head {head}"))
+            .show_ui(ui, |ui| {
+                for h in 0..config.n_heads {
+                    if ui
+                        .selectable_label(h == head, format!("Head {h}"))
+                        .clicked()
+                    {
+                        commands.push(Command::SelectHead { layer, head: h });
+                    }
+                }
+            });
+        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+    });
+    ui.add_space(4.0);
+
+    let height = ui.available_height();
+    let width = ui.available_width();
+    let grid_w = (width * 0.30).min(config.n_heads as f32 * 100.0 + 40.0);
+    let bars_w = (width * 0.24).clamp(200.0, 320.0);
+    let big_w = width - grid_w - bars_w - 24.0;
+    let column = egui::Layout::top_down(egui::Align::Min);
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui_with_layout(vec2(grid_w, height), column, |ui| {
+            ui.set_min_width(grid_w);
+            thumbnails_ui(ui, view, grid_w, commands);
+        });
+        ui.separator();
+        ui.allocate_ui_with_layout(vec2(big_w, height), column, |ui| {
+            ui.set_min_width(big_w);
+            enlarged_ui(ui, view, big_w.min(height - 30.0), commands);
+        });
+        ui.separator();
+        ui.allocate_ui_with_layout(vec2(bars_w, height), column, |ui| {
+            where_it_looks_ui(ui, view, bars_w, commands);
+        });
+    });
+}
+
+/// Layers × heads grid of small patterns; a click selects the head.
+fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut Vec<Command>) {
+    let config = view.config();
+    let n = view.analysis.n_pos();
+    let thumb = ((width - 40.0) / config.n_heads as f32 - 6.0).clamp(24.0, 96.0);
+    let cell = thumb / n as f32;
+    ui.label(RichText::new("Every layer and head").strong());
+    egui::ScrollArea::vertical()
+        .id_salt("thumbnail scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("thumbnail grid")
+                .spacing(vec2(4.0, 4.0))
+                .show(ui, |ui| {
+                    ui.label("");
+                    for h in 0..config.n_heads {
+                        ui.label(format!("H{h}"));
+                    }
+                    ui.end_row();
+                    for l in 0..config.n_layers {
+                        ui.label(format!("L{l}"));
+                        for h in 0..config.n_heads {
+                            let values = pattern_values(view, l, h);
+                            let selected = (l, h) == (view.selection.layer, view.selection.head);
+                            let stroke = if selected {
+                                ui.visuals().selection.stroke
+                            } else {
+                                egui::Stroke::NONE
+                            };
+                            egui::Frame::new()
+                                .stroke(stroke)
+                                .inner_margin(1.0)
+                                .show(ui, |ui| {
+                                    let heatmap = Heatmap::new(
+                                        format!("Layer {l} head {h} pattern"),
+                                        n,
+                                        n,
+                                        &values,
+                                        PATTERN_SCALE,
+                                    )
+                                    .cell_size(vec2(cell, cell));
+                                    let response = heatmap_ui(ui, &heatmap);
+                                    let response = response
+                                        .response
+                                        .on_hover_text(format!("Layer {l} head {h}"));
+                                    if response.clicked() {
+                                        commands.push(Command::SelectHead { layer: l, head: h });
+                                    }
+                                });
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// The selected head's pattern, large, with labels; a click selects the query token.
+fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Vec<Command>) {
+    let (layer, head) = (view.selection.layer, view.selection.head);
+    let n = view.analysis.n_pos();
+    let labels = view.token_labels();
+    let values = pattern_values(view, layer, head);
+    ui.label(
+        RichText::new(format!(
+            "Layer {layer} head {head}: queries (rows) × keys (columns)"
+        ))
+        .strong(),
+    );
+    let cell = ((side - 90.0) / n as f32).clamp(3.0, 36.0);
+    let show_numbers = cell >= 30.0;
+    let text = |row: usize, col: usize| {
+        let v = values[row * n + col];
+        (show_numbers && v.is_finite()).then(|| format!("{v:.2}"))
+    };
+    let hover = |row: usize, col: usize| {
+        let v = values[row * n + col];
+        if v.is_finite() {
+            format!(
+                "query {row} ‘{}’ → key {col} ‘{}’: {v:.4}",
+                view.analysis.token_text(row),
+                view.analysis.token_text(col)
+            )
+        } else {
+            format!("masked: token {row} cannot look at the later token {col}")
+        }
+    };
+    egui::ScrollArea::both()
+        .id_salt("enlarged scroll")
+        .show(ui, |ui| {
+            let heatmap = Heatmap::new(
+                format!("Attention pattern of layer {layer} head {head}"),
+                n,
+                n,
+                &values,
+                PATTERN_SCALE,
+            )
+            .cell_size(vec2(cell, cell))
+            .row_labels(&labels)
+            .col_labels(&labels)
+            .cell_text(&text)
+            .hover_text(&hover)
+            .highlight(Some(view.selection.token), None, None);
+            let response = heatmap_ui(ui, &heatmap);
+            if let Some((row, _)) = response.clicked {
+                commands.push(Command::SelectToken(row));
+            }
+        });
+}
+
+/// Bars of the selected query token's weights over the keys it can see.
+fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut Vec<Command>) {
+    let (layer, head, query) = (
+        view.selection.layer,
+        view.selection.head,
+        view.selection.token,
+    );
+    let pattern = &view.analysis.trace.layers[layer].pattern;
+    ui.label(
+        RichText::new(format!(
+            "Where token {query} ‘{}’ looks",
+            view.analysis.token_text(query)
+        ))
+        .strong(),
+    );
+    let bars: Vec<Bar> = (0..=query)
+        .map(|key| {
+            Bar::new(
+                format!("{key} ‘{}’", view.analysis.token_text(key)),
+                pattern[[0, head, query, key]],
+            )
+        })
+        .collect();
+    let strongest = bars
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.value.total_cmp(&b.1.value))
+        .map(|(i, _)| i);
+    egui::ScrollArea::vertical()
+        .id_salt("where it looks scroll")
+        .show(ui, |ui| {
+            let clicked = bar_list_ui(
+                ui,
+                "Where the selected token looks",
+                &bars,
+                strongest,
+                (width - 150.0).max(60.0),
+                18.0,
+            );
+            if let Some(key) = clicked {
+                commands.push(Command::SelectToken(key));
+            }
+        });
+}
+
+/// Every unmasked attention weight of every head, one row each, for export.
+pub fn table(view: &ViewContext<'_>) -> Table {
+    let mut table = Table::new(&[
+        "layer",
+        "head",
+        "query_pos",
+        "query_token",
+        "key_pos",
+        "key_token",
+        "weight",
+    ]);
+    let n = view.analysis.n_pos();
+    for (layer, lt) in view.analysis.trace.layers.iter().enumerate() {
+        for head in 0..view.config().n_heads {
+            for query in 0..n {
+                for key in 0..=query {
+                    table.push(vec![
+                        layer.into(),
+                        head.into(),
+                        query.into(),
+                        view.analysis.token_text(query).into(),
+                        key.into(),
+                        view.analysis.token_text(key).into(),
+                        lt.pattern[[0, head, query, key]].into(),
+                    ]);
+                }
+            }
+        }
+    }
+    table
+}

@@ -1,0 +1,419 @@
+//! The contributions view: every term written into the selected token's stream (embedding,
+//! position, each head, each attention bias, each MLP) measured against the stream at the
+//! selected stage (norm, share, projection), its direct logit attribution to a chosen token,
+//! and the sum of the terms beside the stream with the reconstruction error.
+
+use std::sync::Arc;
+
+use egui::{RichText, Ui, vec2};
+use ndarray::{Axis, s};
+
+use super::{ViewContext, heading_ui};
+use crate::interp::{Composition, LogitAttribution, Stage, TermContributions};
+use crate::model::TokenId;
+use crate::state::{Command, Table, ViewKind};
+use crate::widgets::{
+    Bar, ColourScale, bar_list_ui, colour_legend_ui, colour_strip_ui, format_value,
+};
+
+/// Help popover text.
+pub const HELP: &str = "The stream is a sum: the token embedding, the position embedding, then \
+whatever each attention head, each attention bias and each MLP added. This view lists those \
+terms for the selected token at the selected stage.\n\n\
+norm: the length of the term. share: how much of the stream's length it supplies along the \
+stream's own direction (shares add up to 1; negative means it points against the stream). \
+projection: the same in the stream's units.\n\n\
+Direct logit attribution: how much each term of the final stream raises the chosen token's \
+logit through the unembedding alone (final LayerNorm scale frozen). The attributions plus a \
+constant add up to the logit.\n\n\
+At the top, the sum of the terms is drawn beside the stream: they agree up to rounding.";
+
+/// The latest stage at or before the selected one where the stream exists.
+fn stream_stage(view: &ViewContext<'_>) -> Stage {
+    let norm = view.config().norm;
+    view.analysis.stages[..=view.selection.stage]
+        .iter()
+        .rev()
+        .copied()
+        .find(|s| s.is_stream(norm))
+        .unwrap_or(Stage::Embed)
+}
+
+/// The most likely next token at `pos` (the default attribution target).
+fn top_prediction(view: &ViewContext<'_>, pos: usize) -> TokenId {
+    let logits = view.analysis.trace.logits.row(pos);
+    (0..logits.len())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap_or(0) as TokenId
+}
+
+/// The attribution for the target, cached in egui's memory per (analysis, target).
+fn attribution(
+    ui: &Ui,
+    view: &ViewContext<'_>,
+    target: TokenId,
+) -> Arc<Result<LogitAttribution, String>> {
+    type Cached = (usize, TokenId, Arc<Result<LogitAttribution, String>>);
+    let analysis = view.analysis;
+    let key = analysis as *const _ as usize;
+    let id = egui::Id::unique("contributions attribution cache");
+    if let Some((k, t, value)) = ui.data(|d| d.get_temp::<Cached>(id))
+        && k == key
+        && t == target
+    {
+        return value;
+    }
+    let value = Arc::new(
+        analysis
+            .interp
+            .attribution(&analysis.model.params, &analysis.trace, target)
+            .map_err(|e| e.to_string()),
+    );
+    ui.data_mut(|d| d.insert_temp(id, (key, target, value.clone())));
+    value
+}
+
+/// Draws the contributions view.
+pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
+    let analysis = view.analysis;
+    let interp = &analysis.interp;
+    let pos = view.selection.token;
+    let stage = stream_stage(view);
+    heading_ui(
+        ui,
+        ViewKind::Contributions,
+        &format!(
+            "token {pos} ‘{}’, the stream at {}",
+            analysis.token_text(pos),
+            stage.short_label()
+        ),
+    );
+    if stage != view.stage() {
+        ui.weak(format!(
+            "The slider is at {}, which is not the stream itself: showing the stream at {}, the stage before it.",
+            view.stage().short_label(),
+            stage.short_label()
+        ));
+    }
+    let target = view
+        .selection
+        .target_token
+        .unwrap_or_else(|| top_prediction(view, pos));
+    target_picker_ui(ui, view, pos, target, commands);
+
+    let Some(contributions) = interp.contributions(stage) else {
+        let reason = match interp.decomposition.at(stage).map(|d| &d.composition) {
+            Some(Composition::NotASum { reason }) => reason.clone(),
+            _ => String::new(),
+        };
+        ui.label(format!(
+            "Here the stream is not a plain sum of terms: {}. {}",
+            interp.decomposition.describe_limit(),
+            reason
+        ));
+        return;
+    };
+    sum_against_stream_ui(ui, view, &contributions, pos);
+    ui.separator();
+    let attribution = attribution(ui, view, target);
+    let width = ui.available_width();
+    let height = ui.available_height();
+    ui.horizontal_top(|ui| {
+        let column = egui::Layout::top_down(egui::Align::Min);
+        ui.allocate_ui_with_layout(vec2(width * 0.55, height), column, |ui| {
+            terms_table_ui(
+                ui,
+                view,
+                &contributions,
+                &attribution,
+                pos,
+                target,
+                commands,
+            );
+        });
+        ui.separator();
+        ui.allocate_ui_with_layout(vec2(width * 0.43, height), column, |ui| {
+            attribution_bars_ui(ui, view, &attribution, pos, target, commands);
+        });
+    });
+}
+
+fn target_picker_ui(
+    ui: &mut Ui,
+    view: &ViewContext<'_>,
+    pos: usize,
+    target: TokenId,
+    commands: &mut Vec<Command>,
+) {
+    let analysis = view.analysis;
+    let logits = analysis.trace.logits.row(pos);
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    let next = analysis.tokens.get(pos + 1).copied();
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_label("Attribute to the logit of")
+            .selected_text(format!("‘{}’ (id {target})", analysis.vocab_text(target)))
+            .show_ui(ui, |ui| {
+                if ui
+                    .selectable_label(view.selection.target_token.is_none(), "the top prediction")
+                    .clicked()
+                {
+                    commands.push(Command::SetTarget(None));
+                }
+                if let Some(next) = next
+                    && ui
+                        .selectable_label(
+                            view.selection.target_token == Some(next),
+                            format!("the actual next token ‘{}’", analysis.vocab_text(next)),
+                        )
+                        .clicked()
+                {
+                    commands.push(Command::SetTarget(Some(next)));
+                }
+                ui.separator();
+                for &id in order.iter().take(10) {
+                    let id = id as TokenId;
+                    let text = format!(
+                        "‘{}’ logit {:.2}",
+                        analysis.vocab_text(id),
+                        logits[id as usize]
+                    );
+                    if ui.selectable_label(target == id, text).clicked() {
+                        commands.push(Command::SetTarget(Some(id)));
+                    }
+                }
+            });
+    });
+}
+
+/// Σ terms and the stream as two colour strips, with the reconstruction error.
+fn sum_against_stream_ui(
+    ui: &mut Ui,
+    view: &ViewContext<'_>,
+    contributions: &TermContributions,
+    pos: usize,
+) {
+    let interp = &view.analysis.interp;
+    let values = &interp.decomposition.values; // [term, rows, d_model]
+    let sum: Vec<f32> = values
+        .slice(s![contributions.terms.clone(), pos, ..])
+        .sum_axis(Axis(0))
+        .to_vec();
+    let stage_index = interp
+        .resid
+        .stage_index(contributions.stage)
+        .expect("contributions exist only at resid stages");
+    let stream: Vec<f32> = interp.resid.resid.slice(s![stage_index, pos, ..]).to_vec();
+    let error = interp
+        .decomposition
+        .at(contributions.stage)
+        .and_then(|d| d.reconstruction_error.as_ref().map(|e| e[pos]));
+    let scale = ColourScale::diverging_for(sum.iter().chain(&stream).copied());
+    let d = sum.len();
+    let per_line = d.min(128);
+    let cell_w = ((ui.available_width() - 200.0) / per_line as f32).clamp(3.0, 40.0);
+    egui::Grid::new("sum against stream")
+        .spacing(vec2(8.0, 4.0))
+        .show(ui, |ui| {
+            ui.label(format!("Σ of {} terms", contributions.terms.len()));
+            colour_strip_ui(
+                ui,
+                "Sum of the terms",
+                &sum,
+                &scale,
+                vec2(cell_w, 14.0),
+                per_line,
+                d <= 16,
+            );
+            ui.end_row();
+            ui.label(format!("stream at {}", contributions.stage.short_label()));
+            colour_strip_ui(
+                ui,
+                "The stream",
+                &stream,
+                &scale,
+                vec2(cell_w, 14.0),
+                per_line,
+                d <= 16,
+            );
+            ui.end_row();
+        });
+    ui.horizontal(|ui| {
+        colour_legend_ui(ui, &scale, "value of a dimension", 140.0);
+        if let Some(error) = error {
+            ui.label(format!(
+                "largest |Σ terms − stream| = {error:.2e} (float rounding: the terms are the stream)"
+            ));
+        }
+    });
+}
+
+fn is_highlighted(view: &ViewContext<'_>, term: crate::interp::Term) -> bool {
+    match (view.selection.component, term) {
+        (Some(selected), _) => selected == term,
+        (None, crate::interp::Term::Head { layer, head }) => {
+            (layer, head) == (view.selection.layer, view.selection.head)
+        }
+        _ => false,
+    }
+}
+
+fn terms_table_ui(
+    ui: &mut Ui,
+    view: &ViewContext<'_>,
+    contributions: &TermContributions,
+    attribution: &Result<LogitAttribution, String>,
+    pos: usize,
+    target: TokenId,
+    commands: &mut Vec<Command>,
+) {
+    let terms = &view.analysis.interp.decomposition.terms;
+    ui.label(RichText::new("Every term written into the stream so far").strong());
+    egui::ScrollArea::vertical()
+        .id_salt("terms scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("terms table")
+                .striped(true)
+                .num_columns(5)
+                .spacing(vec2(14.0, 3.0))
+                .show(ui, |ui| {
+                    ui.strong("term");
+                    ui.strong("norm");
+                    ui.strong("share");
+                    ui.strong("projection");
+                    ui.strong(format!("DLA to ‘{}’", view.analysis.vocab_text(target)));
+                    ui.end_row();
+                    for (i, term_index) in contributions.terms.clone().enumerate() {
+                        let term = terms[term_index];
+                        let selected = is_highlighted(view, term);
+                        if ui.selectable_label(selected, term.label()).clicked() {
+                            commands.push(Command::SelectComponent(Some(term)));
+                        }
+                        ui.label(format_value(contributions.norms[[i, pos]]));
+                        ui.label(format!("{:.1}%", 100.0 * contributions.shares[[i, pos]]));
+                        ui.label(format_value(contributions.projections[[i, pos]]));
+                        let dla = attribution.as_ref().ok().and_then(|a| {
+                            a.terms
+                                .clone()
+                                .position(|t| t == term_index)
+                                .map(|row| a.values[[row, pos]])
+                        });
+                        ui.label(dla.map(format_value).unwrap_or_else(|| "–".into()));
+                        ui.end_row();
+                    }
+                    ui.strong("stream");
+                    ui.label(format_value(contributions.stream_norms[pos]));
+                    let total_share: f32 = contributions.shares.column(pos).sum();
+                    ui.label(format!("{:.1}%", 100.0 * total_share));
+                    ui.end_row();
+                });
+        });
+}
+
+fn attribution_bars_ui(
+    ui: &mut Ui,
+    view: &ViewContext<'_>,
+    attribution: &Result<LogitAttribution, String>,
+    pos: usize,
+    target: TokenId,
+    commands: &mut Vec<Command>,
+) {
+    let analysis = view.analysis;
+    ui.label(
+        RichText::new(format!(
+            "Direct logit attribution to ‘{}’ (terms of the final stream)",
+            analysis.vocab_text(target)
+        ))
+        .strong(),
+    );
+    let attribution = match attribution {
+        Ok(a) => a,
+        Err(message) => {
+            ui.label(message);
+            return;
+        }
+    };
+    let terms = &analysis.interp.decomposition.terms;
+    let mut bars: Vec<Bar> = attribution
+        .terms
+        .clone()
+        .enumerate()
+        .map(|(row, t)| Bar::new(terms[t].label(), attribution.values[[row, pos]]))
+        .collect();
+    bars.push(Bar::new("constant (biases)", attribution.constant[pos]));
+    let highlight = attribution
+        .terms
+        .clone()
+        .position(|t| is_highlighted(view, terms[t]));
+    ui.label(format!(
+        "sum {:.3} = the logit {:.3} (error {:.1e})",
+        attribution.values.column(pos).sum() + attribution.constant[pos],
+        attribution.target[pos],
+        attribution.reconstruction_error[pos]
+    ));
+    egui::ScrollArea::vertical()
+        .id_salt("attribution scroll")
+        .show(ui, |ui| {
+            let width = (ui.available_width() - 170.0).max(80.0);
+            if let Some(row) = bar_list_ui(
+                ui,
+                "Direct logit attribution",
+                &bars,
+                highlight,
+                width,
+                18.0,
+            ) && row < attribution.terms.len()
+            {
+                let term = terms[attribution.terms.start + row];
+                commands.push(Command::SelectComponent(Some(term)));
+            }
+        });
+}
+
+/// Every term at the stream stage: norm, share, projection and attribution, for export.
+pub fn table(view: &ViewContext<'_>) -> Table {
+    let analysis = view.analysis;
+    let pos = view.selection.token;
+    let stage = stream_stage(view);
+    let target = view
+        .selection
+        .target_token
+        .unwrap_or_else(|| top_prediction(view, pos));
+    let mut table = Table::new(&[
+        "stage",
+        "pos",
+        "term",
+        "norm",
+        "share",
+        "projection",
+        "direct_logit_attribution",
+        "target_token",
+    ]);
+    let Some(contributions) = analysis.interp.contributions(stage) else {
+        return table;
+    };
+    let attribution = analysis
+        .interp
+        .attribution(&analysis.model.params, &analysis.trace, target)
+        .ok();
+    let terms = &analysis.interp.decomposition.terms;
+    for (i, term_index) in contributions.terms.clone().enumerate() {
+        let dla = attribution.as_ref().and_then(|a| {
+            a.terms
+                .clone()
+                .position(|t| t == term_index)
+                .map(|row| a.values[[row, pos]])
+        });
+        table.push(vec![
+            stage.short_label().into(),
+            pos.into(),
+            terms[term_index].label().into(),
+            contributions.norms[[i, pos]].into(),
+            contributions.shares[[i, pos]].into(),
+            contributions.projections[[i, pos]].into(),
+            dla.unwrap_or(f32::NAN).into(),
+            analysis.vocab_text(target).into(),
+        ]);
+    }
+    table
+}

@@ -1,0 +1,201 @@
+//! The logit lens view: every token × every stream stage (mid-block included), each cell the
+//! prediction read from the stream there (top token and its probability), coloured by that
+//! probability or by the rank of the token that actually comes next; top-k on hover; how the
+//! final LayerNorm is applied is stated and switchable.
+
+use egui::{RichText, Ui, vec2};
+
+use super::{ViewContext, heading_ui};
+use crate::interp::LensNorm;
+use crate::state::{Command, LensColour, Table, ViewKind};
+use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
+
+/// Help popover text.
+pub const HELP: &str = "What would the model predict if it stopped here? The logit lens \
+takes the residual stream at a stage, applies the final LayerNorm and the unembedding, and \
+reads off next-token probabilities, as if the remaining layers did not exist.\n\n\
+Rows are the prompt's tokens (each predicts the token after it), columns the stages where \
+the stream exists, including mid-block (after attention, before the MLP). Each cell shows \
+the top prediction and its probability; hover it for the top ten.\n\n\
+Colour by the rank of the actual next token to see at which stage the model 'finds' it. \
+LayerNorm can use each stage's own statistics (the usual lens) or the final stream's \
+scale (the frozen, linear map that direct logit attribution uses).";
+
+/// Draws the logit lens view.
+pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
+    let analysis = view.analysis;
+    let lens = &analysis.interp.lens;
+    heading_ui(
+        ui,
+        ViewKind::LogitLens,
+        &format!(
+            "{} tokens × {} stages where the stream exists",
+            analysis.n_pos(),
+            lens.stages.len()
+        ),
+    );
+    ui.horizontal(|ui| {
+        ui.label("LayerNorm");
+        let current = analysis.options.lens.norm;
+        for (norm, text) in [
+            (LensNorm::OwnStatistics, "each stage's own statistics"),
+            (LensNorm::CachedFinalScale, "final stream's scale (frozen)"),
+        ] {
+            let enabled = lens.final_norm;
+            let response = ui.add_enabled(enabled, egui::RadioButton::new(current == norm, text));
+            if response.clicked() {
+                commands.push(Command::SetLensNorm(norm));
+            }
+        }
+        ui.separator();
+        ui.label("Colour by");
+        let colour = view.settings.lens_colour;
+        for (choice, text) in [
+            (LensColour::TopProbability, "top probability"),
+            (LensColour::NextTokenRank, "rank of the next token"),
+        ] {
+            if ui.radio(colour == choice, text).clicked() {
+                commands.push(Command::SetLensColour(choice));
+            }
+        }
+    });
+    ui.label(RichText::new(lens.describe_norm()).italics());
+
+    let n_pos = analysis.n_pos();
+    let n_stages = lens.stages.len();
+    let by_rank = view.settings.lens_colour == LensColour::NextTokenRank;
+    let d_vocab = view.config().d_vocab as f32;
+    // [pos, lens stage], row-major
+    let values: Vec<f32> = (0..n_pos)
+        .flat_map(|pos| {
+            (0..n_stages).map(move |stage| {
+                if by_rank {
+                    match analysis.next_token_ranks[[stage, pos]] {
+                        0 => f32::NAN,
+                        rank => -(rank as f32).log10(),
+                    }
+                } else {
+                    lens.top_probs[[stage, pos, 0]]
+                }
+            })
+        })
+        .collect();
+    let scale = if by_rank {
+        ColourScale::Sequential {
+            min: -d_vocab.log10(),
+            max: 0.0,
+        }
+    } else {
+        ColourScale::Sequential { min: 0.0, max: 1.0 }
+    };
+    ui.horizontal(|ui| {
+        if by_rank {
+            colour_legend_ui(
+                ui,
+                &scale,
+                "−log₁₀ rank of the next token (0: ranked first; empty: no next token)",
+                160.0,
+            );
+        } else {
+            colour_legend_ui(ui, &scale, "probability of the top prediction", 160.0);
+        }
+    });
+
+    let row_labels = view.token_labels();
+    let col_labels: Vec<String> = lens.stages.iter().map(|s| s.short_label()).collect();
+    let cell_text = |pos: usize, stage: usize| {
+        let (id, prob) = lens.top(stage, pos).next()?;
+        Some(format!("{} {:.2}", analysis.vocab_text(id), prob))
+    };
+    let hover = |pos: usize, stage: usize| {
+        let mut text = format!(
+            "token {pos} ‘{}’, stream at {}\n",
+            analysis.token_text(pos),
+            col_labels[stage]
+        );
+        for (id, prob) in lens.top(stage, pos) {
+            text += &format!("  ‘{}’  {:.4}\n", analysis.vocab_text(id), prob);
+        }
+        match analysis.next_token_ranks[[stage, pos]] {
+            0 => text += "(the last token: no next token to compare)",
+            rank => {
+                let next = analysis.tokens[pos + 1];
+                let prob = lens.probs(stage, pos)[next as usize];
+                text += &format!(
+                    "actual next token ‘{}’: rank {rank}, probability {prob:.4}",
+                    analysis.vocab_text(next)
+                );
+            }
+        }
+        text
+    };
+    let selected_stage = lens.stage_index(view.stage());
+    let cell_w = ((ui.available_width() - 120.0) / n_stages as f32).clamp(52.0, 90.0);
+    egui::ScrollArea::both()
+        .id_salt("lens scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let heatmap = Heatmap::new(
+                "Logit lens: top prediction at every token and stage",
+                n_pos,
+                n_stages,
+                &values,
+                scale,
+            )
+            .cell_size(vec2(cell_w, 20.0))
+            .row_labels(&row_labels)
+            .col_labels(&col_labels)
+            .cell_text(&cell_text)
+            .hover_text(&hover)
+            .highlight(Some(view.selection.token), selected_stage, None);
+            let response = heatmap_ui(ui, &heatmap);
+            if let Some((pos, stage)) = response.clicked {
+                commands.push(Command::SelectToken(pos));
+                if let Some(index) = analysis
+                    .stages
+                    .iter()
+                    .position(|s| *s == lens.stages[stage])
+                {
+                    commands.push(Command::SetStage(index));
+                }
+            }
+        });
+}
+
+/// The top-k predictions at every token and lens stage, with the next token's rank.
+pub fn table(view: &ViewContext<'_>) -> Table {
+    let analysis = view.analysis;
+    let lens = &analysis.interp.lens;
+    let mut table = Table::new(&[
+        "pos",
+        "token",
+        "stage",
+        "rank_in_top_k",
+        "predicted_id",
+        "predicted_token",
+        "probability",
+        "next_token_rank",
+    ]);
+    for pos in 0..analysis.n_pos() {
+        for (stage_index, stage) in lens.stages.iter().enumerate() {
+            for (k, (id, prob)) in lens.top(stage_index, pos).enumerate() {
+                let next_rank = analysis.next_token_ranks[[stage_index, pos]];
+                table.push(vec![
+                    pos.into(),
+                    analysis.token_text(pos).into(),
+                    stage.short_label().into(),
+                    (k + 1).into(),
+                    id.into(),
+                    analysis.vocab_text(id).into(),
+                    prob.into(),
+                    if next_rank == 0 {
+                        f64::NAN.into()
+                    } else {
+                        next_rank.into()
+                    },
+                ]);
+            }
+        }
+    }
+    table
+}

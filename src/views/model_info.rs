@@ -1,0 +1,245 @@
+//! The model view: the config, parameter counts per component, and the shape (N, d) of the
+//! activations at every stage, drawn as a stack of blocks: the width never changes, so blocks
+//! stack.
+
+use egui::{Align2, Color32, CornerRadius, FontId, RichText, Sense, Stroke, Ui, pos2, vec2};
+
+use super::{ViewContext, heading_ui};
+use crate::interp::Stage;
+use crate::model::{Activation, NormPlacement};
+use crate::state::{Command, Table, ViewKind};
+use crate::widgets::{Bar, bar_list_ui};
+
+/// Help popover text.
+pub const HELP: &str = "The model's shape. N is the number of tokens in the prompt and d is \
+d_model, the width of the residual stream.\n\n\
+Every stage, from the embedding to the final LayerNorm, holds an (N, d) matrix: one d-wide \
+vector per token. Attention and the MLP read (N, d) and write (N, d), which is why blocks can \
+be stacked as deep as you like. Only the unembedding changes the width, to d_vocab.";
+
+fn shape_of(view: &ViewContext<'_>, stage: Stage) -> (usize, usize) {
+    let n = view.analysis.n_pos();
+    match stage {
+        Stage::Logits => (n, view.config().d_vocab),
+        _ => (n, view.config().d_model),
+    }
+}
+
+/// Draws the model view.
+pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
+    let model = &view.analysis.model;
+    let config = view.config();
+    heading_ui(ui, ViewKind::Model, &model.name);
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(340.0);
+            ui.label(RichText::new("Config").strong());
+            egui::Grid::new("config grid")
+                .striped(true)
+                .num_columns(2)
+                .show(ui, |ui| {
+                    let norm = match config.norm {
+                        NormPlacement::Pre => "pre-LN (GPT-2)",
+                        NormPlacement::Post => "post-LN (original transformer)",
+                    };
+                    let activation = match config.activation {
+                        Activation::GeluNew => "GELU (tanh approximation)",
+                        Activation::Relu => "ReLU",
+                    };
+                    let rows: [(&str, String); 12] = [
+                        ("d_model", config.d_model.to_string()),
+                        ("n_layers", config.n_layers.to_string()),
+                        ("n_heads", config.n_heads.to_string()),
+                        ("d_head", config.d_head.to_string()),
+                        (
+                            "d_mlp",
+                            if config.attn_only {
+                                "no MLP".into()
+                            } else {
+                                config.d_mlp.to_string()
+                            },
+                        ),
+                        ("d_vocab", config.d_vocab.to_string()),
+                        ("n_ctx", config.n_ctx.to_string()),
+                        ("LayerNorm", norm.into()),
+                        ("activation", activation.into()),
+                        (
+                            "residual connections",
+                            if config.residual { "on" } else { "off" }.into(),
+                        ),
+                        (
+                            "unembedding",
+                            if config.tied_unembed {
+                                "tied to W_E"
+                            } else {
+                                "own W_U"
+                            }
+                            .into(),
+                        ),
+                        (
+                            "tokenizer",
+                            format!(
+                                "{} ({} tokens)",
+                                model.tokenizer.kind(),
+                                model.tokenizer.vocab_size()
+                            ),
+                        ),
+                    ];
+                    for (name, value) in rows {
+                        ui.label(name);
+                        ui.label(value);
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            ui.label(
+                RichText::new(format!(
+                    "Parameters: {} in total",
+                    group_digits(config.parameter_count())
+                ))
+                .strong(),
+            );
+            let bars: Vec<Bar> = config
+                .parameter_counts()
+                .into_iter()
+                .map(|(name, count)| Bar {
+                    label: name.to_string(),
+                    value: count as f32,
+                    text: Some(group_digits(count)),
+                })
+                .collect();
+            bar_list_ui(ui, "Parameters per component", &bars, None, 150.0, 20.0);
+            if let Some(source) = &model.source {
+                ui.add_space(8.0);
+                ui.weak(format!("from {}", source.display()));
+            }
+        });
+        ui.separator();
+        ui.vertical(|ui| {
+            ui.label(RichText::new("Shape at every stage").strong());
+            ui.label(format!(
+                "N = {} tokens, d = d_model = {}: the width never changes, so blocks stack.",
+                view.analysis.n_pos(),
+                config.d_model
+            ));
+            egui::ScrollArea::vertical()
+                .id_salt("shapes scroll")
+                .show(ui, |ui| {
+                    stack_ui(ui, view, commands);
+                });
+        });
+    });
+}
+
+/// The stages as a vertical stack of boxes, each with its shape; a click selects the stage.
+fn stack_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
+    let stages = &view.analysis.stages;
+    let row_h = 22.0;
+    let width = ui.available_width().min(520.0);
+    let (rect, response) =
+        ui.allocate_exact_size(vec2(width, row_h * stages.len() as f32), Sense::click());
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    let font = FontId::proportional(13.0);
+    let mono = FontId::monospace(13.0);
+    for (index, &stage) in stages.iter().enumerate() {
+        let top = rect.top() + index as f32 * row_h;
+        let (n, d) = shape_of(view, stage);
+        let indent = if stage.layer().is_some() { 24.0 } else { 0.0 };
+        let box_rect = egui::Rect::from_min_size(
+            pos2(rect.left() + indent, top + 1.0),
+            vec2(width * 0.55 - indent, row_h - 2.0),
+        );
+        let selected = index == view.selection.stage;
+        let fill = if selected {
+            visuals.selection.bg_fill
+        } else if stage.layer().is_some_and(|l| l % 2 == 0) {
+            visuals.faint_bg_color
+        } else {
+            visuals.extreme_bg_color
+        };
+        painter.rect(
+            box_rect,
+            CornerRadius::same(3),
+            fill,
+            Stroke::new(1.0, visuals.weak_text_color()),
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            box_rect.left_center() + vec2(8.0, 0.0),
+            Align2::LEFT_CENTER,
+            stage.short_label(),
+            font.clone(),
+            visuals.text_color(),
+        );
+        let shape_colour = if stage == Stage::Logits {
+            Color32::from_rgb(230, 140, 40)
+        } else {
+            visuals.text_color()
+        };
+        painter.text(
+            pos2(rect.left() + width * 0.6, top + row_h / 2.0),
+            Align2::LEFT_CENTER,
+            format!("({n}, {d})"),
+            mono.clone(),
+            shape_colour,
+        );
+    }
+    if response.clicked()
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        let index = ((pos.y - rect.top()) / row_h) as usize;
+        if index < stages.len() {
+            commands.push(Command::SetStage(index));
+        }
+    }
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "Shape at every stage"));
+}
+
+/// `1234567` as `1 234 567`.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Parameter counts and the shape at every stage, for export.
+pub fn table(view: &ViewContext<'_>) -> Table {
+    let mut table = Table::new(&["section", "name", "rows", "cols", "parameters"]);
+    for (name, count) in view.config().parameter_counts() {
+        table.push(vec![
+            "parameters".into(),
+            name.into(),
+            crate::state::export::Cell::Num(f64::NAN),
+            crate::state::export::Cell::Num(f64::NAN),
+            (count as f64).into(),
+        ]);
+    }
+    for &stage in &view.analysis.stages {
+        let (n, d) = shape_of(view, stage);
+        table.push(vec![
+            "stage".into(),
+            stage.hook_name(view.config().norm).into(),
+            n.into(),
+            d.into(),
+            crate::state::export::Cell::Num(f64::NAN),
+        ]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digits_are_grouped_by_three() {
+        assert_eq!(super::group_digits(1234567), "1 234 567");
+        assert_eq!(super::group_digits(999), "999");
+    }
+}

@@ -1,0 +1,131 @@
+//! The prompt editor, the generate controls and the token strip under them, with notices
+//! when the prompt was cut to the context or has pieces outside the vocabulary.
+
+use egui::{RichText, Ui};
+
+use crate::state::{AppState, Command};
+use crate::widgets::{Chip, token_strip_ui};
+
+/// Draws the prompt editor (editing `buffer`, a copy of the prompt) and the token strip.
+pub fn prompt_bar_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    buffer: &mut String,
+    commands: &mut Vec<Command>,
+) {
+    let tokenizer = &state.model.tokenizer;
+    ui.horizontal(|ui| {
+        let label = ui.label(RichText::new("Prompt").strong());
+        let hint = if tokenizer.accepts_text() {
+            "Type a prompt"
+        } else {
+            "Token ids separated by spaces, e.g. 3 14 15"
+        };
+        let controls_w = 470.0;
+        let edit = egui::TextEdit::multiline(buffer)
+            .desired_rows(1)
+            .desired_width((ui.available_width() - controls_w).max(200.0))
+            .font(egui::TextStyle::Monospace)
+            .hint_text(hint);
+        let response = ui.add(edit).labelled_by(label.id);
+        if response.changed() {
+            commands.push(Command::SetPrompt(buffer.clone()));
+        }
+        generate_controls_ui(ui, state, commands);
+    });
+
+    let chips: Vec<Chip> = state
+        .prompt
+        .ids
+        .iter()
+        .map(|&id| {
+            let text = tokenizer.display_token(id);
+            Chip {
+                tooltip: format!("token id {id}, text ‘{}’", tokenizer.decode_token(id)),
+                text,
+                flagged: false,
+            }
+        })
+        .collect();
+    ui.label(RichText::new(format!("Tokens ({})", chips.len())).strong())
+        .on_hover_text("Click a token: every view follows its residual stream");
+    egui::ScrollArea::vertical()
+        .id_salt("token strip scroll")
+        .max_height(60.0)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            if let Some(pos) = token_strip_ui(ui, "Token", &chips, Some(state.selection.token)) {
+                commands.push(Command::SelectToken(pos));
+            }
+        });
+    notices_ui(ui, state);
+}
+
+fn generate_controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let mut options = state.settings.generate;
+    let allowed = state.can_generate();
+    let button = ui.add_enabled(allowed.is_ok(), egui::Button::new("Generate next token"));
+    let button = match &allowed {
+        Ok(()) => button.on_hover_text("Run the model and append its choice to the prompt"),
+        Err(reason) => button.on_disabled_hover_text(format!("Cannot generate: {reason}")),
+    };
+    if button.clicked() {
+        commands.push(Command::GenerateNext);
+    }
+    let mut changed = ui.checkbox(&mut options.sampled, "Sample").changed();
+    if options.sampled {
+        let label = ui.label("temperature");
+        changed |= ui
+            .add(egui::Slider::new(&mut options.temperature, 0.1..=2.0).fixed_decimals(1))
+            .labelled_by(label.id)
+            .changed();
+        let label = ui.label("top-k");
+        changed |= ui
+            .add(egui::DragValue::new(&mut options.top_k).range(0..=1000))
+            .on_hover_text("0 keeps every token")
+            .labelled_by(label.id)
+            .changed();
+    } else {
+        ui.weak("greedy: always the most likely token");
+    }
+    if changed {
+        commands.push(Command::SetGenerateOptions(options));
+    }
+}
+
+/// Notices about the prompt: cut to n_ctx, pieces outside the vocabulary.
+fn notices_ui(ui: &mut Ui, state: &AppState) {
+    let error = ui.visuals().error_fg_color;
+    let warn = ui.visuals().warn_fg_color;
+    if let Some(total) = state.prompt.cut_from {
+        ui.label(
+            RichText::new(format!(
+                "The prompt has {total} tokens: only the first {} (the model's context, n_ctx) are used.",
+                state.prompt.ids.len()
+            ))
+            .color(warn),
+        );
+    }
+    if !state.prompt.unknown.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(format!(
+                    "{} piece(s) not in the vocabulary, left out",
+                    state.prompt.unknown.len()
+                ))
+                .color(error),
+            );
+            for piece in state.prompt.unknown.iter().take(20) {
+                ui.label(
+                    RichText::new(crate::model::tokenizer::visible_whitespace(&piece.text))
+                        .monospace()
+                        .color(error),
+                )
+                .on_hover_text(format!("at character {}", piece.char_offset));
+            }
+        });
+    }
+    if let Some(message) = &state.trace_error {
+        ui.label(RichText::new(message).color(error));
+    }
+}

@@ -1,0 +1,152 @@
+//! The top bar: the model's name and source, the file (models), view and export menus, zoom and
+//! theme, a spinner while work runs, and the error banner under it.
+
+use egui::{RichText, Ui};
+
+use crate::state::{AppState, Command, ExportFormat, FilePurpose};
+
+/// Zoom steps for the buttons and the menu.
+const ZOOM_STEP: f32 = 0.1;
+
+/// Draws the menus and the model's name.
+pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.menu_button("File", |ui| model_menu_ui(ui, state, commands));
+        ui.menu_button("View", |ui| view_menu_ui(ui, state, commands));
+        ui.menu_button("Export", |ui| {
+            let items = [
+                ("View as PNG…", ExportFormat::Png),
+                ("Numbers as CSV…", ExportFormat::Csv),
+                ("Numbers as JSON…", ExportFormat::Json),
+            ];
+            for (label, format) in items {
+                if ui.button(label).clicked() {
+                    commands.push(Command::ChooseFile(FilePurpose::Export(format)));
+                    ui.close();
+                }
+            }
+        });
+        ui.separator();
+        let model = &state.model;
+        ui.label(RichText::new(&model.name).strong());
+        let source = match &model.source {
+            Some(path) => path.display().to_string(),
+            None => "embedded in the program".into(),
+        };
+        ui.weak(source);
+        if let Some(path) = &state.loading {
+            ui.spinner();
+            ui.label(format!("Opening {}…", path.display()));
+        } else if state.pending_trace.is_some() {
+            ui.spinner();
+            ui.label("Running the model…");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let dark = state.settings.dark;
+            let theme_label = if dark { "Light theme" } else { "Dark theme" };
+            if ui.button(theme_label).clicked() {
+                commands.push(Command::SetDark(!dark));
+            }
+            let zoom = state.settings.zoom;
+            if ui.button("A+").on_hover_text("Zoom in (Ctrl +)").clicked() {
+                commands.push(Command::SetZoom(zoom + ZOOM_STEP));
+            }
+            ui.label(format!("{:.0}%", zoom * 100.0));
+            if ui.button("A−").on_hover_text("Zoom out (Ctrl −)").clicked() {
+                commands.push(Command::SetZoom(zoom - ZOOM_STEP));
+            }
+            if let Some(notice) = &state.notice {
+                ui.weak(notice);
+            }
+        });
+    });
+}
+
+fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    if ui.button("Open model…").clicked() {
+        commands.push(Command::ChooseFile(FilePurpose::OpenModel));
+        ui.close();
+    }
+    if ui.button("Open Hugging Face folder…").clicked() {
+        commands.push(Command::ChooseFile(FilePurpose::OpenModelFolder));
+        ui.close();
+    }
+    if ui.button("Save model as…").clicked() {
+        commands.push(Command::ChooseFile(FilePurpose::SaveModel));
+        ui.close();
+    }
+    ui.separator();
+    if ui.button("Default model").clicked() {
+        commands.push(Command::OpenDefaultModel);
+        ui.close();
+    }
+    ui.menu_button("Recent models", |ui| {
+        if state.settings.recent_models.is_empty() {
+            ui.weak("none yet");
+        }
+        for path in &state.settings.recent_models {
+            if ui.button(path.display().to_string()).clicked() {
+                commands.push(Command::OpenModel(path.clone()));
+                ui.close();
+            }
+        }
+    });
+    ui.menu_button("Shipped models", |ui| {
+        if state.shipped_models.is_empty() {
+            ui.weak("no models/ folder found");
+        }
+        for path in &state.shipped_models {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            if ui
+                .button(name)
+                .on_hover_text(path.display().to_string())
+                .clicked()
+            {
+                commands.push(Command::OpenModel(path.clone()));
+                ui.close();
+            }
+        }
+    });
+}
+
+fn view_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let zoom = state.settings.zoom;
+    if ui.button("Zoom in (Ctrl +)").clicked() {
+        commands.push(Command::SetZoom(zoom + ZOOM_STEP));
+    }
+    if ui.button("Zoom out (Ctrl −)").clicked() {
+        commands.push(Command::SetZoom(zoom - ZOOM_STEP));
+    }
+    if ui.button("Normal size (Ctrl 0)").clicked() {
+        commands.push(Command::SetZoom(1.0));
+    }
+    ui.separator();
+    if ui.radio(state.settings.dark, "Dark theme").clicked() {
+        commands.push(Command::SetDark(true));
+    }
+    if ui.radio(!state.settings.dark, "Light theme").clicked() {
+        commands.push(Command::SetDark(false));
+    }
+}
+
+/// The error banner: the message and a button to dismiss it.
+pub fn error_banner_ui(ui: &mut Ui, message: &str, commands: &mut Vec<Command>) {
+    egui::Frame::new()
+        .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
+        .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
+        .inner_margin(6.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(message).color(ui.visuals().error_fg_color));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.button("Dismiss").clicked() {
+                        commands.push(Command::DismissError);
+                    }
+                });
+            });
+        });
+}

@@ -1,0 +1,189 @@
+//! The explorer driven by label and role, headless: typing a prompt, selecting a token,
+//! stepping the stage with the keyboard, picking a layer and head, opening every view.
+
+mod gui_support;
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use gui_support::{app, app_with_prompt, settle};
+use residual_explorer::interp::Stage;
+use residual_explorer::state::ViewKind;
+
+#[test]
+fn typing_a_prompt_runs_the_model_on_it() {
+    let mut harness = app_with_prompt("To be");
+    assert_eq!(harness.state().state.prompt.ids.len(), 5);
+    let edit = harness.get_by_role(Role::MultilineTextInput);
+    edit.focus();
+    edit.type_text(", or not");
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.settings.prompt, "To be, or not");
+    assert_eq!(state.prompt.ids.len(), 13);
+    let analysis = state.analysis.as_ref().expect("an analysis");
+    assert_eq!(
+        analysis.tokens, state.prompt.ids,
+        "the views show the new prompt"
+    );
+    assert_eq!(analysis.trace.n_pos, 13);
+    // The token strip shows the new tokens, whitespace made visible.
+    harness.get_by_label("Token 5 ,");
+    harness.get_by_label("Token 6 ␣");
+}
+
+#[test]
+fn clicking_a_token_selects_it_in_every_view() {
+    let mut harness = app_with_prompt("To be, or not");
+    harness.get_by_label("Token 3 b").click();
+    harness.run();
+    assert_eq!(harness.state().state.selection.token, 3);
+    harness.get_by_label_contains("token 3 ‘b’");
+}
+
+#[test]
+fn arrow_keys_and_the_slider_move_the_stage() {
+    let mut harness = app();
+    assert_eq!(harness.state().state.selection.stage, 0);
+    harness.key_press(egui::Key::ArrowRight);
+    harness.run();
+    harness.key_press(egui::Key::ArrowRight);
+    harness.run();
+    assert_eq!(harness.state().state.selection.stage, 2);
+    harness.key_press(egui::Key::ArrowLeft);
+    harness.run();
+    let state = &harness.state().state;
+    assert_eq!(state.selection.stage, 1);
+    let stages = &state.analysis.as_ref().unwrap().stages;
+    assert_eq!(stages[1], Stage::Ln1 { layer: 0 });
+    // The label names the stage in plain words.
+    harness.get_by_label_contains("LayerNorm 1, the normalised copy attention reads");
+    harness.get_by_label_contains("token 0 ‘T’ at L0 ln1");
+
+    harness
+        .get_by_role_and_label(Role::Slider, "Stage")
+        .set_value_accesskit(9.0);
+    harness.run();
+    let state = &harness.state().state;
+    assert_eq!(state.selection.stage, 9);
+    assert_eq!(
+        state.selection.layer, 1,
+        "the selected layer follows the stage"
+    );
+    harness.get_by_label("Next stage").click();
+    harness.run();
+    assert_eq!(harness.state().state.selection.stage, 10);
+}
+
+#[test]
+fn every_view_opens_from_its_tab() {
+    let mut harness = app();
+    let landmarks = [
+        (ViewKind::Attention, "Attention pattern of layer 0 head 0"),
+        (ViewKind::Contributions, "Contributions"),
+        (ViewKind::LogitLens, "Logit lens"),
+        (ViewKind::Model, "Shape at every stage"),
+        (ViewKind::Residual, "Norm of every token at every stage"),
+    ];
+    for (kind, landmark) in landmarks {
+        harness
+            .get_by_role_and_label(Role::Button, kind.title())
+            .click();
+        settle(&mut harness);
+        assert_eq!(harness.state().state.settings.view, kind);
+        assert!(
+            harness.query_all_by_label(landmark).next().is_some(),
+            "{landmark:?} is on screen in the {} view",
+            kind.title()
+        );
+    }
+}
+
+#[test]
+fn picking_a_layer_and_a_head() {
+    let mut harness = app();
+    harness
+        .get_by_role_and_label(Role::Button, "Attention")
+        .click();
+    settle(&mut harness);
+    // Click a thumbnail of the layers × heads grid: it is enlarged.
+    harness.get_by_label("Layer 2 head 3 pattern").click();
+    harness.run();
+    let selection = &harness.state().state.selection;
+    assert_eq!((selection.layer, selection.head), (2, 3));
+    harness.get_by_label("Attention pattern of layer 2 head 3");
+    // Or pick from the combo boxes.
+    harness.get_by_label("Layer").click();
+    harness.run();
+    harness.get_by_label("Layer 1").click();
+    harness.run();
+    harness.get_by_label("Head").click();
+    harness.run();
+    harness.get_by_label("Head 0").click();
+    harness.run();
+    let selection = &harness.state().state.selection;
+    assert_eq!((selection.layer, selection.head), (1, 0));
+}
+
+#[test]
+fn a_long_prompt_is_cut_and_unknown_characters_are_flagged() {
+    let n_ctx = residual_explorer::state::models::default_model()
+        .params
+        .config
+        .n_ctx;
+    let long = "ab ".repeat(n_ctx);
+    let harness = app_with_prompt(&long);
+    let state = &harness.state().state;
+    assert_eq!(state.prompt.ids.len(), n_ctx);
+    assert_eq!(state.prompt.cut_from, Some(3 * n_ctx));
+    harness.get_by_label_contains(&format!("only the first {n_ctx}"));
+
+    let mut harness = app_with_prompt("to bé or not");
+    let state = &harness.state().state;
+    assert_eq!(state.prompt.unknown.len(), 1);
+    assert_eq!(state.prompt.ids.len(), 11);
+    harness.get_by_label_contains("1 piece(s) not in the vocabulary");
+    harness.get_by_label("é");
+    let _ = &mut harness;
+}
+
+#[test]
+fn generate_appends_one_token_at_a_time() {
+    let mut harness = app_with_prompt("To be");
+    harness.get_by_label("Generate next token").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.prompt.ids.len(), 6);
+    assert!(state.settings.prompt.starts_with("To be"));
+    assert_eq!(state.selection.token, 5, "the new token is selected");
+    let first = state.settings.prompt.clone();
+    // Greedy is deterministic: a second app generates the same token.
+    let mut again = app_with_prompt("To be");
+    again.get_by_label("Generate next token").click();
+    settle(&mut again);
+    assert_eq!(again.state().state.settings.prompt, first);
+    // Sampling shows its controls.
+    harness.get_by_label("Sample").click();
+    harness.run();
+    assert!(harness.state().state.settings.generate.sampled);
+    harness.get_by_role_and_label(Role::Slider, "temperature");
+}
+
+#[test]
+fn help_theme_and_zoom() {
+    let mut harness = app();
+    harness
+        .get_by_label("What am I looking at (Residual stream)")
+        .click();
+    harness.run();
+    harness.get_by_label_contains("Every token carries one vector");
+
+    harness.get_by_label("Light theme").click();
+    harness.run();
+    assert!(!harness.state().state.settings.dark);
+    assert_eq!(harness.ctx.theme(), egui::Theme::Light);
+
+    harness.get_by_label("A+").click();
+    harness.run();
+    assert!((harness.state().state.settings.zoom - 1.1).abs() < 1e-6);
+    assert!((harness.ctx.zoom_factor() - 1.1).abs() < 1e-6);
+}

@@ -1,0 +1,58 @@
+//! Helpers for the GUI tests: the real app in an egui_kittest harness (no window, no GPU),
+//! and waiting for its background jobs.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use egui_kittest::Harness;
+use residual_explorer::app::{AppOptions, ExplorerApp};
+use residual_explorer::state::Settings;
+
+/// The app at 1280×800 with default settings and `prompt`, settled.
+pub fn app_with_prompt(prompt: &str) -> Harness<'static, ExplorerApp> {
+    let settings = Settings {
+        prompt: prompt.to_string(),
+        ..Settings::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            ExplorerApp::new(
+                cc,
+                AppOptions {
+                    settings: Some(settings),
+                    ..AppOptions::default()
+                },
+            )
+        });
+    settle(&mut harness);
+    harness
+}
+
+/// The app with the default model's default prompt.
+pub fn app() -> Harness<'static, ExplorerApp> {
+    app_with_prompt("")
+}
+
+/// Runs frames until every background job has finished and the UI is still.
+pub fn settle(harness: &mut Harness<'static, ExplorerApp>) {
+    for _ in 0..50 {
+        // One frame takes the queued input, which may start a job (a trace, a load).
+        harness.step();
+        let idle = harness
+            .state_mut()
+            .state
+            .wait_until_idle(Duration::from_secs(20));
+        assert!(idle, "background jobs did not finish in 20 s");
+        if harness.try_run().is_ok() && !harness.state().state.busy() {
+            return;
+        }
+    }
+    panic!("the app kept starting new jobs");
+}
+
+/// The copied Hugging Face GPT-2 fixture folder.
+pub fn gpt2_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2-tiny")
+}
