@@ -220,13 +220,13 @@ fn words_outside_the_vocabulary_and_bad_interventions_are_reported() {
         dir,
         "01-toy.en.md",
         12,
-        "intervention head 3 does not exist",
+        "intervention L0H3: the model has 1 heads per layer",
     );
     assert_problem(
         dir,
         "01-toy.en.md",
         12,
-        "intervention layer 5 does not exist",
+        "intervention L5 residual around mlp: the model has 2 layers",
     );
     assert_problem(
         dir,

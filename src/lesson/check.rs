@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::parse::{MAX_LESSON_BYTES, parse_lesson_partial};
-use super::state::{Editor, LessonIntervention, StepState, Sublayer, TrainingRun};
+use super::state::{Editor, LessonIntervention, StepState, TrainingRun};
 use super::{Language, Lesson, ModelRef, Problem};
 use crate::interp::stage::stages;
 use crate::model::io::embedded::try_default_model;
@@ -386,30 +386,11 @@ fn out_of_range(what: &str, value: usize, count: usize, unit: &str) -> String {
 }
 
 fn check_intervention(intervention: &LessonIntervention, model: &LoadedModel) -> Option<String> {
-    let config = &model.params.config;
-    let layer = intervention.layer();
-    if layer >= config.n_layers {
-        return Some(out_of_range(
-            "intervention layer",
-            layer,
-            config.n_layers,
-            "layer",
-        ));
-    }
-    if let Some(head) = intervention.head()
-        && head >= config.n_heads
-    {
-        return Some(out_of_range(
-            "intervention head",
-            head,
-            config.n_heads,
-            "head",
-        ));
-    }
-    if intervention.sublayer() == Some(Sublayer::Mlp) && config.attn_only {
-        return Some("this model is attention-only: its blocks have no MLP".into());
-    }
-    None
+    let patch = intervention.to_patch();
+    let checked = patch.check(&model.params.config);
+    checked
+        .err()
+        .map(|message| format!("intervention {message}"))
 }
 
 /// A training run must name a preset and a task the trainer knows.

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::interp::interventions::{Component, Patch};
+
 /// Line (1-based) of each key, by key name.
 pub type KeyLines = BTreeMap<String, usize>;
 
@@ -128,7 +130,8 @@ pub enum LessonIntervention {
         /// Head index.
         head: usize,
     },
-    /// `zero L0 mlp` / `zero L0 attn`: remove a whole sublayer's output.
+    /// `zero L0 mlp` / `zero L0 attn`: remove a whole sublayer's output (for attention, every
+    /// head's output; the constant bias `b_O` stays).
     ZeroSublayer {
         /// Block index.
         layer: usize,
@@ -145,33 +148,31 @@ pub enum LessonIntervention {
 }
 
 impl LessonIntervention {
-    /// The block it acts on.
-    pub fn layer(&self) -> usize {
+    /// The explorer's patch that carries this intervention out.
+    pub fn to_patch(&self) -> Patch {
+        let sublayer_component = |layer, sublayer| match sublayer {
+            Sublayer::Attn => Component::Attn { layer },
+            Sublayer::Mlp => Component::Mlp { layer },
+        };
         match *self {
-            LessonIntervention::ZeroHead { layer, .. }
-            | LessonIntervention::ScaleHead { layer, .. }
-            | LessonIntervention::MeanHead { layer, .. }
-            | LessonIntervention::ZeroSublayer { layer, .. }
-            | LessonIntervention::CutResidual { layer, .. } => layer,
-        }
-    }
-
-    /// The head it acts on, if it acts on one.
-    pub fn head(&self) -> Option<usize> {
-        match *self {
-            LessonIntervention::ZeroHead { head, .. }
-            | LessonIntervention::ScaleHead { head, .. }
-            | LessonIntervention::MeanHead { head, .. } => Some(head),
-            _ => None,
-        }
-    }
-
-    /// The sublayer it acts on, if it names one.
-    pub fn sublayer(&self) -> Option<Sublayer> {
-        match *self {
-            LessonIntervention::ZeroSublayer { sublayer, .. }
-            | LessonIntervention::CutResidual { sublayer, .. } => Some(sublayer),
-            _ => None,
+            LessonIntervention::ZeroHead { layer, head } => {
+                Patch::zero(Component::Head { layer, head })
+            }
+            LessonIntervention::ScaleHead {
+                layer,
+                head,
+                factor,
+            } => Patch::scale(Component::Head { layer, head }, factor),
+            LessonIntervention::MeanHead { layer, head } => {
+                Patch::mean_ablate(Component::Head { layer, head })
+            }
+            LessonIntervention::ZeroSublayer { layer, sublayer } => {
+                Patch::zero(sublayer_component(layer, sublayer))
+            }
+            LessonIntervention::CutResidual { layer, sublayer } => Patch::zero(match sublayer {
+                Sublayer::Attn => Component::AttnResidual { layer },
+                Sublayer::Mlp => Component::MlpResidual { layer },
+            }),
         }
     }
 }
