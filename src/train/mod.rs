@@ -5,6 +5,7 @@
 //! [`step::train_step`] serves the CLI (`train`, `bench train`), the GUI worker and the tests.
 
 pub mod adamw;
+pub mod compare;
 pub mod data;
 pub mod presets;
 pub mod step;
