@@ -1,7 +1,9 @@
-//! Writes models/default.safetensors: the seeded random model of the `lesson` shape with a
-//! character tokenizer built from data/shakespeare.txt, stored as f16 (see models/README.md).
+//! Writes the seeded random model of the `lesson` shape, with a character tokenizer built
+//! from data/shakespeare.txt, stored as f16: the first models/default.safetensors and the
+//! program's fallback (see models/README.md). The path is required, so the trained default
+//! model is never overwritten by accident.
 //!
-//!     cargo run --release --example make_default_model [OUT_PATH]
+//!     cargo run --release --example make_default_model OUT_PATH
 
 use std::path::PathBuf;
 
@@ -12,10 +14,10 @@ use residual_explorer::model::tokenizer::CharTokenizer;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("models/default.safetensors"));
+    let Some(out) = std::env::args().nth(1).map(PathBuf::from) else {
+        eprintln!("usage: make_default_model OUT_PATH");
+        std::process::exit(2);
+    };
     let corpus = std::fs::read_to_string(root.join("data/shakespeare.txt"))?;
     let model = seeded_lesson_model(CharTokenizer::from_text(&corpus));
     save_native_as(&out, &model, StorageDtype::F16)?;
