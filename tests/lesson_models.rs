@@ -6,7 +6,10 @@
 //! - lesson 5: `models/word.safetensors` predicts "jumps" after "the quick brown fox"; in the
 //!   logit lens "jumps" already leads at the embedding, "mat" after "the cat sat on the" is
 //!   unlikely at the embedding and leads after layer 0's attention, and "to" after "we walk"
-//!   only takes the lead in layer 1.
+//!   only takes the lead in layer 1;
+//! - lesson 6: on the default Shakespeare model, the lens's first columns echo the input, `u`
+//!   follows `q` after the first MLP, `o` in "questi-" only leads from layer 2, and the counts
+//!   of right guesses per stage are the ones the lesson quotes.
 
 use std::path::PathBuf;
 
@@ -117,4 +120,108 @@ fn lesson_5_we_walk_to_is_decided_in_layer_1() {
         "to leads first at {:?}",
         lens[first_lead].0
     );
+}
+
+/// Lesson 6's numbers on the default model and "To be, or not to be, that is the question":
+/// (top token, its probability) per [stage, row], and the probability of each row's actual
+/// next character.
+struct ShakespeareLens {
+    stages: Vec<Stage>,
+    top: Vec<Vec<(String, f32)>>,
+    next_prob: Vec<Vec<f32>>,
+    texts: Vec<String>,
+}
+
+fn shakespeare_lens() -> ShakespeareLens {
+    let model = residual_explorer::model::io::embedded::try_default_model().unwrap();
+    let ids = model
+        .tokenizer
+        .encode("To be, or not to be, that is the question")
+        .ids;
+    assert_eq!(ids.len(), 41);
+    let trace = forward(&model.params, &ids).unwrap();
+    let analysis = TraceAnalysis::compute(&model.params, &trace, AnalysisOptions::default());
+    let lens = &analysis.lens;
+    let rows = 0..ids.len();
+    let top = (0..lens.stages.len())
+        .map(|s| {
+            rows.clone()
+                .map(|r| {
+                    let (id, p) = lens.top(s, r).next().unwrap();
+                    (model.tokenizer.decode_token(id), p)
+                })
+                .collect()
+        })
+        .collect();
+    let next_prob = (0..lens.stages.len())
+        .map(|s| {
+            (0..ids.len() - 1)
+                .map(|r| lens.probs(s, r)[ids[r + 1] as usize])
+                .collect()
+        })
+        .collect();
+    let texts = ids
+        .iter()
+        .map(|&id| model.tokenizer.decode_token(id))
+        .collect();
+    ShakespeareLens {
+        stages: lens.stages.clone(),
+        top,
+        next_prob,
+        texts,
+    }
+}
+
+#[test]
+fn lesson_6_the_first_columns_echo_the_input_then_letters_follow_letters() {
+    let lens = shakespeare_lens();
+    assert_eq!(lens.stages.len(), 9);
+    assert_eq!(lens.stages[2], Stage::MlpAdded { layer: 0 });
+    for stage in 0..2 {
+        for (row, text) in lens.texts.iter().enumerate() {
+            assert_eq!(&lens.top[stage][row].0, text, "stage {stage} row {row}");
+        }
+    }
+    assert_eq!(lens.top[2][0].0, "h", "after T comes h");
+    // Row 33 is the q of "question": u leads after the first MLP (about 47 %) and is above
+    // 90 % after layer 1.
+    assert_eq!(lens.texts[33], "q");
+    assert_eq!(lens.top[2][33].0, "u");
+    assert!((0.4..0.55).contains(&lens.top[2][33].1));
+    assert_eq!(lens.stages[4], Stage::MlpAdded { layer: 1 });
+    assert!(lens.top[4][33].0 == "u" && lens.top[4][33].1 > 0.9);
+}
+
+#[test]
+fn lesson_6_words_need_more_layers_and_every_block_adds() {
+    let lens = shakespeare_lens();
+    // Row 38, the i of "questi-": r, n, l first; o leads only from layer 2's MLP, ≈ 94 %.
+    assert_eq!(lens.texts[38], "i");
+    let tops: Vec<&str> = (2..9).map(|s| lens.top[s][38].0.as_str()).collect();
+    assert_eq!(&tops[..4], ["r", "r", "n", "l"]);
+    assert_eq!(lens.stages[6], Stage::MlpAdded { layer: 2 });
+    assert_eq!(tops[4], "o");
+    assert!(lens.top[6][38].1 > 0.9);
+    // Rows whose guess is the actual next character: 0 at the embedding, 11 after the first
+    // MLP, 27 of 40 at the output.
+    let correct: Vec<usize> = (0..9)
+        .map(|s| {
+            (0..40)
+                .filter(|&r| lens.top[s][r].0 == lens.texts[r + 1])
+                .count()
+        })
+        .collect();
+    assert_eq!(
+        (correct[0], correct[2], correct[8]),
+        (0, 11, 27),
+        "{correct:?}"
+    );
+    // "to be" twice: p(e) after the first b ≈ 61 %, after the second ≈ 80 %.
+    assert_eq!(
+        (lens.texts[3].as_str(), lens.texts[17].as_str()),
+        ("b", "b")
+    );
+    let (first, second) = (lens.next_prob[8][3], lens.next_prob[8][17]);
+    assert!((0.56..0.66).contains(&first), "{first}");
+    assert!((0.75..0.85).contains(&second), "{second}");
 }

@@ -22,6 +22,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("03-transformer-block.pt.md"),
     lesson!("05-language-model-head.en.md"),
     lesson!("05-language-model-head.pt.md"),
+    lesson!("06-logit-lens.en.md"),
+    lesson!("06-logit-lens.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always
