@@ -24,6 +24,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("05-language-model-head.pt.md"),
     lesson!("06-logit-lens.en.md"),
     lesson!("06-logit-lens.pt.md"),
+    lesson!("07-contributions.en.md"),
+    lesson!("07-contributions.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always
