@@ -89,7 +89,8 @@ pub fn task_source(name: &str) -> Result<Box<dyn BatchSource>, String> {
 /// Tasks over random symbols `2..32` with `BOS` = 0 and `SEP` = 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SymbolTask {
-    /// `BOS r₁…r_n r₁…r_n r₁…` with n random in `seq/4..=seq/2`, the repeats scored.
+    /// `BOS noise r₁…r_n r₁…r_n r₁…` with n random in `seq/4..=seq/2` and a noise prefix of
+    /// random length, the repeats scored.
     Induction,
     /// `BOS x₁…x_k SEP x₁…x_k`, the copy scored.
     Copy,
@@ -107,8 +108,12 @@ impl SymbolTask {
             SymbolTask::Induction => {
                 // A random period, so that only content (not a fixed offset) finds the
                 // earlier occurrence: that is what makes induction heads form.
+                // A random-length prefix of noise moves the segment, so that absolute
+                // positions do not give its start away either.
                 let shortest = (seq / 4).clamp(1, seq / 2);
                 let half = rng.random_range(shortest..=seq / 2);
+                let prefix = rng.random_range(0..=seq - 2 * half);
+                stream.extend((0..prefix).map(|_| symbol(rng)));
                 let first: Vec<TokenId> = (0..half).map(|_| symbol(rng)).collect();
                 stream.extend(&first);
                 // The first repeated token is not predictable; the rest are.
@@ -294,14 +299,14 @@ mod tests {
             // Stream: BOS r1..rn r1..rn r1..; input i predicts stream[i + 1].
             assert_eq!(inputs[0], BOS);
             let first_scored = targets.iter().position(|t| t.is_some()).unwrap();
-            let period = first_scored - 1; // the first repeated token is not predictable
-            assert!((seq / 4..=seq / 2).contains(&period), "period {period}");
+            // The smallest period that makes everything from `first_scored` on a repeat.
+            let period = (seq / 4..=seq / 2)
+                .find(|&p| (first_scored..seq).all(|i| inputs[i] == inputs[i - p]))
+                .expect("the scored part repeats");
             periods.insert(period);
-            for i in 1 + period..seq {
-                assert_eq!(inputs[i], inputs[i - period]);
-            }
+            assert!(first_scored > period);
             for (i, target) in targets.iter().enumerate() {
-                assert_eq!(target.is_some(), i > period);
+                assert_eq!(target.is_some(), i >= first_scored);
                 if i + 1 < seq && target.is_some() {
                     assert_eq!(target.unwrap(), inputs[i + 1]);
                 }
