@@ -354,6 +354,21 @@ impl eframe::App for ExplorerApp {
         self.draw_ui(ui);
     }
 
+    /// A scripted run (screenshots) ignores the mouse, so pictures show no hover by chance.
+    fn raw_input_hook(&mut self, _ctx: &Context, raw_input: &mut egui::RawInput) {
+        if self.script.is_some() {
+            raw_input.events.retain(|event| {
+                !matches!(
+                    event,
+                    egui::Event::PointerMoved(_)
+                        | egui::Event::MouseMoved(_)
+                        | egui::Event::PointerButton { .. }
+                )
+            });
+            raw_input.events.push(egui::Event::PointerGone);
+        }
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.script.is_none() {
             storage.set_string(SETTINGS_KEY, self.state.settings.to_json());

@@ -6,7 +6,9 @@ use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
 use crate::state::{Command, Table, ViewKind};
-use crate::widgets::{Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_ui};
+use crate::widgets::{
+    Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_ui, set_accessible_name,
+};
 
 /// Help popover text.
 pub const HELP: &str = "Each head of each layer decides, for every token (a row, the query), \
@@ -48,7 +50,8 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         &format!("layer {layer}, head {head}"),
     );
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("Layer")
+        ui.label("Layer");
+        let layer_combo = egui::ComboBox::from_id_salt("layer picker")
             .selected_text(format!("Layer {layer}"))
             .show_ui(ui, |ui| {
                 for l in 0..config.n_layers {
@@ -60,7 +63,9 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
                     }
                 }
             });
-        egui::ComboBox::from_label("Head")
+        set_accessible_name(&layer_combo.response, "Layer");
+        ui.label("Head");
+        let head_combo = egui::ComboBox::from_id_salt("head picker")
             .selected_text(format!("Head {head}"))
             .show_ui(ui, |ui| {
                 for h in 0..config.n_heads {
@@ -72,6 +77,8 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
                     }
                 }
             });
+        set_accessible_name(&head_combo.response, "Head");
+        ui.separator();
         colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
     });
     ui.add_space(4.0);
@@ -224,10 +231,12 @@ fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: 
     );
     let bars: Vec<Bar> = (0..=query)
         .map(|key| {
-            Bar::new(
-                format!("{key} ‘{}’", view.analysis.token_text(key)),
-                pattern[[0, head, query, key]],
-            )
+            let weight = pattern[[0, head, query, key]];
+            Bar {
+                label: format!("{key} ‘{}’", view.analysis.token_text(key)),
+                value: weight,
+                text: Some(format!("{:.1}%", 100.0 * weight)),
+            }
         })
         .collect();
     let strongest = bars

@@ -14,6 +14,7 @@ use crate::model::TokenId;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
     Bar, ColourScale, bar_list_ui, colour_legend_ui, colour_strip_ui, format_value,
+    set_accessible_name,
 };
 
 /// Help popover text.
@@ -151,7 +152,8 @@ fn target_picker_ui(
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     let next = analysis.tokens.get(pos + 1).copied();
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("Attribute to the logit of")
+        ui.label("Attribute to the logit of");
+        let combo = egui::ComboBox::from_id_salt("attribution target")
             .selected_text(format!("‘{}’ (id {target})", analysis.vocab_text(target)))
             .show_ui(ui, |ui| {
                 if ui
@@ -183,6 +185,11 @@ fn target_picker_ui(
                     }
                 }
             });
+        set_accessible_name(&combo.response, "Attribute to the logit of");
+        match view.selection.target_token {
+            None => ui.weak("(the model's top prediction here)"),
+            Some(_) => ui.weak("(chosen)"),
+        };
     });
 }
 
@@ -248,6 +255,16 @@ fn sum_against_stream_ui(
     });
 }
 
+/// A share as a percentage, without a negative zero.
+fn percent(share: f32) -> String {
+    let value = 100.0 * share;
+    if value.abs() < 0.05 {
+        "0.0%".into()
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
 fn is_highlighted(view: &ViewContext<'_>, term: crate::interp::Term) -> bool {
     match (view.selection.component, term) {
         (Some(selected), _) => selected == term,
@@ -290,7 +307,7 @@ fn terms_table_ui(
                             commands.push(Command::SelectComponent(Some(term)));
                         }
                         ui.label(format_value(contributions.norms[[i, pos]]));
-                        ui.label(format!("{:.1}%", 100.0 * contributions.shares[[i, pos]]));
+                        ui.label(percent(contributions.shares[[i, pos]]));
                         ui.label(format_value(contributions.projections[[i, pos]]));
                         let dla = attribution.as_ref().ok().and_then(|a| {
                             a.terms
@@ -304,7 +321,7 @@ fn terms_table_ui(
                     ui.strong("stream");
                     ui.label(format_value(contributions.stream_norms[pos]));
                     let total_share: f32 = contributions.shares.column(pos).sum();
-                    ui.label(format!("{:.1}%", 100.0 * total_share));
+                    ui.label(percent(total_share));
                     ui.end_row();
                 });
         });

@@ -157,7 +157,7 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
         let show_numbers = d <= NUMBERS_UP_TO;
         let label_w = 190.0;
         let per_line = if show_numbers { d } else { d.min(128) };
-        let cell_w = ((ui.available_width() - label_w - 40.0) / per_line as f32).clamp(3.0, 56.0);
+        let cell_w = ((ui.available_width() - label_w - 90.0) / per_line as f32).clamp(3.0, 56.0);
         let cell = vec2(cell_w, if show_numbers { 26.0 } else { 16.0 });
         egui::Grid::new("residual sum")
             .num_columns(3)
@@ -227,7 +227,19 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
     let analysis = view.analysis;
     let config = view.config();
     let pos = view.selection.token;
-    let labels: Vec<String> = analysis.stages.iter().map(|s| s.short_label()).collect();
+    // Labels at the embedding and at each block's end, where the stream leaves the block.
+    let labels: Vec<String> = analysis
+        .stages
+        .iter()
+        .map(|&stage| match stage {
+            Stage::Embed => "embed".into(),
+            Stage::MlpAdded { layer } => format!("L{layer}"),
+            Stage::AttnAdded { layer } if config.attn_only => format!("L{layer}"),
+            _ => String::new(),
+        })
+        .collect();
+    let marks = labels.clone();
+    let block_width = (analysis.stages.len() as f64 / (config.n_layers as f64 + 1.0)).max(1.0);
     let series = |keep: &dyn Fn(Stage) -> bool| -> Vec<[f64; 2]> {
         analysis
             .stages
@@ -248,11 +260,25 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
         .allow_drag(false)
         .allow_scroll(false)
         .include_y(0.0)
-        .x_axis_label("stage")
+        .x_axis_label("stage (block ends labelled)")
         .y_axis_label("norm")
+        .x_grid_spacer(move |_| {
+            // A thin line at every stage; the embedding and each block's end get a thick,
+            // labelled one (a label shows only where its step is wide enough on screen).
+            (0..marks.len())
+                .map(|i| egui_plot::GridMark {
+                    value: i as f64,
+                    step_size: if marks[i].is_empty() {
+                        1.0
+                    } else {
+                        block_width
+                    },
+                })
+                .collect()
+        })
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+            if i >= 0.0 && (mark.value - i).abs() < 1e-6 {
                 labels.get(i as usize).cloned().unwrap_or_default()
             } else {
                 String::new()

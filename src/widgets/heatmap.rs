@@ -171,7 +171,7 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
     painter.add(mesh);
 
     if let Some(text) = heatmap.cell_text {
-        let font = FontId::proportional((heatmap.cell.y * 0.45).clamp(8.0, 13.0));
+        let font = FontId::proportional((heatmap.cell.y * 0.58).clamp(8.0, 13.0));
         for row in 0..heatmap.rows {
             for col in 0..heatmap.cols {
                 let value = heatmap.values[row * heatmap.cols + col];

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Renders the README's screenshots with the program itself (`residual-explorer screenshots`),
+# under a virtual X server when no display is set. Needs: xvfb (and Mesa's software GL:
+# libgl1-mesa-dri libegl1 libgl1). Run from the repository root:
+#     scripts/screenshots.sh            # writes screenshots/*.png
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/residual-explorer
+cargo build --release --quiet
+out=screenshots
+mkdir -p "$out"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+if [ -z "${DISPLAY:-}" ]; then
+    Xvfb :97 -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+    xvfb=$!
+    trap 'kill $xvfb' EXIT
+    export DISPLAY=:97
+    sleep 1
+fi
+# Every view with the embedded default model, at 1280×800 (the size a projector shows).
+"$bin" screenshots --out "$out"
+# The same in the light theme, at 1600×1000.
+"$bin" screenshots --out "$out" --light --width 1600 --height 1000 --views residual,attention
+# A model with d_model = 3: the residual view prints every number.
+"$bin" screenshots --out "$out/toy" --model models/seed-residual-toy.safetensors --views residual,model
+# The induction model: attention heads that copy.
+"$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
+    --prompt "4 19 7 25 11 30 2 4 19 7 25 11 30 2" --views attention,logit_lens
