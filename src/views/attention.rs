@@ -2,12 +2,15 @@
 //! chosen head as a query × key heatmap with token labels, and where the selected query
 //! token looks.
 
+use std::sync::Arc;
+
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
-    Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_ui, set_accessible_name,
+    Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_image, heatmap_thumbnail_ui,
+    heatmap_ui, set_accessible_name,
 };
 
 /// Help popover text.
@@ -106,12 +109,47 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     });
 }
 
+/// Every head's pattern as a texture, [layer][head], made once per analysis and theme and
+/// kept in egui's memory (the grid then costs one quad per head per frame).
+fn thumbnail_textures(ui: &Ui, view: &ViewContext<'_>) -> Arc<Vec<Vec<egui::TextureHandle>>> {
+    type Cached = (usize, bool, Arc<Vec<Vec<egui::TextureHandle>>>);
+    let dark = ui.visuals().dark_mode;
+    let key = view.analysis as *const _ as usize;
+    let id = egui::Id::unique("attention thumbnail textures");
+    if let Some((k, d, textures)) = ui.data(|data| data.get_temp::<Cached>(id))
+        && k == key
+        && d == dark
+    {
+        return textures;
+    }
+    let config = view.config();
+    let n = view.analysis.n_pos();
+    let empty = ui.visuals().faint_bg_color;
+    let textures: Vec<Vec<egui::TextureHandle>> = (0..config.n_layers)
+        .map(|layer| {
+            (0..config.n_heads)
+                .map(|head| {
+                    let values = pattern_values(view, layer, head);
+                    let image = heatmap_image(n, n, &values, &PATTERN_SCALE, dark, empty);
+                    ui.ctx().load_texture(
+                        format!("pattern L{layer} H{head}"),
+                        image,
+                        egui::TextureOptions::NEAREST,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let textures = Arc::new(textures);
+    ui.data_mut(|data| data.insert_temp(id, (key, dark, textures.clone())));
+    textures
+}
+
 /// Layers × heads grid of small patterns; a click selects the head.
 fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut Vec<Command>) {
     let config = view.config();
-    let n = view.analysis.n_pos();
     let thumb = ((width - 40.0) / config.n_heads as f32 - 6.0).clamp(24.0, 96.0);
-    let cell = thumb / n as f32;
+    let textures = thumbnail_textures(ui, view);
     ui.label(RichText::new("Every layer and head").strong());
     egui::ScrollArea::vertical()
         .id_salt("thumbnail scroll")
@@ -124,10 +162,9 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
                         ui.label(format!("H{h}"));
                     }
                     ui.end_row();
-                    for l in 0..config.n_layers {
+                    for (l, row) in textures.iter().enumerate() {
                         ui.label(format!("L{l}"));
-                        for h in 0..config.n_heads {
-                            let values = pattern_values(view, l, h);
+                        for (h, texture) in row.iter().enumerate() {
                             let selected = (l, h) == (view.selection.layer, view.selection.head);
                             let stroke = if selected {
                                 ui.visuals().selection.stroke
@@ -138,18 +175,13 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
                                 .stroke(stroke)
                                 .inner_margin(1.0)
                                 .show(ui, |ui| {
-                                    let heatmap = Heatmap::new(
-                                        format!("Layer {l} head {h} pattern"),
-                                        n,
-                                        n,
-                                        &values,
-                                        PATTERN_SCALE,
+                                    let response = heatmap_thumbnail_ui(
+                                        ui,
+                                        &format!("Layer {l} head {h} pattern"),
+                                        texture,
+                                        vec2(thumb, thumb),
                                     )
-                                    .cell_size(vec2(cell, cell));
-                                    let response = heatmap_ui(ui, &heatmap);
-                                    let response = response
-                                        .response
-                                        .on_hover_text(format!("Layer {l} head {h}"));
+                                    .on_hover_text(format!("Layer {l} head {h}: click to enlarge"));
                                     if response.clicked() {
                                         commands.push(Command::SelectHead { layer: l, head: h });
                                     }

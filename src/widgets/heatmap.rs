@@ -281,3 +281,45 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
         clicked,
     }
 }
+
+/// A heatmap as an image, one pixel per cell (NaN cells take `empty`), for thumbnails that
+/// are drawn often and change rarely: upload it once as a texture, then each frame costs one
+/// quad instead of one per cell. `values` is [rows, cols], row-major.
+pub fn heatmap_image(
+    rows: usize,
+    cols: usize,
+    values: &[f32],
+    scale: &ColourScale,
+    dark: bool,
+    empty: Color32,
+) -> egui::ColorImage {
+    assert_eq!(values.len(), rows * cols, "values must be rows × cols");
+    let pixels = values
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                scale.colour(v, dark)
+            } else {
+                empty
+            }
+        })
+        .collect();
+    egui::ColorImage::new([cols, rows], pixels)
+}
+
+/// Draws a texture made by [`heatmap_image`] at `size`, pixels kept sharp, clickable, with
+/// the accessible name `name`.
+pub fn heatmap_thumbnail_ui(
+    ui: &mut Ui,
+    name: &str,
+    texture: &egui::TextureHandle,
+    size: Vec2,
+) -> egui::Response {
+    let response = ui.add(
+        egui::Image::new(egui::load::SizedTexture::new(texture.id(), size))
+            .fit_to_exact_size(size)
+            .sense(Sense::click()),
+    );
+    super::set_accessible_name(&response, name);
+    response
+}

@@ -10,7 +10,7 @@ pub mod token_strip;
 
 pub use bars::{Bar, bar_list_ui};
 pub use colour::{ColourScale, colour_legend_ui, colour_strip_ui, format_value};
-pub use heatmap::{Heatmap, HeatmapResponse, heatmap_ui};
+pub use heatmap::{Heatmap, HeatmapResponse, heatmap_image, heatmap_thumbnail_ui, heatmap_ui};
 pub use help::help_button_ui;
 pub use token_strip::{Chip, token_strip_ui};
 
