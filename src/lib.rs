@@ -9,6 +9,6 @@ pub mod interp;
 pub mod lesson;
 pub mod model;
 pub mod state;
-pub mod views;
 pub mod train;
+pub mod views;
 pub mod widgets;

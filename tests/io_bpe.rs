@@ -230,7 +230,12 @@ fn a_tokenizer_beside_the_model_is_used_and_checked_against_its_vocabulary() {
 fn long_runs_of_one_class_still_round_trip() {
     // Long words go through the heap-based merge; long whitespace through the lookahead.
     let t = hello_tokenizer();
-    let text = format!("{}{}b{}", "l".repeat(50_000), " ".repeat(50_000), "\n".repeat(1000));
+    let text = format!(
+        "{}{}b{}",
+        "l".repeat(50_000),
+        " ".repeat(50_000),
+        "\n".repeat(1000)
+    );
     let encoding = t.encode(&text);
     assert!(encoding.unknown.is_empty());
     assert_eq!(t.decode(&encoding.ids), text);

@@ -45,7 +45,10 @@ fn bad_token_lists_exit_1_with_a_message() {
         ("1,2,4294967295", "outside the vocabulary"),
         ("", "empty"),
         (" , ", "empty"),
-        ("1,two,3", "\"two\" (item 2 of the token list) is not a token id"),
+        (
+            "1,two,3",
+            "\"two\" (item 2 of the token list) is not a token id",
+        ),
         ("-1", "\"-1\" (item 1"),
         ("99999999999", "is not a token id"),
         (
