@@ -92,14 +92,17 @@ pub fn flatten<F: Scalar>(params: &Params<F>) -> Vec<Vec<F>> {
     flat
 }
 
+/// The squared L2 norm of each flat tensor, in f64, computed in parallel.
+pub fn squared_norms<F: Scalar>(grads: &[Vec<F>]) -> Vec<f64> {
+    grads
+        .par_iter()
+        .map(|t| t.iter().map(|&g| g.as_f64() * g.as_f64()).sum())
+        .collect()
+}
+
 /// The L2 norm of every gradient together, in f64.
 pub fn global_norm<F: Scalar>(grads: &[Vec<F>]) -> f64 {
-    grads
-        .iter()
-        .flatten()
-        .map(|&g| g.as_f64() * g.as_f64())
-        .sum::<f64>()
-        .sqrt()
+    squared_norms(grads).iter().sum::<f64>().sqrt()
 }
 
 /// Tensors at least this long are updated in parallel chunks.
@@ -126,8 +129,14 @@ impl<F: Scalar> AdamW<F> {
     /// One update with learning rate `lr` from flat gradients ([`flatten`]'s layout). Clips
     /// the gradients first when configured; returns their global norm before clipping.
     pub fn step(&mut self, params: &mut Params<F>, grads: &[Vec<F>], lr: f64) -> f64 {
-        assert_eq!(grads.len(), self.decays.len(), "gradients match the model");
         let norm = global_norm(grads);
+        self.step_with_norm(params, grads, lr, norm);
+        norm
+    }
+
+    /// [`AdamW::step`] when the caller has already computed the gradients' global norm.
+    pub fn step_with_norm(&mut self, params: &mut Params<F>, grads: &[Vec<F>], lr: f64, norm: f64) {
+        assert_eq!(grads.len(), self.decays.len(), "gradients match the model");
         let clip_scale = match self.config.grad_clip {
             Some(max) if norm > max => max / (norm + 1e-6),
             _ => 1.0,
@@ -175,7 +184,6 @@ impl<F: Scalar> AdamW<F> {
             }
             index += 1;
         });
-        norm
     }
 }
 

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::adamw::{AdamW, flatten};
+use super::adamw::{AdamW, flatten, squared_norms};
 use super::data::Batch;
 use crate::model::backward::loss_and_grads;
 use crate::model::forward::forward_for_training;
@@ -137,14 +137,14 @@ pub fn batch_loss_and_grads<F: Scalar>(
         match summed.as_mut() {
             None => {
                 let mut grads = grads;
-                grads.iter_mut().flatten().for_each(|g| *g *= w);
+                grads
+                    .par_iter_mut()
+                    .for_each(|t| t.iter_mut().for_each(|g| *g *= w));
                 summed = Some(grads);
             }
-            Some(acc) => {
-                for (a, g) in acc.iter_mut().flatten().zip(grads.iter().flatten()) {
-                    *a += *g * w;
-                }
-            }
+            Some(acc) => acc.par_iter_mut().zip(&grads).for_each(|(a, g)| {
+                a.iter_mut().zip(g).for_each(|(a, &g)| *a += g * w);
+            }),
         }
     }
     Ok((loss, summed.ok_or(TrainError::NoTargets)?))
@@ -152,10 +152,15 @@ pub fn batch_loss_and_grads<F: Scalar>(
 
 /// Per-block gradient norms from flat gradients, using the tensor names of `params`.
 pub fn layer_grad_norms<F: Scalar>(params: &Params<F>, grads: &[Vec<F>]) -> Vec<LayerGradNorms> {
+    layer_norms_from_squares(params, &squared_norms(grads))
+}
+
+/// Per-block gradient norms from each tensor's squared norm ([`squared_norms`]).
+fn layer_norms_from_squares<F: Scalar>(params: &Params<F>, squares: &[f64]) -> Vec<LayerGradNorms> {
     let mut norms = vec![LayerGradNorms::default(); params.blocks.len()];
     let mut index = 0;
     params.for_each_tensor(|name, _| {
-        let square: f64 = grads[index].iter().map(|&g| g.as_f64() * g.as_f64()).sum();
+        let square = squares[index];
         index += 1;
         let Some(rest) = name.strip_prefix("blocks.") else {
             return;
@@ -190,12 +195,13 @@ pub fn train_step<F: Scalar>(
 ) -> Result<StepStats, TrainError> {
     keep_freed_memory();
     let (loss, grads) = batch_loss_and_grads(params, batch)?;
-    let layer_grad_norms = layer_grad_norms(params, &grads);
-    let grad_norm = super::adamw::global_norm(&grads);
+    let squares = squared_norms(&grads);
+    let layer_grad_norms = layer_norms_from_squares(params, &squares);
+    let grad_norm = squares.iter().sum::<f64>().sqrt();
     if !loss.is_finite() || !grad_norm.is_finite() {
         return Err(TrainError::NonFinite { loss, grad_norm });
     }
-    optimizer.step(params, &grads, lr);
+    optimizer.step_with_norm(params, &grads, lr, grad_norm);
     Ok(StepStats {
         loss,
         grad_norm,
