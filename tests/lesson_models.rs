@@ -3,6 +3,9 @@
 //!
 //! - lesson 3: `models/seed-block.safetensors` has the chapter's block shape and the parameter
 //!   counts the lesson asks students to compute;
+//! - lesson 4: `models/induction.safetensors` has a sharp previous-token head (L0H2) and an
+//!   induction head (L1H0); it predicts the whole second copy of a repeat, and loses it when
+//!   either layer's heads are zeroed, but not when one head of layer 1 is;
 //! - lesson 5: `models/word.safetensors` predicts "jumps" after "the quick brown fox"; in the
 //!   logit lens "jumps" already leads at the embedding, "mat" after "the cat sat on the" is
 //!   unlikely at the embedding and leads after layer 0's attention, and "to" after "we walk"
@@ -314,4 +317,82 @@ fn lesson_7_direct_effect_is_not_total_effect() {
     assert!(p_mat < 0.03, "{p_mat}");
     let l0_mlp = terms.iter().find(|(n, _)| n == "L0 mlp").unwrap().1;
     assert!(l0_mlp < 2.0, "{l0_mlp}");
+}
+
+/// Lesson 4's prompt: `0`, twelve random numbers, the same twelve again.
+const REPEAT: &str = "0 9 11 5 25 14 17 6 4 24 2 27 19 9 11 5 25 14 17 6 4 24 2 27 19";
+
+/// On the induction model with `patches`: how many of the second copy's 11 predictions
+/// (positions 13..=23) are right, and how many of the first copy's (1..=11).
+fn repeat_predictions(
+    patches: &[residual_explorer::interp::interventions::Patch],
+) -> (usize, usize) {
+    use residual_explorer::interp::interventions::Interventions;
+    use residual_explorer::model::forward_batch;
+    let model = load("induction.safetensors");
+    let ids = model.tokenizer.encode(REPEAT).ids;
+    assert_eq!(ids.len(), 25);
+    let mut interventions = Interventions::new();
+    for patch in patches {
+        interventions
+            .add(patch.clone(), &model.params.config)
+            .unwrap();
+    }
+    let trace = forward_batch(&model.params, &[&ids[..]], &interventions).unwrap();
+    let right = |pos: usize| {
+        let row = trace.logits.row(pos);
+        let top = (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b]));
+        top == Some(ids[pos + 1] as usize)
+    };
+    (
+        (13..=23).filter(|&p| right(p)).count(),
+        (1..=11).filter(|&p| right(p)).count(),
+    )
+}
+
+#[test]
+fn lesson_4_heads_of_the_induction_model() {
+    use residual_explorer::interp::interventions::{Component, Patch};
+    let model = load("induction.safetensors");
+    let ids = model.tokenizer.encode(REPEAT).ids;
+    let trace = forward(&model.params, &ids).unwrap();
+    let pattern = |layer: usize, head: usize, query: usize, key: usize| {
+        trace.layers[layer].pattern[[0, head, query, key]]
+    };
+    let mean_over_second_copy = |layer: usize, head: usize, offset: usize| {
+        (13..25)
+            .map(|q| pattern(layer, head, q, q - offset))
+            .sum::<f32>()
+            / 12.0
+    };
+    // L0H2 is a sharp previous-token head, L0H0 a weaker one, L0H1 and L0H3 are not.
+    let previous = |head: usize| (1..25).map(|q| pattern(0, head, q, q - 1)).sum::<f32>() / 24.0;
+    assert!(previous(2) > 0.9, "{}", previous(2));
+    assert!((0.5..0.8).contains(&previous(0)), "{}", previous(0));
+    assert!(previous(1) < 0.3 && previous(3) < 0.4);
+    // L1H0 is an induction head: in the second copy it looks 11 positions back; row 14 (the
+    // second 11) looks at column 3 (the 5 after the first 11).
+    assert!(mean_over_second_copy(1, 0, 11) > 0.7);
+    assert!(pattern(1, 0, 14, 3) > 0.5, "{}", pattern(1, 0, 14, 3));
+    assert_eq!((ids[2], ids[3], ids[14]), (11, 5, 11));
+    // Predictions: all of the second copy, (almost) none of the first.
+    let (second, first) = repeat_predictions(&[]);
+    assert_eq!(second, 11);
+    assert!(first <= 2, "{first}");
+    // Interventions: all of layer 1, or all of layer 0, and the repeat is lost; one head of
+    // layer 1 is not enough to lose it; L0H2 alone does partial damage.
+    assert_eq!(
+        repeat_predictions(&[Patch::zero(Component::Attn { layer: 1 })]).0,
+        0
+    );
+    assert_eq!(
+        repeat_predictions(&[Patch::zero(Component::Attn { layer: 0 })]).0,
+        0
+    );
+    for head in 0..4 {
+        let kept = repeat_predictions(&[Patch::zero(Component::Head { layer: 1, head })]).0;
+        assert!(kept >= 10, "zero L1H{head}: {kept}");
+    }
+    let partial = repeat_predictions(&[Patch::zero(Component::Head { layer: 0, head: 2 })]).0;
+    assert!((3..11).contains(&partial), "{partial}");
 }

@@ -20,6 +20,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("02-why-residual.pt.md"),
     lesson!("03-transformer-block.en.md"),
     lesson!("03-transformer-block.pt.md"),
+    lesson!("04-attention-heads.en.md"),
+    lesson!("04-attention-heads.pt.md"),
     lesson!("05-language-model-head.en.md"),
     lesson!("05-language-model-head.pt.md"),
     lesson!("06-logit-lens.en.md"),
