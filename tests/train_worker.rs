@@ -110,6 +110,8 @@ fn trains_twenty_steps_and_the_loss_falls() {
         progress <= allowed,
         "{progress} progress events in {elapsed:?}"
     );
+    // The wake call follows each send, so count after the thread has ended.
+    drop(worker);
     assert_eq!(
         wakes.load(Ordering::SeqCst),
         events.len(),
