@@ -140,6 +140,12 @@ impl ExplorerApp {
             }
             ui.add_space(2.0);
         });
+        egui::Panel::bottom("experiments").show(ui, |ui| {
+            ui.add_space(2.0);
+            views::timeline::timeline_bar_ui(ui, &self.state, &mut commands);
+            views::interventions::interventions_bar_ui(ui, &self.state, &mut commands);
+            ui.add_space(2.0);
+        });
         let central = egui::CentralPanel::default().show(ui, |ui| {
             tabs_ui(ui, self.state.settings.view, &mut commands);
             ui.separator();
@@ -171,6 +177,13 @@ impl ExplorerApp {
     }
 
     fn view_ui(&self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        match self.state.settings.view {
+            ViewKind::Training => {
+                return views::training::training_ui(ui, &self.state, commands);
+            }
+            ViewKind::Patching => return views::patching::patching_ui(ui, &self.state, commands),
+            _ => {}
+        }
         let Some(analysis) = &self.state.analysis else {
             ui.horizontal(|ui| match &self.state.trace_error {
                 Some(message) => {
@@ -196,7 +209,7 @@ impl ExplorerApp {
             selection: &selection,
             settings: &self.state.settings,
         };
-        views::view_ui(self.state.settings.view, ui, &view, commands);
+        views::timeline::view_or_side_by_side_ui(ui, &self.state, &view, commands);
     }
 
     /// ←/→ step the stage when no widget has keyboard focus (a focused slider steps itself).
@@ -350,8 +363,12 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
 }
 
 impl eframe::App for ExplorerApp {
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        let started = Instant::now();
         self.draw_ui(ui);
+        let times = &mut self.state.training.frame_times;
+        times.record(started.elapsed().as_secs_f32(), frame.info().cpu_usage);
+        times.log_every(120);
     }
 
     /// A scripted run (screenshots) ignores the mouse, so pictures show no hover by chance.

@@ -139,6 +139,7 @@ fn shots(views: &[ViewKind], suffix: &str) -> Vec<Shot> {
                 ],
                 ViewKind::LogitLens => vec![Command::SelectToken(usize::MAX)],
                 ViewKind::Model => vec![Command::SetStage(3)],
+                ViewKind::Training | ViewKind::Patching => Vec::new(),
             });
             Shot {
                 file: format!("{}{suffix}.png", view.slug()),

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 
+use crate::interp::interventions::{Interventions, forward_with};
 use crate::interp::{AnalysisOptions, Stage, TraceAnalysis, stages};
 use crate::model::io::LoadedModel;
-use crate::model::{InputError, TokenId, Trace, forward};
+use crate::model::{InputError, TokenId, Trace};
 
 /// A trace of the prompt through one model, with what the views read from it.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct Analysis {
     /// Rank (1 = most likely) of the token that actually comes next, under the lens at each
     /// lens stage; 0 for the last position, which has no next token. [lens stage, pos]
     pub next_token_ranks: Array2<u32>,
+    /// The interventions the model ran with (empty: the plain forward).
+    pub interventions: Interventions,
 }
 
 impl Analysis {
@@ -38,7 +41,18 @@ impl Analysis {
         tokens: &[TokenId],
         options: AnalysisOptions,
     ) -> Result<Self, InputError> {
-        let trace = forward(&model.params, tokens)?;
+        Self::compute_with(model, tokens, options, Interventions::new())
+    }
+
+    /// Runs the model on `tokens` with `interventions` applied at their hook sites and
+    /// derives the views' data.
+    pub fn compute_with(
+        model: Arc<LoadedModel>,
+        tokens: &[TokenId],
+        options: AnalysisOptions,
+        interventions: Interventions,
+    ) -> Result<Self, InputError> {
+        let trace = forward_with(&model.params, tokens, &interventions)?;
         let interp = TraceAnalysis::compute(&model.params, &trace, options);
         let next_token_ranks = next_token_ranks(&interp, tokens);
         let stages = stages(&model.params.config);
@@ -59,6 +73,7 @@ impl Analysis {
             options,
             interp,
             next_token_ranks,
+            interventions,
         })
     }
 

@@ -67,6 +67,12 @@ pub enum Command {
     GenerateNext,
     /// Hide the error banner.
     DismissError,
+    /// Something for the training panel (start, pause, the timeline, ...).
+    Training(super::training_run::TrainingCommand),
+    /// Change the list of interventions.
+    Intervention(super::experiments::InterventionCommand),
+    /// Something for the activation-patching panel.
+    Patching(super::experiments::PatchingCommand),
 }
 
 impl AppState {
@@ -134,6 +140,9 @@ impl AppState {
             Command::SetGenerateOptions(options) => self.settings.generate = options,
             Command::GenerateNext => self.generate_next(),
             Command::DismissError => self.error = None,
+            Command::Training(command) => self.apply_training(command),
+            Command::Intervention(command) => self.apply_intervention(command),
+            Command::Patching(command) => self.apply_patching(command),
         }
     }
 

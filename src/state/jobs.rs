@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::analysis::Analysis;
 use crate::interp::AnalysisOptions;
+use crate::interp::interventions::Interventions;
 use crate::model::TokenId;
 use crate::model::io::LoadedModel;
 
@@ -66,6 +67,7 @@ struct TraceRequest {
     model: Arc<LoadedModel>,
     tokens: Vec<TokenId>,
     options: AnalysisOptions,
+    interventions: Interventions,
 }
 
 /// A handle other threads use to report back.
@@ -122,9 +124,14 @@ impl Jobs {
                     while let Ok(newer) = trace_rx.try_recv() {
                         request = newer;
                     }
-                    let result = Analysis::compute(request.model, &request.tokens, request.options)
-                        .map(Arc::new)
-                        .map_err(|e| e.to_string());
+                    let result = Analysis::compute_with(
+                        request.model,
+                        &request.tokens,
+                        request.options,
+                        request.interventions,
+                    )
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
                     worker_sender.send(JobEvent::TraceFinished {
                         request: request.id,
                         result,
@@ -154,6 +161,17 @@ impl Jobs {
         tokens: Vec<TokenId>,
         options: AnalysisOptions,
     ) -> u64 {
+        self.request_trace_with(model, tokens, options, Interventions::new())
+    }
+
+    /// Queues a trace with `interventions` applied; returns the request id.
+    pub fn request_trace_with(
+        &mut self,
+        model: Arc<LoadedModel>,
+        tokens: Vec<TokenId>,
+        options: AnalysisOptions,
+        interventions: Interventions,
+    ) -> u64 {
         self.next_request += 1;
         let id = self.next_request;
         let _ = self.traces.send(TraceRequest {
@@ -161,6 +179,7 @@ impl Jobs {
             model,
             tokens,
             options,
+            interventions,
         });
         id
     }

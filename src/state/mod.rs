@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod command;
+pub mod experiments;
 pub mod export;
 pub mod generate;
 pub mod jobs;
@@ -11,7 +12,10 @@ pub mod models;
 pub mod prompt;
 pub mod selection;
 pub mod settings;
+pub mod snapshots;
 pub mod stage_words;
+pub mod training;
+pub mod training_run;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +32,7 @@ pub use prompt::PromptTokens;
 pub use selection::Selection;
 pub use settings::{LensColour, Settings, ViewKind};
 
+use crate::interp::interventions::Interventions;
 use crate::interp::{AnalysisOptions, LensOptions, LensStages};
 use crate::model::io::LoadedModel;
 
@@ -67,6 +72,12 @@ pub struct AppState {
     pub shipped_models: Vec<PathBuf>,
     /// Random numbers for sampled generation (seeded: a session is reproducible).
     pub rng: StdRng,
+    /// The active interventions: every trace runs with them.
+    pub interventions: Interventions,
+    /// Training: the form, the run, its timeline and the residual on/off experiment.
+    pub training: training::TrainingState,
+    /// Activation patching between a clean and a corrupted prompt.
+    pub patching: experiments::PatchingState,
     /// Background work.
     pub jobs: Jobs,
 }
@@ -90,6 +101,9 @@ impl AppState {
             export_request: None,
             shipped_models: models::shipped_models(),
             rng: StdRng::seed_from_u64(0),
+            interventions: Interventions::new(),
+            training: training::TrainingState::new(Arc::clone(&wake)),
+            patching: experiments::PatchingState::new(Arc::clone(&wake)),
             jobs: Jobs::new(wake),
         };
         if state.settings.prompt.is_empty() {
@@ -112,6 +126,7 @@ impl AppState {
                 Arc::ptr_eq(&a.model, &self.model)
                     && a.tokens == self.prompt.ids
                     && a.options == self.analysis_options()
+                    && a.interventions == self.interventions
             }
             None => false,
         }
@@ -135,6 +150,8 @@ impl AppState {
             self.on_event(event);
             changed = true;
         }
+        changed |= self.poll_training();
+        changed |= self.poll_patching();
         changed
     }
 
@@ -175,9 +192,12 @@ impl AppState {
             return;
         }
         let options = self.analysis_options();
-        let id = self
-            .jobs
-            .request_trace(self.model.clone(), self.prompt.ids.clone(), options);
+        let id = self.jobs.request_trace_with(
+            self.model.clone(),
+            self.prompt.ids.clone(),
+            options,
+            self.interventions.clone(),
+        );
         self.pending_trace = Some(id);
     }
 
@@ -191,6 +211,13 @@ impl AppState {
         }
         self.model = Arc::new(model);
         self.model_generation += 1;
+        let dropped = self.interventions.retain_valid(&self.model.params.config);
+        if !dropped.is_empty() {
+            self.notice = Some(format!(
+                "Removed the interventions that do not fit this model: {}",
+                dropped.join(", ")
+            ));
+        }
         self.selection.target_token = None;
         self.selection.component = None;
         self.retokenize();

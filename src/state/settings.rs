@@ -22,16 +22,22 @@ pub enum ViewKind {
     LogitLens,
     /// Config, parameter counts, shapes.
     Model,
+    /// Train a model and watch it learn.
+    Training,
+    /// Activation patching between a clean and a corrupted prompt.
+    Patching,
 }
 
 impl ViewKind {
     /// Every view, in tab order.
-    pub const ALL: [ViewKind; 5] = [
+    pub const ALL: [ViewKind; 7] = [
         ViewKind::Residual,
         ViewKind::Attention,
         ViewKind::Contributions,
         ViewKind::LogitLens,
         ViewKind::Model,
+        ViewKind::Training,
+        ViewKind::Patching,
     ];
 
     /// The tab's title.
@@ -42,6 +48,8 @@ impl ViewKind {
             ViewKind::Contributions => "Contributions",
             ViewKind::LogitLens => "Logit lens",
             ViewKind::Model => "Model",
+            ViewKind::Training => "Training",
+            ViewKind::Patching => "Patching",
         }
     }
 
@@ -53,6 +61,8 @@ impl ViewKind {
             ViewKind::Contributions => "contributions",
             ViewKind::LogitLens => "logit_lens",
             ViewKind::Model => "model",
+            ViewKind::Training => "training",
+            ViewKind::Patching => "patching",
         }
     }
 }

@@ -137,6 +137,12 @@ impl<T> Timeline<T> {
         self.index_at_or_before(step).map(|i| &self.entries[i])
     }
 
+    /// The snapshot taken exactly at `step`, to fill in its payload.
+    pub fn entry_mut(&mut self, step: usize) -> Option<&mut TimelineEntry<T>> {
+        let index = self.entries.binary_search_by_key(&step, |e| e.step).ok()?;
+        Some(&mut self.entries[index])
+    }
+
     /// Index of the snapshot whose step is closest to `step` (the earlier one on a tie).
     pub fn nearest(&self, step: usize) -> Option<usize> {
         let after = self.entries.partition_point(|e| e.step < step);
@@ -208,6 +214,8 @@ mod tests {
         assert!(!timeline.push(20, Arc::clone(&params), ()));
         assert!(!timeline.push(3, Arc::clone(&params), ()));
         assert_eq!(timeline.steps(), [0, 5, 10, 20]);
+        assert!(timeline.entry_mut(7).is_none());
+        assert_eq!(timeline.entry_mut(10).unwrap().step, 10);
         assert_eq!(timeline.at_or_before(7).unwrap().step, 5);
         assert_eq!(timeline.at_or_before(10).unwrap().step, 10);
         assert_eq!(timeline.at_or_before(1000).unwrap().step, 20);

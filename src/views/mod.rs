@@ -4,12 +4,17 @@
 
 pub mod attention;
 pub mod contributions;
+pub mod interventions;
 pub mod logit_lens;
 pub mod model_info;
+pub mod patching;
 pub mod prompt_bar;
 pub mod residual;
 pub mod stage_bar;
+pub mod timeline;
 pub mod top_bar;
+pub mod training;
+pub mod training_plots;
 
 use egui::Ui;
 
@@ -52,6 +57,8 @@ pub fn view_ui(kind: ViewKind, ui: &mut Ui, view: &ViewContext<'_>, commands: &m
         ViewKind::Contributions => contributions::contributions_ui(ui, view, commands),
         ViewKind::LogitLens => logit_lens::logit_lens_ui(ui, view, commands),
         ViewKind::Model => model_info::model_ui(ui, view, commands),
+        // They read the whole app state; the app draws them (`training::training_ui`, ...).
+        ViewKind::Training | ViewKind::Patching => {}
     }
 }
 
@@ -63,6 +70,7 @@ pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
         ViewKind::Contributions => contributions::table(view),
         ViewKind::LogitLens => logit_lens::table(view),
         ViewKind::Model => model_info::table(view),
+        ViewKind::Training | ViewKind::Patching => Table::new(&["note"]),
     }
 }
 
@@ -74,6 +82,8 @@ pub fn help_text(kind: ViewKind) -> &'static str {
         ViewKind::Contributions => contributions::HELP,
         ViewKind::LogitLens => logit_lens::HELP,
         ViewKind::Model => model_info::HELP,
+        ViewKind::Training => training::HELP,
+        ViewKind::Patching => patching::HELP,
     }
 }
 

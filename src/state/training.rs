@@ -1,0 +1,458 @@
+//! The training panel's state as plain data: the setup form ([`TrainingSetup`]), the run's
+//! status and history (losses, validation, per-layer gradient norms), the checkpoint
+//! timeline with head scores per snapshot, the residual on/off comparison, and the UI frame
+//! times measured while it all runs. What the commands do is in `training_run.rs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+use super::analysis::Analysis;
+use super::jobs::Waker;
+use super::snapshots::SnapshotWorker;
+use crate::interp::head_scores::{HeadScores, ScoreProbe};
+use crate::lesson::state::TrainingRun;
+use crate::model::io::LoadedModel;
+use crate::model::tokenizer::Tokenizer;
+use crate::model::{ModelConfig, Params};
+use crate::train::compare::{ComparePoint, CompareWorker};
+use crate::train::data::{BatchSource, TextCorpus, TextLevel};
+use crate::train::tasks::task_source;
+use crate::train::timeline::Timeline;
+use crate::train::worker::{Evaluation, StepPoint};
+use crate::train::{TrainOptions, TrainWorker, preset_config};
+
+/// The shipped corpus (`data/shakespeare.txt`), compiled in so it is always there.
+pub const SHAKESPEARE: &str = include_str!("../../data/shakespeare.txt");
+
+/// Memory the checkpoint timeline may hold in parameter snapshots.
+pub const TIMELINE_BUDGET_BYTES: usize = 256 << 20;
+
+/// Where the training text comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataChoice {
+    /// The shipped Shakespeare corpus.
+    Shakespeare,
+    /// A built-in task by name (`induction`, `copy`, `reverse`, `sentences`).
+    Task(String),
+    /// A UTF-8 text file chosen by the user.
+    File(PathBuf),
+}
+
+impl DataChoice {
+    /// A label for the data menu.
+    pub fn label(&self) -> String {
+        match self {
+            DataChoice::Shakespeare => "Shakespeare (shipped corpus)".into(),
+            DataChoice::Task(name) => format!("Task: {name}"),
+            DataChoice::File(path) => format!(
+                "File: {}",
+                path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            ),
+        }
+    }
+
+    /// Reads the lesson syntax: `shakespeare`, `task:NAME` or `file:PATH`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "shakespeare" {
+            return Some(DataChoice::Shakespeare);
+        }
+        if let Some(name) = text.strip_prefix("task:").filter(|n| !n.is_empty()) {
+            return Some(DataChoice::Task(name.to_string()));
+        }
+        text.strip_prefix("file:")
+            .filter(|p| !p.is_empty())
+            .map(|p| DataChoice::File(PathBuf::from(p)))
+    }
+}
+
+/// The training form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingSetup {
+    /// A preset name (see [`crate::train::PRESETS`]).
+    pub preset: String,
+    /// The data.
+    pub data: DataChoice,
+    /// Number of updates.
+    pub steps: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Tokens per sequence.
+    pub seq: usize,
+    /// Seed of the weights and the batches.
+    pub seed: u64,
+    /// Residual connections on/off (`None`: the preset's own).
+    pub residual: Option<bool>,
+    /// Train twice, with and without residual connections (Lemma 2.2).
+    pub compare_residual: bool,
+}
+
+impl Default for TrainingSetup {
+    /// The induction task on the attention-only preset: attention visibly changes as it
+    /// learns.
+    fn default() -> Self {
+        Self {
+            preset: "induction".into(),
+            data: DataChoice::Task("induction".into()),
+            steps: 2000,
+            lr: 3e-3,
+            batch: 16,
+            seq: 32,
+            seed: 0,
+            residual: None,
+            compare_residual: false,
+        }
+    }
+}
+
+impl TrainingSetup {
+    /// The setup a lesson step asks for; what it leaves out comes from the defaults.
+    pub fn from_lesson(run: &TrainingRun) -> Self {
+        let defaults = Self::default();
+        let data = run
+            .data
+            .as_deref()
+            .and_then(DataChoice::parse)
+            .unwrap_or(DataChoice::Shakespeare);
+        Self {
+            preset: run.preset.clone(),
+            seq: run.seq.unwrap_or(if matches!(data, DataChoice::Task(_)) {
+                32
+            } else {
+                64
+            }),
+            data,
+            steps: run.steps.map_or(defaults.steps, |s| s as usize),
+            lr: run.lr.unwrap_or(if run.preset == "induction" {
+                3e-3
+            } else {
+                1e-3
+            }),
+            batch: run.batch.unwrap_or(defaults.batch),
+            seed: run.seed.unwrap_or(0),
+            residual: run.residual,
+            compare_residual: run.compare_residual,
+        }
+    }
+
+    /// Word-level tokens for the `word` preset, characters otherwise.
+    pub fn text_level(&self) -> TextLevel {
+        if self.preset == "word" {
+            TextLevel::Word
+        } else {
+            TextLevel::Char
+        }
+    }
+
+    /// Builds the data source (reads and tokenizes a file: call it off the UI thread).
+    pub fn data_source(&self) -> Result<Arc<dyn BatchSource>, String> {
+        Ok(match &self.data {
+            DataChoice::Shakespeare => Arc::new(TextCorpus::from_text(
+                SHAKESPEARE,
+                self.text_level(),
+                "shakespeare",
+            )?),
+            DataChoice::Task(name) => Arc::from(task_source(name)?),
+            DataChoice::File(path) => Arc::new(TextCorpus::from_file(path, self.text_level())?),
+        })
+    }
+
+    /// The model shape for a vocabulary of `d_vocab` tokens.
+    pub fn config(&self, d_vocab: usize) -> Result<ModelConfig, String> {
+        let mut config = preset_config(&self.preset, d_vocab)?;
+        if let Some(residual) = self.residual {
+            config.residual = residual;
+        }
+        Ok(config)
+    }
+
+    /// Optimizer and schedule: warm-up over a tenth of the run (at most 100 steps), cosine
+    /// decay, validation about ten times per run.
+    pub fn options(&self) -> TrainOptions {
+        let mut options = TrainOptions::new(self.steps);
+        options.batch = self.batch;
+        options.seq = self.seq;
+        options.seed = self.seed;
+        options.schedule.lr = self.lr;
+        options.schedule.warmup = (self.steps / 10).min(100);
+        options.eval_every = (self.steps / 10).clamp(10, 250);
+        options
+    }
+
+    /// A name for the model being trained: `induction on task: induction`.
+    pub fn model_name(&self) -> String {
+        format!("{} on {}", self.preset, self.data.label().to_lowercase())
+    }
+
+    /// The sequences the heads are scored on during the run: for the symbol tasks
+    /// `BOS r r` over the task's symbols, otherwise `r r` over the whole vocabulary; never
+    /// longer than the training sequences.
+    pub fn score_probe(&self, config: &ModelConfig) -> Result<ScoreProbe, String> {
+        let n_ctx = self.seq.min(config.n_ctx);
+        match &self.data {
+            DataChoice::Task(name) if name != "sentences" => ScoreProbe::repeated_random(
+                config.d_vocab,
+                n_ctx,
+                2,
+                Some(0),
+                ((n_ctx - 1) / 2).min(12),
+                8,
+                1,
+            ),
+            _ => ScoreProbe::repeated_random(config.d_vocab, n_ctx, 0, None, 16, 4, 1),
+        }
+    }
+}
+
+/// Where the run is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainingStatus {
+    /// Nothing started yet.
+    Idle,
+    /// Reading the data and building the model.
+    Preparing,
+    /// Stepping.
+    Running,
+    /// Paused by the user.
+    Paused,
+    /// Ended: every step taken, or stopped.
+    Finished {
+        /// Stopped before the last step.
+        stopped: bool,
+    },
+    /// Could not start, diverged or failed; the message says why.
+    Failed(String),
+}
+
+impl TrainingStatus {
+    /// Preparing, running or paused.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            TrainingStatus::Preparing | TrainingStatus::Running | TrainingStatus::Paused
+        )
+    }
+}
+
+/// Everything one run reported.
+#[derive(Clone, Debug, Default)]
+pub struct RunHistory {
+    /// What is trained on what.
+    pub description: String,
+    /// Steps of the run.
+    pub total_steps: usize,
+    /// Tokens per step (batch × seq).
+    pub tokens_per_step: usize,
+    /// Every step, in order.
+    pub points: Vec<StepPoint>,
+    /// Every validation, in order.
+    pub evaluations: Vec<Evaluation>,
+    /// Throughput over the latest progress batch.
+    pub tokens_per_s: f64,
+}
+
+impl RunHistory {
+    /// Steps done.
+    pub fn steps_done(&self) -> usize {
+        self.points.last().map_or(0, |p| p.step)
+    }
+
+    /// Fraction of the run done, 0..=1.
+    pub fn fraction(&self) -> f32 {
+        (self.steps_done() as f32 / self.total_steps.max(1) as f32).min(1.0)
+    }
+
+    /// Time left at the current throughput.
+    pub fn time_left(&self) -> Option<Duration> {
+        let steps_per_s = self.tokens_per_s / self.tokens_per_step.max(1) as f64;
+        let left = self.total_steps.saturating_sub(self.steps_done()) as f64;
+        (steps_per_s > 0.0).then(|| Duration::from_secs_f64(left / steps_per_s))
+    }
+}
+
+/// The two runs of the residual on/off experiment. `[with, without]`.
+#[derive(Clone, Debug, Default)]
+pub struct ComparisonHistory {
+    /// Points of the run with residual connections, then without.
+    pub points: [Vec<ComparePoint>; 2],
+    /// Steps of each run.
+    pub total_steps: usize,
+}
+
+/// Recent UI frame times, for the measurement the training panel shows.
+#[derive(Clone, Debug, Default)]
+pub struct FrameTimes {
+    /// CPU time of `draw_ui` (the app's own work), newest last, at most [`Self::KEEP`].
+    pub draw: Vec<f32>,
+    /// eframe's whole-frame CPU time (drawing, tessellation, painting), newest last.
+    pub full: Vec<f32>,
+    logged_frames: std::cell::Cell<usize>,
+}
+
+impl FrameTimes {
+    /// Frames kept.
+    pub const KEEP: usize = 600;
+
+    /// Adds one frame's `draw` time and, when known, the previous frame's `full` time (s).
+    pub fn record(&mut self, draw: f32, full: Option<f32>) {
+        push_bounded(&mut self.draw, draw);
+        if let Some(full) = full {
+            push_bounded(&mut self.full, full);
+        }
+    }
+
+    /// With `RESIDUAL_EXPLORER_LOG_FRAMES` set, prints the medians every `frames` frames on
+    /// stderr (how the frame time under training is measured).
+    pub fn log_every(&self, frames: usize) {
+        static LOG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let enabled =
+            *LOG.get_or_init(|| std::env::var_os("RESIDUAL_EXPLORER_LOG_FRAMES").is_some());
+        self.logged_frames.set(self.logged_frames.get() + 1);
+        if enabled && self.logged_frames.get().is_multiple_of(frames) {
+            let (draw, full) = self.medians_ms();
+            eprintln!(
+                "frame time over the last {} frames: median draw {:.2} ms, median whole frame {:.2} ms",
+                self.draw.len(),
+                draw.unwrap_or(f32::NAN),
+                full.unwrap_or(f32::NAN)
+            );
+        }
+    }
+
+    /// Median of the recent draw times and full times, in milliseconds.
+    pub fn medians_ms(&self) -> (Option<f32>, Option<f32>) {
+        (median_ms(&self.draw), median_ms(&self.full))
+    }
+}
+
+fn push_bounded(values: &mut Vec<f32>, value: f32) {
+    if values.len() >= FrameTimes::KEEP {
+        values.remove(0);
+    }
+    values.push(value);
+}
+
+fn median_ms(values: &[f32]) -> Option<f32> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    Some(sorted[sorted.len() / 2] * 1000.0)
+}
+
+/// What the run's helper threads send back to the UI.
+pub(crate) enum TrainingMessage {
+    /// The model is built and the worker started.
+    Started(Box<StartedRun>),
+    /// The two comparison runs started.
+    ComparisonStarted(CompareWorker, usize),
+    /// Preparing failed.
+    Failed(String),
+    /// The text-file dialog closed.
+    CorpusChosen(Option<PathBuf>),
+}
+
+/// A run that has just started.
+pub(crate) struct StartedRun {
+    pub worker: TrainWorker,
+    pub model: LoadedModel,
+    pub initial: Arc<Params<f32>>,
+    pub probe: ScoreProbe,
+    pub prompt: Option<String>,
+    pub history: RunHistory,
+}
+
+/// Live state of the current run.
+pub(crate) struct RunInfo {
+    pub tokenizer: Tokenizer,
+    pub name: String,
+    pub probe: ScoreProbe,
+}
+
+/// Everything the training panel shows and the run it controls.
+pub struct TrainingState {
+    /// The form.
+    pub setup: TrainingSetup,
+    /// Where the run is.
+    pub status: TrainingStatus,
+    /// The run's history (kept after it ends).
+    pub history: Option<RunHistory>,
+    /// The residual on/off runs, when that experiment ran.
+    pub comparison: Option<ComparisonHistory>,
+    /// Snapshots of the run with the head scores of each (once computed).
+    pub timeline: Timeline<Option<HeadScores>>,
+    /// The step the explorer shows (`None`: the newest, live).
+    pub view_step: Option<usize>,
+    /// The step shown beside it in the attention and lens views, if any.
+    pub compare_step: Option<usize>,
+    /// The analysis of the prompt at `compare_step`.
+    pub compare_analysis: Option<Arc<Analysis>>,
+    /// Step of the snapshot the explorer shows now.
+    pub shown_step: Option<usize>,
+    /// Live snapshots installed in the explorer so far.
+    pub snapshots_shown: usize,
+    /// Worker time to prepare the latest snapshot (copy, head scores, analysis).
+    pub last_snapshot_time: Duration,
+    /// UI frame times.
+    pub frame_times: FrameTimes,
+    pub(crate) worker: Option<TrainWorker>,
+    pub(crate) compare_worker: Option<CompareWorker>,
+    pub(crate) run: Option<RunInfo>,
+    pub(crate) installed: Option<Arc<LoadedModel>>,
+    pub(crate) snapshots: SnapshotWorker,
+    pub(crate) messages: Sender<TrainingMessage>,
+    pub(crate) inbox: Receiver<TrainingMessage>,
+    pub(crate) wake: Waker,
+}
+
+impl std::fmt::Debug for TrainingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainingState")
+            .field("setup", &self.setup)
+            .field("status", &self.status)
+            .field("timeline", &self.timeline.steps())
+            .field("view_step", &self.view_step)
+            .finish()
+    }
+}
+
+impl TrainingState {
+    /// No run yet; `wake` repaints the UI when a helper thread reports.
+    pub fn new(wake: Waker) -> Self {
+        let (messages, inbox) = channel();
+        Self {
+            setup: TrainingSetup::default(),
+            status: TrainingStatus::Idle,
+            history: None,
+            comparison: None,
+            timeline: Timeline::new(8),
+            view_step: None,
+            compare_step: None,
+            compare_analysis: None,
+            shown_step: None,
+            snapshots_shown: 0,
+            last_snapshot_time: Duration::ZERO,
+            frame_times: FrameTimes::default(),
+            worker: None,
+            compare_worker: None,
+            run: None,
+            installed: None,
+            snapshots: SnapshotWorker::new(Arc::clone(&wake)),
+            messages,
+            inbox,
+            wake,
+        }
+    }
+
+    /// True while helper threads may still report (tests wait on it).
+    pub fn busy(&self) -> bool {
+        self.status == TrainingStatus::Preparing || self.snapshots.busy()
+    }
+}

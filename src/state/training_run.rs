@@ -1,0 +1,446 @@
+//! What the training commands do, and how the run's reports reach the explorer: each
+//! progress event's snapshot goes on the timeline and to the snapshot worker, which copies
+//! it into a model and scores its heads off the UI thread; the explorer then shows it (while
+//! following the run live), and every view redraws from the new trace.
+
+use std::sync::Arc;
+
+use super::AppState;
+use super::snapshots::{SnapshotPurpose, SnapshotReady, SnapshotRequest};
+use super::training::{
+    ComparisonHistory, RunHistory, RunInfo, StartedRun, TrainingMessage, TrainingSetup,
+    TrainingStatus,
+};
+use crate::lesson::state::TrainingRun;
+use crate::model::io::LoadedModel;
+use crate::model::{InitOptions, Params};
+use crate::train::compare::{CompareEvent, CompareWorker, ResidualComparison};
+use crate::train::timeline::Timeline;
+use crate::train::{TrainEvent, TrainWorker, Trainer};
+
+/// What the training panel asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainingCommand {
+    /// Replace the form's values.
+    SetSetup(TrainingSetup),
+    /// Set the form up as a lesson step says (and start when it says `start`).
+    FromLesson(TrainingRun),
+    /// Open the text-file dialog for the data.
+    ChooseCorpus,
+    /// Train a fresh model as the form says.
+    Start,
+    /// Pause the run.
+    Pause,
+    /// Resume a paused run.
+    Resume,
+    /// End the run after the current step.
+    Stop,
+    /// Show the snapshot at or before this step in every view (`None`: follow the run).
+    ShowStep(Option<usize>),
+    /// Show the snapshot at or before this step beside the current one (`None`: don't).
+    CompareStep(Option<usize>),
+}
+
+impl AppState {
+    /// Applies a training command.
+    pub fn apply_training(&mut self, command: TrainingCommand) {
+        match command {
+            TrainingCommand::SetSetup(setup) => self.training.setup = setup,
+            TrainingCommand::FromLesson(run) => {
+                self.training.setup = TrainingSetup::from_lesson(&run);
+                if run.start {
+                    self.start_training();
+                }
+            }
+            TrainingCommand::ChooseCorpus => {
+                let sender = self.training.messages.clone();
+                let wake = Arc::clone(&self.training.wake);
+                std::thread::spawn(move || {
+                    let path = rfd::FileDialog::new()
+                        .set_title("Choose a text file to train on")
+                        .add_filter("Text", &["txt", "md"])
+                        .pick_file();
+                    let _ = sender.send(TrainingMessage::CorpusChosen(path));
+                    wake();
+                });
+            }
+            TrainingCommand::Start => self.start_training(),
+            TrainingCommand::Pause => {
+                if let Some(worker) = &self.training.worker {
+                    worker.pause();
+                }
+                if let Some(worker) = &self.training.compare_worker {
+                    worker.set_paused(true);
+                    self.training.status = TrainingStatus::Paused;
+                }
+            }
+            TrainingCommand::Resume => {
+                if let Some(worker) = &self.training.worker {
+                    worker.resume();
+                }
+                if let Some(worker) = &self.training.compare_worker {
+                    worker.set_paused(false);
+                    self.training.status = TrainingStatus::Running;
+                }
+            }
+            TrainingCommand::Stop => {
+                if let Some(worker) = &self.training.worker {
+                    worker.stop();
+                }
+                if let Some(worker) = &self.training.compare_worker {
+                    worker.stop();
+                }
+            }
+            TrainingCommand::ShowStep(step) => self.show_step(step),
+            TrainingCommand::CompareStep(step) => {
+                self.training.compare_analysis = None;
+                self.training.compare_step =
+                    step.and_then(|s| self.training.timeline.at_or_before(s).map(|e| e.step));
+                self.request_compare_analysis();
+            }
+        }
+    }
+
+    /// Builds the data and the model on a helper thread, then starts the worker.
+    fn start_training(&mut self) {
+        if self.training.status.is_active() {
+            self.notice = Some("A run is already going: stop it first.".into());
+            return;
+        }
+        self.training.worker = None; // a finished run's worker, if any
+        self.training.compare_worker = None;
+        self.training.status = TrainingStatus::Preparing;
+        self.training.view_step = None;
+        self.training.compare_step = None;
+        self.training.compare_analysis = None;
+        let setup = self.training.setup.clone();
+        let sender = self.training.messages.clone();
+        let wake = Arc::clone(&self.training.wake);
+        std::thread::spawn(move || {
+            let message = prepare_run(&setup, Arc::clone(&wake)).unwrap_or_else(|message| {
+                TrainingMessage::Failed(format!("Could not start training: {message}"))
+            });
+            let _ = sender.send(message);
+            wake();
+        });
+    }
+
+    fn show_step(&mut self, step: Option<usize>) {
+        let entry = match step {
+            Some(step) => self.training.timeline.at_or_before(step),
+            None => self.training.timeline.latest(),
+        };
+        let (Some(entry), Some(run)) = (entry, &self.training.run) else {
+            return;
+        };
+        self.training.view_step = step.map(|_| entry.step);
+        let request = SnapshotRequest {
+            step: entry.step,
+            params: Arc::clone(&entry.params),
+            tokenizer: run.tokenizer.clone(),
+            name: run.name.clone(),
+            purpose: if step.is_some() {
+                SnapshotPurpose::Scrub
+            } else {
+                SnapshotPurpose::Live
+            },
+            probe: None,
+            analyse: None,
+        };
+        self.training.shown_step = None; // install whatever comes back
+        self.training.snapshots.request(request);
+    }
+
+    /// Asks for the analysis of the prompt at the comparison step.
+    fn request_compare_analysis(&mut self) {
+        let (Some(step), Some(run)) = (self.training.compare_step, &self.training.run) else {
+            return;
+        };
+        let Some(entry) = self.training.timeline.at_or_before(step) else {
+            return;
+        };
+        let request = SnapshotRequest {
+            step: entry.step,
+            params: Arc::clone(&entry.params),
+            tokenizer: run.tokenizer.clone(),
+            name: run.name.clone(),
+            purpose: SnapshotPurpose::Compare,
+            probe: None,
+            analyse: Some((
+                self.prompt.ids.clone(),
+                self.analysis_options(),
+                self.interventions.clone(),
+            )),
+        };
+        self.training.snapshots.request(request);
+    }
+
+    /// Whether the explorer shows a model the run installed (not one opened since).
+    fn follows_training(&self) -> bool {
+        self.training
+            .installed
+            .as_ref()
+            .is_some_and(|m| Arc::ptr_eq(m, &self.model))
+    }
+
+    /// Handles everything the run's threads reported; returns whether anything changed.
+    pub fn poll_training(&mut self) -> bool {
+        let mut changed = false;
+        while let Ok(message) = self.training.inbox.try_recv() {
+            changed = true;
+            self.on_training_message(message);
+        }
+        let events = self.training.worker.as_ref().map(TrainWorker::poll);
+        for event in events.into_iter().flatten() {
+            changed = true;
+            self.on_train_event(event);
+        }
+        let events = self
+            .training
+            .compare_worker
+            .as_ref()
+            .map(CompareWorker::poll);
+        for event in events.into_iter().flatten() {
+            changed = true;
+            self.on_compare_event(event);
+        }
+        for ready in self.training.snapshots.poll() {
+            changed = true;
+            self.on_snapshot(ready);
+        }
+        // The comparison follows the prompt and the interventions.
+        if let Some(analysis) = &self.training.compare_analysis
+            && (analysis.tokens != self.prompt.ids || analysis.interventions != self.interventions)
+        {
+            self.training.compare_analysis = None;
+            self.request_compare_analysis();
+        }
+        changed
+    }
+
+    fn on_training_message(&mut self, message: TrainingMessage) {
+        match message {
+            TrainingMessage::Started(started) => {
+                let StartedRun {
+                    worker,
+                    model,
+                    initial,
+                    probe,
+                    prompt,
+                    history,
+                } = *started;
+                let mut timeline =
+                    Timeline::with_memory_budget(super::training::TIMELINE_BUDGET_BYTES, &initial);
+                timeline.push(0, Arc::clone(&initial), None);
+                self.training.timeline = timeline;
+                self.training.run = Some(RunInfo {
+                    tokenizer: model.tokenizer.clone(),
+                    name: model.name.clone(),
+                    probe: probe.clone(),
+                });
+                self.training.history = Some(history);
+                self.training.comparison = None;
+                self.training.worker = Some(worker);
+                self.training.status = TrainingStatus::Running;
+                if let Some(prompt) = prompt {
+                    self.settings.prompt = prompt;
+                }
+                self.set_model(model);
+                self.training.installed = Some(Arc::clone(&self.model));
+                self.training.shown_step = Some(0);
+                self.request_snapshot(0, initial, false);
+            }
+            TrainingMessage::ComparisonStarted(worker, total_steps) => {
+                self.training.compare_worker = Some(worker);
+                self.training.comparison = Some(ComparisonHistory {
+                    total_steps,
+                    ..Default::default()
+                });
+                self.training.status = TrainingStatus::Running;
+            }
+            TrainingMessage::Failed(message) => {
+                self.training.status = TrainingStatus::Failed(message.clone());
+                self.error = Some(message);
+            }
+            TrainingMessage::CorpusChosen(Some(path)) => {
+                self.training.setup.data = super::training::DataChoice::File(path);
+            }
+            TrainingMessage::CorpusChosen(None) => {}
+        }
+    }
+
+    /// Puts the snapshot on the timeline and asks the worker to prepare it.
+    fn request_snapshot(&mut self, step: usize, params: Arc<Params<f32>>, push: bool) {
+        if push {
+            self.training.timeline.push(step, Arc::clone(&params), None);
+        }
+        let Some(run) = &self.training.run else {
+            return;
+        };
+        self.training.snapshots.request(SnapshotRequest {
+            step,
+            params,
+            tokenizer: run.tokenizer.clone(),
+            name: run.name.clone(),
+            purpose: SnapshotPurpose::Live,
+            probe: Some(run.probe.clone()),
+            analyse: None,
+        });
+    }
+
+    fn on_train_event(&mut self, event: TrainEvent) {
+        let history = self
+            .training
+            .history
+            .get_or_insert_with(RunHistory::default);
+        match event {
+            TrainEvent::Progress {
+                points,
+                evaluations,
+                tokens_per_s,
+                snapshot,
+                total_steps,
+            } => {
+                history.points.extend(points);
+                history.evaluations.extend(evaluations);
+                history.tokens_per_s = tokens_per_s;
+                history.total_steps = total_steps;
+                let step = history.steps_done();
+                self.request_snapshot(step, snapshot, true);
+            }
+            TrainEvent::Paused { .. } => self.training.status = TrainingStatus::Paused,
+            TrainEvent::Resumed { .. } => self.training.status = TrainingStatus::Running,
+            TrainEvent::LearningRateChanged { .. } => {}
+            TrainEvent::Diverged {
+                step,
+                message,
+                params,
+            } => {
+                self.training.status =
+                    TrainingStatus::Failed(format!("Diverged at step {step}: {message}"));
+                self.request_snapshot(step.saturating_sub(1), params, true);
+            }
+            TrainEvent::Failed { message, params } => {
+                let step = history.steps_done();
+                self.training.status = TrainingStatus::Failed(message);
+                self.request_snapshot(step, params, true);
+            }
+            TrainEvent::Finished {
+                step,
+                stopped,
+                params,
+            } => {
+                self.training.status = TrainingStatus::Finished { stopped };
+                self.request_snapshot(step, params, true);
+            }
+        }
+    }
+
+    fn on_compare_event(&mut self, event: CompareEvent) {
+        let comparison = self
+            .training
+            .comparison
+            .get_or_insert_with(ComparisonHistory::default);
+        match event {
+            CompareEvent::Progress {
+                points: [with, without],
+                total_steps,
+            } => {
+                comparison.points[0].extend(with);
+                comparison.points[1].extend(without);
+                comparison.total_steps = total_steps;
+            }
+            CompareEvent::Failed { message } => {
+                self.training.status = TrainingStatus::Failed(message);
+            }
+            CompareEvent::Finished { stopped, .. } => {
+                self.training.status = TrainingStatus::Finished { stopped };
+            }
+        }
+    }
+
+    fn on_snapshot(&mut self, ready: SnapshotReady) {
+        self.training.last_snapshot_time = ready.took;
+        if let Some(scores) = ready.scores
+            && let Some(entry) = self.training.timeline.entry_mut(ready.step)
+        {
+            entry.data = Some(scores);
+        }
+        match ready.purpose {
+            SnapshotPurpose::Live => {
+                let newer = self.training.shown_step.is_none_or(|s| ready.step > s);
+                let following = self.training.view_step.is_none()
+                    && (self.follows_training() || self.training.shown_step.is_none());
+                if newer && following {
+                    self.install_snapshot(ready.step, ready.model);
+                }
+            }
+            SnapshotPurpose::Scrub => {
+                if self.training.view_step == Some(ready.step) {
+                    self.install_snapshot(ready.step, ready.model);
+                }
+            }
+            SnapshotPurpose::Compare => {
+                if self.training.compare_step == Some(ready.step) {
+                    self.training.compare_analysis = ready.analysis.and_then(Result::ok);
+                }
+            }
+        }
+    }
+
+    /// Shows `model` (a snapshot of the run) in every view, keeping the prompt and the
+    /// selection.
+    fn install_snapshot(&mut self, step: usize, model: Arc<LoadedModel>) {
+        self.model = Arc::clone(&model);
+        self.model_generation += 1;
+        self.training.installed = Some(model);
+        self.training.shown_step = Some(step);
+        self.training.snapshots_shown += 1;
+        self.retokenize();
+    }
+}
+
+/// Reads the data, builds the model (or the two comparison runs) and starts the worker.
+fn prepare_run(setup: &TrainingSetup, wake: super::jobs::Waker) -> Result<TrainingMessage, String> {
+    let data = setup.data_source()?;
+    let config = setup.config(data.d_vocab())?;
+    let init = InitOptions {
+        seed: setup.seed,
+        std: 0.02,
+    };
+    let wake_fn = move || wake();
+    if setup.compare_residual {
+        let comparison = ResidualComparison::new(&config, data, setup.options(), init)?;
+        let worker = CompareWorker::start(comparison, Box::new(wake_fn));
+        return Ok(TrainingMessage::ComparisonStarted(worker, setup.steps));
+    }
+    let params = Params::<f32>::init(&config, init).map_err(|e| e.to_string())?;
+    let probe = setup.score_probe(&config)?;
+    let tokenizer = data.tokenizer();
+    // On the symbol tasks, show the probe's repeated sequence: attention changes visibly.
+    let prompt = matches!(tokenizer, crate::model::tokenizer::Tokenizer::Ids { .. })
+        .then(|| tokenizer.decode(&probe.sequences[0]));
+    let model = LoadedModel {
+        params: params.clone(),
+        tokenizer,
+        name: setup.model_name(),
+        source: None,
+    };
+    let initial = Arc::new(params.clone());
+    let trainer = Trainer::new(params, data, setup.options())?;
+    let history = RunHistory {
+        description: format!("{}, {} steps", setup.model_name(), setup.steps),
+        total_steps: setup.steps,
+        tokens_per_step: setup.batch * setup.seq,
+        ..Default::default()
+    };
+    let worker = TrainWorker::start(trainer, Box::new(wake_fn));
+    Ok(TrainingMessage::Started(Box::new(StartedRun {
+        worker,
+        model,
+        initial,
+        probe,
+        prompt,
+        history,
+    })))
+}

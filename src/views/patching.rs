@@ -1,0 +1,130 @@
+//! The activation-patching view: two prompts of equal length and two tokens, then a heatmap
+//! of how much of the logit difference `logit[answer] − logit[wrong]` comes back when the
+//! clean run's residual stream (`resid_pre` of a layer, at one position) is copied into the
+//! corrupted run. Recomputed on a helper thread whenever the model or the interventions
+//! change (so it follows training live).
+
+use egui::{RichText, Ui, vec2};
+
+use super::heading_ui;
+use crate::state::experiments::{PatchingCommand, PatchingSetup};
+use crate::state::{AppState, Command, ViewKind};
+use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
+
+/// Help popover text.
+pub const HELP: &str = "Activation patching asks where the information that decides an answer \
+lives. Run the model on a clean prompt and on a corrupted one that differs in a few tokens; \
+they predict different next tokens. Then run the corrupted prompt again, but copy the clean \
+run's residual stream at one layer and one position into it.\n\n\
+Each cell is the share of the logit difference (answer minus wrong token) that this copy \
+restores: 0 means the run still behaves as corrupted, 1 means it behaves as clean. Rows are \
+the stream entering each block (resid_pre); columns are positions.\n\n\
+Patching every position of a layer restores the clean run exactly: the stream carries \
+everything later layers read.";
+
+/// Draws the patching view.
+pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let patching = &state.patching;
+    heading_ui(ui, ViewKind::Patching, "resid_pre, clean into corrupted");
+    let mut setup = patching.setup.clone();
+    let mut changed = false;
+    egui::Grid::new("patching form")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (label, text, width) in [
+                ("Clean prompt", &mut setup.clean, 420.0),
+                ("Corrupted prompt", &mut setup.corrupted, 420.0),
+                ("Answer token", &mut setup.answer, 120.0),
+                ("Wrong token", &mut setup.wrong, 120.0),
+            ] {
+                let label = ui.label(label);
+                changed |= ui
+                    .add(egui::TextEdit::singleline(text).desired_width(width))
+                    .labelled_by(label.id)
+                    .changed();
+                ui.end_row();
+            }
+        });
+    if changed {
+        commands.push(Command::Patching(PatchingCommand::SetSetup(setup)));
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .button("Example for this model")
+            .on_hover_text("Fill in prompts this model's tokenizer can read")
+            .clicked()
+        {
+            let example = PatchingSetup::example(&state.model.tokenizer);
+            commands.push(Command::Patching(PatchingCommand::SetSetup(example)));
+        }
+        let ready = !patching.setup.clean.is_empty() && !patching.running;
+        if ui
+            .add_enabled(ready, egui::Button::new("Run patching"))
+            .clicked()
+        {
+            commands.push(Command::Patching(PatchingCommand::Run));
+        }
+        if patching.running {
+            ui.spinner();
+            ui.label("Patching every layer and position…");
+        }
+    });
+    if let Some(error) = &patching.error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    let Some(outcome) = &patching.outcome else {
+        return;
+    };
+    let result = &outcome.result;
+    ui.label(format!(
+        "Logit difference ‘{}’ − ‘{}’ at the last position: clean {:.3}, corrupted {:.3}.",
+        outcome.setup.answer, outcome.setup.wrong, result.clean_diff, result.corrupted_diff
+    ));
+    if let Some((layer, pos, value)) = result.strongest() {
+        ui.label(format!(
+            "Most restored: layer {layer}, position {pos} ({value:.2})."
+        ));
+    }
+    let (n_layers, n_pos) = result.restored.dim();
+    let values: Vec<f32> = result.restored.iter().copied().collect();
+    let max_abs = values.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let scale = ColourScale::Diverging { max_abs };
+    colour_legend_ui(ui, &scale, "share of the logit difference restored", 220.0);
+    let row_labels: Vec<String> = (0..n_layers).map(|l| format!("L{l} resid_pre")).collect();
+    let col_labels: Vec<String> = (0..n_pos)
+        .map(|p| {
+            let (clean, corrupted) = (&outcome.clean_tokens[p], &outcome.corrupted_tokens[p]);
+            if clean == corrupted {
+                format!("{p} {clean}")
+            } else {
+                format!("{p} {clean}→{corrupted}")
+            }
+        })
+        .collect();
+    let cell = (ui.available_width() - 160.0) / n_pos.max(1) as f32;
+    let cell = vec2(cell.clamp(14.0, 56.0), 28.0);
+    let text = |row: usize, col: usize| {
+        (cell.x >= 34.0).then(|| format!("{:.2}", result.restored[[row, col]]))
+    };
+    let hover = |row: usize, col: usize| {
+        format!(
+            "layer {row}, position {col}: restores {:.3} (logit difference {:.3})",
+            result.restored[[row, col]],
+            result.logit_diff[[row, col]]
+        )
+    };
+    let heatmap = Heatmap::new("Patching heatmap", n_layers, n_pos, &values, scale)
+        .cell_size(cell)
+        .row_labels(&row_labels)
+        .col_labels(&col_labels)
+        .cell_text(&text)
+        .hover_text(&hover);
+    egui::ScrollArea::both()
+        .id_salt("patching heatmap")
+        .show(ui, |ui| {
+            heatmap_ui(ui, &heatmap);
+        });
+    if !std::sync::Arc::ptr_eq(&outcome.model, &state.model) {
+        ui.label(RichText::new("The model changed: recomputing…").weak());
+    }
+}

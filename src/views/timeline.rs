@@ -1,0 +1,116 @@
+//! The checkpoint timeline bar (at the bottom of every view while a run has snapshots): a
+//! slider over the kept snapshots that shows any past step in every view, a button back to
+//! the live run, and a second step to show beside it; and the side-by-side drawing of the
+//! attention and logit-lens views for the two steps.
+
+use egui::Ui;
+
+use super::ViewContext;
+use crate::state::training_run::TrainingCommand;
+use crate::state::{AppState, Command, ViewKind};
+
+/// Draws the timeline bar; nothing before a run has two snapshots.
+pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let training = &state.training;
+    let steps = training.timeline.steps();
+    if steps.len() < 2 {
+        return;
+    }
+    let last = steps.len() - 1;
+    let shown = training.view_step.map_or(last, |step| {
+        training.timeline.index_at_or_before(step).unwrap_or(last)
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Timeline");
+        let mut index = shown;
+        let format_steps = steps.clone();
+        let response = ui
+            .add(
+                egui::Slider::new(&mut index, 0..=last)
+                    .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
+                    .custom_parser(|_| None),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Drag to show a past snapshot of the run in every view");
+        if response.changed() && index != shown {
+            commands.push(Command::Training(TrainingCommand::ShowStep(Some(
+                steps[index],
+            ))));
+        }
+        let live = training.view_step.is_none();
+        if ui
+            .add_enabled(!live, egui::Button::new("Live"))
+            .on_hover_text("Follow the newest weights again")
+            .clicked()
+        {
+            commands.push(Command::Training(TrainingCommand::ShowStep(None)));
+        }
+        ui.separator();
+        let mut side_by_side = training.compare_step.is_some();
+        if ui
+            .checkbox(&mut side_by_side, "Side by side with")
+            .on_hover_text("Attention and logit lens: this step next to another")
+            .changed()
+        {
+            let step = side_by_side.then_some(steps[0]);
+            commands.push(Command::Training(TrainingCommand::CompareStep(step)));
+        }
+        if let Some(step) = training.compare_step {
+            let current = training.timeline.index_at_or_before(step).unwrap_or(0);
+            let mut index = current;
+            let label = ui.label("Other step");
+            let format_steps = steps.clone();
+            let response = ui
+                .add(
+                    egui::Slider::new(&mut index, 0..=last)
+                        .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
+                        .custom_parser(|_| None),
+                )
+                .labelled_by(label.id);
+            if response.changed() && index != current {
+                commands.push(Command::Training(TrainingCommand::CompareStep(Some(
+                    steps[index],
+                ))));
+            }
+        }
+    });
+}
+
+/// Draws view `kind`; the attention and lens views side by side with the comparison step
+/// when one is set and its analysis is ready.
+pub fn view_or_side_by_side_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    view: &ViewContext<'_>,
+    commands: &mut Vec<Command>,
+) {
+    let kind = state.settings.view;
+    let other = state.training.compare_analysis.as_ref().filter(|other| {
+        matches!(kind, ViewKind::Attention | ViewKind::LogitLens)
+            && other.tokens == view.analysis.tokens
+            && other.model.params.config == view.analysis.model.params.config
+    });
+    let Some(other) = other else {
+        super::view_ui(kind, ui, view, commands);
+        return;
+    };
+    let other_view = ViewContext {
+        analysis: other,
+        selection: view.selection,
+        settings: view.settings,
+    };
+    let shown = state
+        .training
+        .shown_step
+        .map_or("the open model".to_string(), |s| format!("step {s}"));
+    let other_step = state.training.compare_step.unwrap_or(0);
+    ui.columns(2, |columns| {
+        let sides = [(view, shown), (&other_view, format!("step {other_step}"))];
+        for (side, (column, (context, title))) in columns.iter_mut().zip(sides).enumerate() {
+            column.push_id(side, |ui| {
+                ui.strong(title);
+                super::view_ui(kind, ui, context, commands);
+            });
+        }
+    });
+}

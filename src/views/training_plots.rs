@@ -1,0 +1,243 @@
+//! The training view's plots (egui_plot): loss over steps with validation points, per-layer
+//! gradient norms on a log scale, head scores over training (one line per head, the shown
+//! step marked), and the residual on/off comparison (both losses, both runs' per-layer
+//! gradient norms on one log axis).
+//!
+//! Long runs are thinned to at most [`MAX_POINTS`] points per line (every k-th step), so a
+//! frame stays cheap however many steps were taken.
+
+use egui::{Color32, Ui};
+use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
+
+use crate::interp::head_scores::{HeadScores, ScoreKind};
+use crate::state::training::{ComparisonHistory, RunHistory};
+use crate::train::compare::{ComparePoint, Residual};
+use crate::train::step::LayerGradNorms;
+use crate::train::timeline::Timeline;
+use crate::train::worker::StepPoint;
+
+/// Most points drawn per line.
+pub const MAX_POINTS: usize = 600;
+
+/// Every k-th item so that at most [`MAX_POINTS`] remain (always the last one too).
+fn thinned<T>(items: &[T]) -> impl Iterator<Item = &T> {
+    let stride = items.len().div_ceil(MAX_POINTS).max(1);
+    let last = items.len().saturating_sub(1);
+    items
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| i % stride == 0 || *i == last)
+        .map(|(_, item)| item)
+}
+
+/// A colour per layer, from blue (first) to orange (last).
+fn layer_colour(layer: usize, n_layers: usize) -> Color32 {
+    let t = layer as f32 / (n_layers.max(2) - 1) as f32;
+    let mix = |a: f32, b: f32| (a + (b - a) * t) as u8;
+    Color32::from_rgb(mix(60.0, 240.0), mix(120.0, 140.0), mix(230.0, 40.0))
+}
+
+/// Labels a log10 axis with the powers of ten they stand for.
+fn log_axis_label(value: f64) -> String {
+    format!("1e{}", value.round() as i64)
+}
+
+fn plot(id: &str, height: f32) -> Plot<'_> {
+    Plot::new(id)
+        .height(height)
+        .legend(Legend::default().position(Corner::RightTop))
+        .allow_scroll(false)
+        .x_axis_label("step")
+}
+
+/// Training loss per step and validation loss at each evaluation.
+pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory) {
+    let train: Vec<[f64; 2]> = thinned(&history.points)
+        .map(|p| [p.step as f64, p.train_loss])
+        .collect();
+    let validation: Vec<[f64; 2]> = history
+        .evaluations
+        .iter()
+        .map(|e| [e.step as f64, e.val_loss])
+        .collect();
+    ui.label("Loss (nats per token)");
+    plot("loss plot", 220.0)
+        .include_y(0.0)
+        .y_axis_label("loss")
+        .show(ui, |plot| {
+            plot.line(Line::new("train", PlotPoints::from(train)).width(1.5));
+            plot.line(
+                Line::new("validation", PlotPoints::from(validation.clone()))
+                    .style(LineStyle::dashed_loose()),
+            );
+            plot.points(Points::new("validation points", PlotPoints::from(validation)).radius(3.0));
+        });
+}
+
+/// One line per layer and sublayer: log10 of the gradient norm over steps.
+fn grad_lines<'a>(
+    points: &[(usize, &[LayerGradNorms])],
+    prefix: &str,
+    style: LineStyle,
+    include_mlp: bool,
+) -> Vec<Line<'a>> {
+    let n_layers = points.first().map_or(0, |(_, norms)| norms.len());
+    let mut lines = Vec::new();
+    for layer in 0..n_layers {
+        let series = |pick: fn(&LayerGradNorms) -> f64| -> Vec<[f64; 2]> {
+            points
+                .iter()
+                .filter_map(|(step, norms)| {
+                    let value = pick(&norms[layer]);
+                    (value > 0.0).then(|| [*step as f64, value.log10()])
+                })
+                .collect()
+        };
+        let colour = layer_colour(layer, n_layers);
+        lines.push(
+            Line::new(
+                format!("{prefix}L{layer} attn"),
+                PlotPoints::from(series(|n| n.attn)),
+            )
+            .color(colour)
+            .style(style),
+        );
+        let mlp = if include_mlp {
+            series(|n| n.mlp)
+        } else {
+            Vec::new()
+        };
+        if !mlp.is_empty() {
+            lines.push(
+                Line::new(format!("{prefix}L{layer} mlp"), PlotPoints::from(mlp))
+                    .color(colour)
+                    .style(LineStyle::dotted_loose()),
+            );
+        }
+    }
+    lines
+}
+
+/// Per-layer gradient norms of the run, log scale.
+pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory) {
+    let points: Vec<(usize, &[LayerGradNorms])> = thinned(&history.points)
+        .map(|p: &StepPoint| (p.step, p.layer_grad_norms.as_slice()))
+        .collect();
+    ui.label("Gradient norm per layer (log scale)");
+    plot("gradient plot", 220.0)
+        .y_axis_label("‖gradient‖")
+        .y_axis_formatter(|mark, _| log_axis_label(mark.value))
+        .show(ui, |plot| {
+            for line in grad_lines(&points, "", LineStyle::Solid, true) {
+                plot.line(line);
+            }
+        });
+}
+
+/// Head scores of one kind over the timeline's snapshots, one line per head.
+pub fn head_scores_plot_ui(
+    ui: &mut Ui,
+    timeline: &Timeline<Option<HeadScores>>,
+    shown: Option<usize>,
+) {
+    let id = ui.scope_id().with("head score kind");
+    let mut kind = ui
+        .data(|d| d.get_temp::<ScoreKind>(id))
+        .unwrap_or(ScoreKind::Induction);
+    ui.horizontal(|ui| {
+        ui.label("Head scores over training");
+        for option in ScoreKind::ALL {
+            if ui
+                .selectable_label(kind == option, option.label())
+                .clicked()
+            {
+                kind = option;
+            }
+        }
+    });
+    ui.data_mut(|d| d.insert_temp(id, kind));
+    let scored: Vec<(usize, &HeadScores)> = timeline
+        .entries()
+        .iter()
+        .filter_map(|e| e.data.as_ref().map(|s| (e.step, s)))
+        .collect();
+    let Some((_, first)) = scored.first() else {
+        ui.weak("Scores appear once the first snapshots are scored.");
+        return;
+    };
+    let (n_layers, n_heads) = first.of(kind).dim();
+    if let Some((layer, head, score)) = scored.last().and_then(|(_, s)| s.best(kind)) {
+        ui.label(format!(
+            "Highest {} score now: L{layer}H{head} {score:.2}",
+            kind.label()
+        ));
+    }
+    plot("head score plot", 240.0)
+        .include_y(0.0)
+        .include_y(1.0)
+        .y_axis_label(format!("{} score", kind.label()))
+        .show(ui, |plot| {
+            for layer in 0..n_layers {
+                for head in 0..n_heads {
+                    let series: Vec<[f64; 2]> = scored
+                        .iter()
+                        .map(|(step, s)| [*step as f64, f64::from(s.of(kind)[[layer, head]])])
+                        .collect();
+                    let style = if head % 2 == 0 {
+                        LineStyle::Solid
+                    } else {
+                        LineStyle::dashed_dense()
+                    };
+                    plot.line(
+                        Line::new(format!("L{layer}H{head}"), PlotPoints::from(series))
+                            .color(layer_colour(layer, n_layers))
+                            .style(style),
+                    );
+                }
+            }
+            if let Some(step) = shown {
+                plot.vline(VLine::new("shown step", step as f64));
+            }
+        });
+}
+
+fn comparison_grad_points(points: &[ComparePoint]) -> Vec<(usize, &[LayerGradNorms])> {
+    thinned(points)
+        .map(|p| (p.step, p.layer_grad_norms.as_slice()))
+        .collect()
+}
+
+/// Lemma 2.2: both runs' losses, and both runs' per-layer gradient norms on one log axis
+/// (solid: with residual connections; dashed: without).
+pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f32) {
+    ui.label("Loss with and without residual connections (nats per token)");
+    plot("comparison loss plot", 220.0)
+        .width(width)
+        .include_y(0.0)
+        .y_axis_label("loss")
+        .show(ui, |plot| {
+            for residual in Residual::BOTH {
+                let points = &comparison.points[usize::from(residual == Residual::Off)];
+                let series: Vec<[f64; 2]> =
+                    thinned(points).map(|p| [p.step as f64, p.loss]).collect();
+                plot.line(Line::new(residual.label(), PlotPoints::from(series)).width(1.5));
+            }
+        });
+    ui.label(
+        "Attention gradient norm per layer (log scale): solid with residual connections, dashed without",
+    );
+    let with = comparison_grad_points(&comparison.points[0]);
+    let without = comparison_grad_points(&comparison.points[1]);
+    plot("comparison gradient plot", 320.0)
+        .width(width)
+        .y_axis_label("‖gradient‖")
+        .y_axis_formatter(|mark, _| log_axis_label(mark.value))
+        .show(ui, |plot| {
+            for line in grad_lines(&with, "with: ", LineStyle::Solid, false) {
+                plot.line(line);
+            }
+            for line in grad_lines(&without, "without: ", LineStyle::dashed_loose(), false) {
+                plot.line(line);
+            }
+        });
+}

@@ -1,0 +1,234 @@
+//! Training, the timeline, interventions and patching driven through the real app by label
+//! and role (egui_kittest, no window): start a fresh model from the training tab, see its
+//! snapshots reach every view, pause, scrub the timeline, ablate a head, run patching, and
+//! run the residual on/off comparison.
+
+mod gui_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gui_support::{app, settle};
+use ndarray::Axis;
+use residual_explorer::app::ExplorerApp;
+use residual_explorer::state::Command;
+use residual_explorer::state::training::{DataChoice, TrainingSetup, TrainingStatus};
+use residual_explorer::state::training_run::TrainingCommand;
+
+/// Runs frames until `done` holds (panics after `timeout`).
+fn run_until(
+    harness: &mut Harness<'static, ExplorerApp>,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&ExplorerApp) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.step();
+}
+
+fn setup(steps: usize) -> TrainingSetup {
+    TrainingSetup {
+        steps,
+        ..TrainingSetup::default()
+    }
+}
+
+#[test]
+fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
+    let mut harness = app();
+    harness.get_by_label("Training").click();
+    harness.run();
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(setup(100_000))));
+    harness.get_by_label("Start").click();
+    run_until(&mut harness, Duration::from_secs(60), "snapshots", |app| {
+        let s = &app.state;
+        s.training.snapshots_shown >= 3 && s.analysis_is_current()
+    });
+    let state = &harness.state().state;
+    assert_eq!(state.training.status, TrainingStatus::Running);
+    assert_eq!(state.model.name, "induction on task: induction");
+    let first_pattern = state.analysis.as_ref().unwrap().trace.layers[1]
+        .pattern
+        .clone();
+    let shown = state.training.shown_step.unwrap();
+    assert!(shown > 0, "a trained snapshot is shown");
+    // The analysis on screen is the trace of the snapshot the timeline holds for that step.
+    let entry = state.training.timeline.at_or_before(shown).unwrap();
+    assert_eq!(entry.step, shown);
+    assert_eq!(*entry.params, state.model.params);
+
+    // More snapshots arrive and the attention patterns change with them.
+    run_until(
+        &mut harness,
+        Duration::from_secs(60),
+        "later snapshots",
+        |app| {
+            let s = &app.state;
+            s.training.shown_step.unwrap_or(0) > shown + 20 && s.analysis_is_current()
+        },
+    );
+    let later = harness.state().state.analysis.as_ref().unwrap();
+    assert_ne!(later.trace.layers[1].pattern, first_pattern);
+
+    harness.get_by_label("Pause").click();
+    run_until(&mut harness, Duration::from_secs(30), "the pause", |app| {
+        app.state.training.status == TrainingStatus::Paused
+    });
+    let paused_at = harness
+        .state()
+        .state
+        .training
+        .history
+        .as_ref()
+        .unwrap()
+        .steps_done();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        harness.step();
+    }
+    let history = harness.state().state.training.history.as_ref().unwrap();
+    assert_eq!(history.steps_done(), paused_at, "no steps while paused");
+    assert!(history.points.iter().all(|p| p.train_loss.is_finite()));
+
+    // Scrub the timeline to the initial weights: every view shows step 0.
+    let timeline = &harness.state().state.training.timeline;
+    assert!(timeline.len() >= 3, "{:?}", timeline.steps());
+    let initial = Arc::clone(&timeline.entries()[0].params);
+    harness
+        .get_by_role_and_label(Role::Slider, "Timeline")
+        .set_value_accesskit(0.0);
+    run_until(&mut harness, Duration::from_secs(30), "step 0", |app| {
+        let s = &app.state;
+        s.training.shown_step == Some(0) && s.analysis_is_current()
+    });
+    let state = &harness.state().state;
+    assert_eq!(state.training.view_step, Some(0));
+    assert_eq!(state.model.params, *initial);
+    harness.get_by_label_contains("The views show step 0 (from the timeline)");
+
+    // Back to live, then stop.
+    harness.get_by_label("Live").click();
+    harness.get_by_label("Resume").click();
+    run_until(&mut harness, Duration::from_secs(30), "live again", |app| {
+        let s = &app.state;
+        s.training.view_step.is_none() && s.training.shown_step.unwrap_or(0) > paused_at
+    });
+    harness.get_by_label("Stop").click();
+    run_until(&mut harness, Duration::from_secs(30), "the stop", |app| {
+        app.state.training.status == TrainingStatus::Finished { stopped: true }
+    });
+    // Head scores were recorded for the snapshots.
+    let timeline = &harness.state().state.training.timeline;
+    let scored = timeline
+        .entries()
+        .iter()
+        .filter(|e| e.data.is_some())
+        .count();
+    assert!(scored >= 2, "{scored} scored snapshots");
+}
+
+#[test]
+fn ablating_a_head_by_its_label_changes_every_view_and_removing_it_restores_them() {
+    let mut harness = app();
+    let plain = harness
+        .state()
+        .state
+        .analysis
+        .as_ref()
+        .unwrap()
+        .trace
+        .logits
+        .clone();
+    harness.get_by_label("Zero L0H0").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.interventions.labels(), ["zero L0H0"]);
+    let analysis = state.analysis.as_ref().unwrap();
+    assert_eq!(analysis.interventions, state.interventions);
+    let head = analysis.trace.layers[0].head_result.index_axis(Axis(0), 0);
+    assert!(head.iter().all(|&x| x == 0.0), "the head's output is gone");
+    assert_ne!(analysis.trace.logits, plain);
+
+    // The add menu: zero layer 1's MLP.
+    harness.get_by_label("Add intervention…").click();
+    harness.run();
+    harness.get_by_label("An MLP's output").click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::SpinButton, "Layer")
+        .set_value_accesskit(1.0);
+    harness.run();
+    harness.get_by_label("Add: zero L1 mlp").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.interventions.labels(),
+        ["zero L0H0", "zero L1 mlp"]
+    );
+
+    harness.get_by_label("Remove zero L0H0").click();
+    settle(&mut harness);
+    harness.get_by_label("Remove all").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert!(state.interventions.is_empty());
+    assert_eq!(state.analysis.as_ref().unwrap().trace.logits, plain);
+}
+
+#[test]
+fn patching_runs_from_its_tab() {
+    let mut harness = app();
+    harness.get_by_label("Patching").click();
+    harness.run();
+    harness.get_by_label("Example for this model").click();
+    harness.run();
+    harness.get_by_label("Run patching").click();
+    run_until(&mut harness, Duration::from_secs(60), "patching", |app| {
+        app.state.patching.outcome.is_some() || app.state.patching.error.is_some()
+    });
+    let state = &harness.state().state;
+    assert_eq!(state.patching.error, None);
+    let outcome = state.patching.outcome.as_ref().unwrap();
+    let n_layers = state.model.params.config.n_layers;
+    assert_eq!(outcome.result.restored.dim(), (n_layers, 18));
+    harness.get_by_label_contains("Most restored: layer");
+}
+
+#[test]
+fn the_residual_comparison_runs_both_stacks() {
+    let mut harness = app();
+    harness.get_by_label("Training").click();
+    harness.run();
+    let comparison = TrainingSetup {
+        preset: "deep".into(),
+        data: DataChoice::Shakespeare,
+        steps: 6,
+        batch: 2,
+        seq: 16,
+        lr: 1e-3,
+        compare_residual: true,
+        ..TrainingSetup::default()
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(comparison)));
+    harness.get_by_label("Start").click();
+    run_until(&mut harness, Duration::from_secs(120), "both runs", |app| {
+        matches!(app.state.training.status, TrainingStatus::Finished { .. })
+    });
+    let comparison = harness.state().state.training.comparison.as_ref().unwrap();
+    assert_eq!(comparison.points[0].len(), 6);
+    assert_eq!(comparison.points[1].len(), 6);
+    harness.get_by_label_contains("Loss with and without residual connections");
+}
