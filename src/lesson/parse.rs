@@ -1,6 +1,6 @@
 //! Parsing a lesson file: file name, front matter, steps, `state` blocks and "Try it" prompts.
 //!
-//! ```text
+//! ~~~text
 //! ---
 //! title: The residual stream
 //! language: en
@@ -17,7 +17,7 @@
 //! Text of the step.
 //!
 //! > Try it: a blockquote is a prompt for the student.
-//! ```
+//! ~~~
 //!
 //! Every problem found is reported with its line; parsing goes on after a problem so one run
 //! lists them all. Any bytes at all may come in (binary, truncated, huge): the result is a
