@@ -116,12 +116,6 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                 for choice in choices {
                     let selected = edited.data == choice;
                     if ui.selectable_label(selected, choice.label()).clicked() && !selected {
-                        // Tasks are short sequences; text wants a longer context.
-                        edited.seq = if matches!(choice, DataChoice::Task(_)) {
-                            32
-                        } else {
-                            64
-                        };
                         edited.data = choice;
                         changed = true;
                     }
