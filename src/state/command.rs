@@ -73,6 +73,9 @@ pub enum Command {
     Intervention(super::experiments::InterventionCommand),
     /// Something for the activation-patching panel.
     Patching(super::experiments::PatchingCommand),
+    /// Set what each sublayer adds, in forward order (`b_O`, `b_out` of every block), in a
+    /// model whose `W_O` and `W_out` are zero: lesson 1's editor of the toy's additions.
+    SetAdditions(Vec<Vec<f32>>),
 }
 
 impl AppState {
@@ -143,6 +146,11 @@ impl AppState {
             Command::Training(command) => self.apply_training(command),
             Command::Intervention(command) => self.apply_intervention(command),
             Command::Patching(command) => self.apply_patching(command),
+            Command::SetAdditions(values) => {
+                let mut model = (*self.model).clone();
+                crate::lesson::toy::set_additions(&mut model.params, &values);
+                self.set_model(model);
+            }
         }
     }
 

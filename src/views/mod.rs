@@ -5,6 +5,8 @@
 pub mod attention;
 pub mod contributions;
 pub mod interventions;
+pub mod lesson_panel;
+pub mod lesson_text;
 pub mod logit_lens;
 pub mod model_info;
 pub mod patching;

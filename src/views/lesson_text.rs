@@ -1,0 +1,226 @@
+//! Drawing a lesson step's text: the small part of Markdown lessons use (paragraphs, bullet
+//! lists, `###` headings, **bold**, *italic*, `code`), "Try it" boxes, code blocks, and the
+//! panel's own words in English and Portuguese.
+
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, RichText, TextFormat, Ui};
+
+use crate::lesson::{Block, Language};
+
+/// The lesson panel's own words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phrase {
+    /// Panel title.
+    Lessons,
+    /// Next button.
+    Next,
+    /// Back button.
+    Back,
+    /// Back to the list.
+    AllLessons,
+    /// Next lesson button at the end.
+    NextLesson,
+    /// "Try it" box title.
+    TryIt,
+    /// Progress: "Step".
+    Step,
+    /// Progress: "of".
+    Of,
+    /// Welcome text.
+    Welcome,
+    /// Welcome button.
+    StartFirst,
+    /// Welcome dismissal.
+    NotNow,
+    /// While the lesson's model opens.
+    OpeningModel,
+    /// Additions editor title.
+    Additions,
+    /// Additions editor reset button.
+    ResetAdditions,
+    /// Close the panel.
+    Close,
+    /// Language label.
+    LanguageLabel,
+    /// The last step was reached.
+    Finished,
+}
+
+/// `phrase` in `language`.
+pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
+    use Phrase::*;
+    let (en, pt) = match phrase {
+        Lessons => ("Lessons", "Lições"),
+        Next => ("Next →", "Próximo →"),
+        Back => ("← Back", "← Voltar"),
+        AllLessons => ("All lessons", "Todas as lições"),
+        NextLesson => ("Next lesson →", "Próxima lição →"),
+        TryIt => ("Try it", "Experimente"),
+        Step => ("Step", "Passo"),
+        Of => ("of", "de"),
+        Welcome => (
+            "New here? The lessons walk you through the residual stream, one step at a time, \
+             with models small enough to check by hand.",
+            "Primeira vez aqui? As lições percorrem o fluxo residual passo a passo, com modelos \
+             pequenos o bastante para conferir à mão.",
+        ),
+        StartFirst => ("Start lesson 1", "Começar a lição 1"),
+        NotNow => ("Not now", "Agora não"),
+        OpeningModel => ("Opening the lesson's model…", "Abrindo o modelo da lição…"),
+        Additions => ("What each sublayer adds", "O que cada subcamada soma"),
+        ResetAdditions => (
+            "Reset to the chapter's values",
+            "Voltar aos valores do capítulo",
+        ),
+        Close => ("Close the lesson panel", "Fechar o painel de lições"),
+        LanguageLabel => ("Language", "Idioma"),
+        Finished => ("End of the lesson.", "Fim da lição."),
+    };
+    match language {
+        Language::En => en,
+        Language::Pt => pt,
+    }
+}
+
+/// Draws a step's blocks.
+pub fn blocks_ui(ui: &mut Ui, blocks: &[Block], language: Language) {
+    for block in blocks {
+        match block {
+            Block::Text(text) => markdown_ui(ui, text),
+            Block::TryIt(text) => try_it_ui(ui, text, language),
+            Block::Code(code) => {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.label(RichText::new(code).monospace());
+                });
+            }
+        }
+        ui.add_space(6.0);
+    }
+}
+
+/// A "Try it" prompt in its own tinted box.
+fn try_it_ui(ui: &mut Ui, text: &str, language: Language) {
+    let fill = if ui.visuals().dark_mode {
+        Color32::from_rgb(30, 52, 40)
+    } else {
+        Color32::from_rgb(226, 244, 230)
+    };
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(6.0)
+        .inner_margin(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(phrase(language, Phrase::TryIt)).strong());
+            // Teachers often begin the quote with "Try it:" themselves; don't say it twice.
+            let body = ["Try it:", "Experimente:"]
+                .iter()
+                .find_map(|prefix| text.strip_prefix(prefix))
+                .unwrap_or(text)
+                .trim_start();
+            markdown_ui(ui, body);
+        });
+}
+
+/// Paragraphs (separated by blank lines), `- ` bullets and `###` headings.
+pub fn markdown_ui(ui: &mut Ui, text: &str) {
+    for paragraph in text.split("\n\n") {
+        let paragraph = paragraph.trim_matches('\n');
+        if paragraph.trim().is_empty() {
+            continue;
+        }
+        let mut lines: Vec<String> = Vec::new();
+        for line in paragraph.lines() {
+            let trimmed = line.trim_start();
+            let starts_item = trimmed.starts_with("- ") || trimmed.starts_with("* ");
+            match lines.last_mut() {
+                // A continuation line of a list item or of running text.
+                Some(last) if !starts_item && !trimmed.starts_with('#') => {
+                    last.push(' ');
+                    last.push_str(trimmed);
+                }
+                _ => lines.push(trimmed.to_string()),
+            }
+        }
+        for line in lines {
+            if let Some(heading) = line.strip_prefix('#') {
+                let heading = heading.trim_start_matches('#').trim();
+                ui.label(RichText::new(heading).strong().size(15.0));
+            } else if let Some(item) = line.strip_prefix("- ").or(line.strip_prefix("* ")) {
+                ui.horizontal_top(|ui| {
+                    ui.label("•");
+                    inline_ui(ui, item);
+                });
+            } else {
+                inline_ui(ui, &line);
+            }
+        }
+        ui.add_space(4.0);
+    }
+}
+
+/// One run of text with **bold**, *italic* and `code` spans, wrapped to the panel.
+fn inline_ui(ui: &mut Ui, text: &str) {
+    let body = FontId::proportional(14.0);
+    let mono = FontId::monospace(13.0);
+    let colour = ui.visuals().text_color();
+    let strong = ui.visuals().strong_text_color();
+    let code_background = ui.visuals().code_bg_color;
+    let mut job = LayoutJob::default();
+    job.wrap.max_width = ui.available_width();
+    let (mut bold, mut italic, mut code) = (false, false, false);
+    let mut run = String::new();
+    let flush = |job: &mut LayoutJob, run: &mut String, bold: bool, italic: bool, code: bool| {
+        if run.is_empty() {
+            return;
+        }
+        let format = TextFormat {
+            font_id: if code { mono.clone() } else { body.clone() },
+            color: if bold { strong } else { colour },
+            italics: italic,
+            background: if code {
+                code_background
+            } else {
+                Color32::TRANSPARENT
+            },
+            ..Default::default()
+        };
+        job.append(run, 0.0, format);
+        run.clear();
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            flush(&mut job, &mut run, bold, italic, code);
+            code = !code;
+        } else if code {
+            run.push(c);
+        } else if c == '*' && chars.get(i + 1) == Some(&'*') {
+            flush(&mut job, &mut run, bold, italic, code);
+            bold = !bold;
+            i += 1;
+        } else if c == '*' && is_emphasis_mark(&chars, i, italic) {
+            flush(&mut job, &mut run, bold, italic, code);
+            italic = !italic;
+        } else {
+            run.push(c);
+        }
+        i += 1;
+    }
+    flush(&mut job, &mut run, bold, italic, code);
+    ui.label(job);
+}
+
+/// A single `*` opens emphasis before a word character and closes it after one; a `*` between
+/// spaces (as in `2 * 3`) is text.
+fn is_emphasis_mark(chars: &[char], i: usize, open: bool) -> bool {
+    let before = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+    let after = chars.get(i + 1).copied();
+    if open {
+        before.is_some_and(|c| !c.is_whitespace())
+    } else {
+        after.is_some_and(|c| !c.is_whitespace())
+    }
+}
