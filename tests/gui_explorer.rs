@@ -112,11 +112,15 @@ fn picking_a_layer_and_a_head() {
     assert_eq!((selection.layer, selection.head), (2, 3));
     harness.get_by_label("Attention pattern of layer 2 head 3");
     // Or pick from the combo boxes.
-    harness.get_by_role_and_label(Role::ComboBox, "Layer").click();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Layer")
+        .click();
     harness.run();
     harness.get_by_label("Layer 1").click();
     harness.run();
-    harness.get_by_role_and_label(Role::ComboBox, "Head").click();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Head")
+        .click();
     harness.run();
     harness.get_by_label("Head 0").click();
     harness.run();
