@@ -28,6 +28,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("06-logit-lens.pt.md"),
     lesson!("07-contributions.en.md"),
     lesson!("07-contributions.pt.md"),
+    lesson!("08-live-training.en.md"),
+    lesson!("08-live-training.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always

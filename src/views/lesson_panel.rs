@@ -2,8 +2,9 @@
 //! with progress, the English / Português switch, the first start's offer of lesson 1, and
 //! lesson 1's editor of the four added vectors.
 //!
-//! Opening a step first opens the lesson's model if another one is on screen, then sends the
-//! commands that set the step's screen (prompt, view, stage, token, layer, head, target,
+//! Opening a step first opens the lesson's model if another one is on screen (unless the lesson
+//! trains a model and the run's snapshot is on screen), then sends the commands that set the
+//! step's screen (prompt, view, stage, token, layer, head, target,
 //! interventions, training run). The panel only reads the app state and pushes [`Command`]s.
 //! Which lesson and step are open, and the language, are kept in [`LessonSettings`], which the
 //! app stores with eframe under [`LESSON_SETTINGS_KEY`].
@@ -288,7 +289,13 @@ impl LessonPanel {
             self.pending = None;
             return;
         };
-        if !self.model_is_open(&model_ref, &state.model) {
+        // A lesson that trains keeps the run's model on screen once the run is going.
+        let lesson_trains = self
+            .player
+            .current()
+            .is_some_and(|(lesson, index)| lesson.state_at(index).training.is_some());
+        let keep_training_model = lesson_trains && training_model_shown(state);
+        if !keep_training_model && !self.model_is_open(&model_ref, &state.model) {
             if !pending.model_requested {
                 match &model_ref {
                     ModelRef::Default => commands.push(Command::OpenDefaultModel),
@@ -342,6 +349,13 @@ impl LessonPanel {
             },
         }
     }
+}
+
+/// Whether the explorer shows a snapshot of a training run: a lesson step that comes after
+/// Start keeps it on screen instead of reopening the lesson's model.
+fn training_model_shown(state: &AppState) -> bool {
+    let installed = state.training.installed.as_ref();
+    installed.is_some_and(|model| std::sync::Arc::ptr_eq(model, &state.model))
 }
 
 /// Where a lesson's `models/NAME` file is installed: the app's model folders, in order.
