@@ -56,6 +56,7 @@ pub struct ExplorerApp {
     started: Instant,
     log_first_frame: bool,
     frames: u64,
+    logged_first_views: bool,
     script: Option<Box<dyn Script>>,
 }
 
@@ -93,6 +94,7 @@ impl ExplorerApp {
             started: *PROCESS_START.get_or_init(Instant::now),
             log_first_frame: options.log_first_frame,
             frames: 0,
+            logged_first_views: false,
             script: options.script,
         }
     }
@@ -168,11 +170,15 @@ impl ExplorerApp {
             script.after_frame(&ctx, &self.state, self.view_rect);
         }
         self.frames += 1;
-        if self.frames == 1 && self.log_first_frame {
-            eprintln!(
-                "first frame drawn {:.1} ms after the GUI started",
-                self.started.elapsed().as_secs_f64() * 1000.0
-            );
+        if self.log_first_frame {
+            let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            if self.frames == 1 {
+                eprintln!("first frame drawn {ms:.1} ms after the GUI started");
+            }
+            if !self.logged_first_views && self.state.analysis.is_some() {
+                self.logged_first_views = true;
+                eprintln!("first frame with the views drawn {ms:.1} ms after the GUI started");
+            }
         }
     }
 
