@@ -5,8 +5,11 @@
 #     scripts/screenshots.sh            # writes screenshots/*.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/residual-explorer
-cargo build --release --quiet
+# RESIDUAL_EXPLORER_BIN may name an already-built binary; otherwise the release build is used.
+bin="${RESIDUAL_EXPLORER_BIN:-target/release/residual-explorer}"
+if [ -z "${RESIDUAL_EXPLORER_BIN:-}" ]; then
+    cargo build --release --quiet
+fi
 out=screenshots
 mkdir -p "$out"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
