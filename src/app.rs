@@ -428,3 +428,32 @@ pub fn run_gui(args: GuiArgs) -> Result<(), CliError> {
     )
     .map_err(|e| CliError::input(format!("could not open the window: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_of_a_screenshot_is_cropped_in_pixels() {
+        // A 4×2 image at 2 pixels per point; the point rect (1,0)-(2,1) is pixels 2..4 × 0..2.
+        let pixels = (0..8)
+            .map(|i| egui::Color32::from_rgb(i as u8 * 10, 0, 0))
+            .collect();
+        let image = egui::ColorImage::new([4, 2], pixels);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("view.png");
+        let region = Rect::from_min_max(egui::pos2(1.0, 0.0), egui::pos2(2.0, 1.0));
+        save_region_png(&image, Some(region), 2.0, &path).unwrap();
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buffer).unwrap();
+        assert_eq!((info.width, info.height), (2, 2));
+        let reds: Vec<u8> = buffer.chunks(4).map(|p| p[0]).collect();
+        assert_eq!(reds, vec![20, 30, 60, 70]);
+        // A region past the image is clipped to it.
+        let past = Rect::from_min_max(egui::pos2(1.0, 0.0), egui::pos2(50.0, 50.0));
+        save_region_png(&image, Some(past), 2.0, &path).unwrap();
+    }
+}
