@@ -48,7 +48,7 @@ fn lesson_8_run_shows_the_drop_and_the_induction_head() {
     while !trainer.finished() {
         let stats = trainer.step().unwrap();
         losses.push(stats.loss);
-        if trainer.step % 200 == 0 {
+        if trainer.step.is_multiple_of(200) {
             let scores = HeadScores::compute(&trainer.params, &probe, &NoIntervention).unwrap();
             let (layer, _, score) = scores.best(ScoreKind::Induction).unwrap();
             induction.push((trainer.step, layer, score));
