@@ -14,7 +14,7 @@ const LANES: usize = 16;
 
 /// Values per top-k screening block: scanned one by one only when their maximum beats the
 /// current k-th best.
-const SCREEN: usize = 64;
+const SCREEN: usize = 32;
 
 /// The `k` largest logits of a row, largest first (ties: the lower id first), and the row's
 /// log-sum-exp.
@@ -89,20 +89,35 @@ pub fn top_k_into(values: &[f32], ids: &mut [TokenId], best: &mut [f32]) {
     if k == 0 {
         return;
     }
+    // Seed with the first k values, then screen the rest block by block against the k-th.
     let mut filled = 0;
-    let blocks = values.chunks_exact(SCREEN);
-    let tail_start = values.len() - blocks.remainder().len();
+    for (index, &value) in values[..k].iter().enumerate() {
+        insert(&mut filled, index, value, ids, best);
+    }
+    let rest = &values[k..];
+    let blocks = rest.chunks_exact(SCREEN);
+    let tail = blocks.remainder();
     for (block_index, block) in blocks.enumerate() {
-        // Screen the block with a vectorizable maximum; scan it only if it can contribute.
-        if filled == k && block_max(block) <= best[k - 1] {
+        // A vectorizable maximum decides whether the block can contribute at all.
+        if block_max(block) <= best[k - 1] {
             continue;
         }
         for (offset, &value) in block.iter().enumerate() {
-            insert(&mut filled, block_index * SCREEN + offset, value, ids, best);
+            insert(
+                &mut filled,
+                k + block_index * SCREEN + offset,
+                value,
+                ids,
+                best,
+            );
         }
     }
-    for (offset, &value) in values[tail_start..].iter().enumerate() {
-        insert(&mut filled, tail_start + offset, value, ids, best);
+    let tail_start = values.len() - tail.len();
+    let tail_max = tail.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if tail_max > best[k - 1] || best[k - 1].is_nan() {
+        for (offset, &value) in tail.iter().enumerate() {
+            insert(&mut filled, tail_start + offset, value, ids, best);
+        }
     }
 }
 
@@ -216,6 +231,28 @@ mod tests {
         sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         assert_eq!(ids[3] as usize, sorted[3].1);
         assert_eq!(summarize_row(&row, 1000).top_ids.len(), 100);
+    }
+
+    #[test]
+    fn top_k_agrees_with_a_full_sort_on_many_rows_with_ties() {
+        let mut state = 12345u64;
+        for len in [1usize, 5, 63, 64, 65, 130, 1000] {
+            for k in [1usize, 3, 5, 64] {
+                let k = k.min(len);
+                // Values on a coarse grid, so that ties are common.
+                let row: Vec<f32> = (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        ((state >> 33) % 40) as f32 * 0.25
+                    })
+                    .collect();
+                let mut order: Vec<usize> = (0..len).collect();
+                order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+                let summary = summarize_row(&row, k);
+                let want: Vec<TokenId> = order[..k].iter().map(|&i| i as TokenId).collect();
+                assert_eq!(summary.top_ids, want, "len {len} k {k}");
+            }
+        }
     }
 
     #[test]
