@@ -17,6 +17,8 @@
 //! that is 1600 × 768 · 768 × 50257, the dominant cost of a trace); then each row's top-k and
 //! log-sum-exp are taken in parallel. Probabilities are `exp(logit − lse)`, produced on demand.
 
+use std::sync::Mutex;
+
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis, s};
 use rayon::prelude::*;
@@ -116,7 +118,7 @@ impl LogitLens {
             apply_final_norm(params, trace, stream, options.norm, block);
         }
 
-        let mut flat_logits = Array2::from_shape_vec((n, d_vocab), zeroed_buffer(n * d_vocab))
+        let mut flat_logits = Array2::from_shape_vec((n, d_vocab), take_logits_buffer(n * d_vocab))
             .expect("the buffer has n·d_vocab values"); // [stage·rows, d_vocab]
         general_mat_mul(1.0, &normalized, &params.unembed(), 0.0, &mut flat_logits);
         if let Some(b_u) = &params.b_u {
@@ -251,31 +253,73 @@ fn apply_final_norm(
     }
 }
 
-/// Buffers at least this large are backed by transparent huge pages where the kernel allows.
-const HUGE_PAGES_MIN_BYTES: usize = 16 << 20;
+/// Lens buffers at least this large are recycled (see [`take_logits_buffer`]).
+const RECYCLE_MIN_LEN: usize = 1 << 22;
 
-/// A zero-filled buffer of `len` floats. A large one (the lens logits of a GPT-2-sized model
-/// are 321 MB) is first advised to use transparent huge pages: touching it page by page cost
-/// ~100–800 ms of page faults per trace here (4 KiB pages in a VM), against ~15 ms with 2 MiB
-/// pages. The advice changes nothing but the page size; without it the buffer is the same.
-fn zeroed_buffer(len: usize) -> Vec<f32> {
-    let mut buffer: Vec<f32> = Vec::with_capacity(len);
-    let bytes = len * std::mem::size_of::<f32>();
-    #[cfg(target_os = "linux")]
-    if bytes >= HUGE_PAGES_MIN_BYTES {
-        const PAGE: usize = 4096;
-        let start = (buffer.as_mut_ptr() as usize).next_multiple_of(PAGE);
-        let end = (buffer.as_mut_ptr() as usize + bytes) / PAGE * PAGE;
-        if end > start {
-            #[allow(unsafe_code)]
-            // SAFETY: madvise only advises the kernel about pages of our own allocation
-            // (`start..end` lies inside the `bytes` this Vec reserved, page-aligned); it reads
-            // and writes no memory, and a refusal (its return value) changes nothing.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
+/// The logits buffer of the last large lens that was dropped, kept for the next one.
+static SPARE_LOGITS: Mutex<Vec<f32>> = Mutex::new(Vec::new());
+
+/// A buffer of `len` floats for lens logits (every value is overwritten by the product).
+///
+/// A GPT-2-sized lens at every stage holds 321 MB of logits; faulting in that many fresh
+/// pages cost ~170 ms of CPU per trace here (4 KiB pages in a VM), as much as half the
+/// product itself. So the buffer of a dropped lens is kept (one at a time) and reused when
+/// the next lens is about as large: a new trace in the explorer or a benchmark iteration
+/// then pays no page faults. The spare costs its size in memory until the next lens.
+fn take_logits_buffer(len: usize) -> Vec<f32> {
+    if len >= RECYCLE_MIN_LEN {
+        let spare = std::mem::take(&mut *SPARE_LOGITS.lock().unwrap_or_else(|e| e.into_inner()));
+        if (len..=2 * len).contains(&spare.capacity()) {
+            let mut buffer = spare;
+            buffer.resize(len, 0.0); // within the capacity: no new pages
+            return buffer;
         }
     }
-    buffer.resize(len, 0.0);
-    buffer
+    vec![0.0; len]
+}
+
+impl Drop for LogitLens {
+    fn drop(&mut self) {
+        if self.logits.len() >= RECYCLE_MIN_LEN {
+            let logits = std::mem::take(&mut self.logits);
+            let (buffer, _) = logits.into_raw_vec_and_offset();
+            *SPARE_LOGITS.lock().unwrap_or_else(|e| e.into_inner()) = buffer;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::stage::stream_stages;
+    use crate::model::{InitOptions, ModelConfig, forward, ops::softmax};
+
+    #[test]
+    fn a_recycled_buffer_gives_the_same_lens_as_a_fresh_one() {
+        // 9 stages × 64 rows × 8192 tokens ≥ RECYCLE_MIN_LEN: the second lens reuses the
+        // first one's buffer, full of other logits, and must not see them.
+        let config = ModelConfig {
+            d_model: 16,
+            n_heads: 2,
+            d_head: 8,
+            d_mlp: 32,
+            ..ModelConfig::lesson(8192)
+        };
+        let stages = stream_stages(&config);
+        let tokens: Vec<TokenId> = (0..64).map(|i| i * 101 % 8192).collect();
+        let options = LensOptions::default();
+        let first = Params::<f32>::init(&config, InitOptions { seed: 1, std: 0.5 }).unwrap();
+        let second = Params::<f32>::init(&config, InitOptions { seed: 2, std: 0.5 }).unwrap();
+        let first_trace = forward(&first, &tokens).unwrap();
+        assert!(stages.len() * 64 * 8192 >= RECYCLE_MIN_LEN);
+        drop(LogitLens::compute(&first, &first_trace, &stages, options));
+        let trace = forward(&second, &tokens).unwrap();
+        let lens = LogitLens::compute(&second, &trace, &stages, options);
+        let last = stages.len() - 1;
+        for row in [0, 31, 63] {
+            let want = softmax(trace.logits.row(row));
+            let diff = (&lens.probs(last, row) - &want).fold(0.0f32, |m, x| m.max(x.abs()));
+            assert!(diff < 1e-6, "row {row}: {diff:e}");
+        }
+    }
 }
