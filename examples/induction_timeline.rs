@@ -59,7 +59,11 @@ fn main() -> Result<(), String> {
     let mut first_above = None;
     for entry in timeline.entries() {
         let window = &losses[previous_step..entry.step.max(previous_step)];
-        let mean = window.iter().sum::<f64>() / window.len().max(1) as f64;
+        let mean = if window.is_empty() {
+            f64::NAN
+        } else {
+            window.iter().sum::<f64>() / window.len() as f64
+        };
         previous_step = entry.step;
         let previous = entry
             .data

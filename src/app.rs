@@ -372,9 +372,11 @@ impl eframe::App for ExplorerApp {
     fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
         let started = Instant::now();
         self.draw_ui(ui);
-        let times = &mut self.state.training.frame_times;
+        let state = &mut self.state;
+        let times = &mut state.training.frame_times;
         times.record(started.elapsed().as_secs_f32(), frame.info().cpu_usage);
-        times.log_every(120);
+        let (view, status) = (state.settings.view, &state.training.status);
+        times.log_every(120, || format!("{view:?} view, training {status:?}"));
     }
 
     /// A scripted run (screenshots) ignores the mouse, so pictures show no hover by chance.

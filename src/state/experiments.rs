@@ -46,7 +46,8 @@ impl PatchingSetup {
     /// A ready-made experiment for a model with this tokenizer.
     pub fn example(tokenizer: &Tokenizer) -> Self {
         let (clean, corrupted, answer, wrong) = match tokenizer {
-            Tokenizer::Char(_) => ("To be, or not to b", "To go, or not to g", "e", "o"),
+            // The last character is the same: only an earlier name tells what comes next.
+            Tokenizer::Char(_) => ("Romeo saw Romeo. R", "Ralph saw Ralph. R", "o", "a"),
             // An induction prompt: after `5` came `9` (clean) or `13` (corrupted).
             Tokenizer::Ids { .. } => ("0 5 9 12 7 3 5", "0 5 13 12 7 3 5", "9", "13"),
             Tokenizer::Word(_) => (

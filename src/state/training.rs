@@ -302,8 +302,9 @@ impl FrameTimes {
     }
 
     /// With `RESIDUAL_EXPLORER_LOG_FRAMES` set, prints the medians every `frames` frames on
-    /// stderr (how the frame time under training is measured).
-    pub fn log_every(&self, frames: usize) {
+    /// stderr with `context` (the view, whether training runs): how the frame time under
+    /// training is measured.
+    pub fn log_every(&self, frames: usize, context: impl FnOnce() -> String) {
         static LOG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         let enabled =
             *LOG.get_or_init(|| std::env::var_os("RESIDUAL_EXPLORER_LOG_FRAMES").is_some());
@@ -311,10 +312,13 @@ impl FrameTimes {
         if enabled && self.logged_frames.get().is_multiple_of(frames) {
             let (draw, full) = self.medians_ms();
             eprintln!(
-                "frame time over the last {} frames: median draw {:.2} ms, median whole frame {:.2} ms",
+                "{}: frame time over the last {} frames: median draw {:.2} ms, median whole \
+                 frame {:.2} ms (95th percentile {:.2} ms)",
+                context(),
                 self.draw.len(),
                 draw.unwrap_or(f32::NAN),
-                full.unwrap_or(f32::NAN)
+                full.unwrap_or(f32::NAN),
+                percentile_ms(&self.full, 0.95).unwrap_or(f32::NAN)
             );
         }
     }
@@ -333,12 +337,18 @@ fn push_bounded(values: &mut Vec<f32>, value: f32) {
 }
 
 fn median_ms(values: &[f32]) -> Option<f32> {
+    percentile_ms(values, 0.5)
+}
+
+/// The `fraction` quantile (nearest rank) of `values` in seconds, as milliseconds.
+fn percentile_ms(values: &[f32], fraction: f32) -> Option<f32> {
     if values.is_empty() {
         return None;
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f32::total_cmp);
-    Some(sorted[sorted.len() / 2] * 1000.0)
+    let index = ((sorted.len() - 1) as f32 * fraction).round() as usize;
+    Some(sorted[index] * 1000.0)
 }
 
 /// What the run's helper threads send back to the UI.
@@ -448,5 +458,48 @@ impl TrainingState {
     /// True while helper threads may still report (tests wait on it).
     pub fn busy(&self) -> bool {
         self.status == TrainingStatus::Preparing || self.snapshots.busy()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_times_keep_the_newest_and_report_median_and_percentile() {
+        let mut times = FrameTimes::default();
+        assert_eq!(times.medians_ms(), (None, None));
+        for i in 0..FrameTimes::KEEP + 100 {
+            times.record(i as f32 / 1000.0, (i % 2 == 0).then_some(0.010));
+        }
+        assert_eq!(times.draw.len(), FrameTimes::KEEP);
+        assert_eq!(times.draw[0], 0.1, "the oldest 100 were dropped");
+        let (draw, full) = times.medians_ms();
+        assert!((draw.unwrap() - 400.0).abs() < 1e-3, "{draw:?}");
+        assert!((full.unwrap() - 10.0).abs() < 1e-4);
+        let p95 = percentile_ms(&times.draw, 0.95).unwrap();
+        assert!((p95 - 669.0).abs() < 1e-3, "{p95}"); // nearest rank: 100 + round(599 × 0.95)
+    }
+
+    #[test]
+    fn the_lesson_setup_takes_the_command_line_defaults() {
+        let run = crate::lesson::state::parse_training(
+            "preset=deep data=shakespeare steps=300 compare=residual",
+        )
+        .unwrap();
+        let setup = TrainingSetup::from_lesson(&run);
+        assert_eq!(setup.preset, "deep");
+        assert_eq!(setup.data, DataChoice::Shakespeare);
+        assert_eq!((setup.steps, setup.batch, setup.seq), (300, 16, 64));
+        assert_eq!(setup.lr, 1e-3);
+        assert!(setup.compare_residual);
+        assert_eq!(
+            DataChoice::parse("task:copy"),
+            Some(DataChoice::Task("copy".into()))
+        );
+        assert_eq!(DataChoice::parse("nonsense"), None);
+        let options = setup.options();
+        assert_eq!(options.schedule.warmup, 100);
+        assert_eq!(options.schedule.cosine_until, Some(300));
     }
 }

@@ -26,6 +26,11 @@ everything later layers read.";
 pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let patching = &state.patching;
     heading_ui(ui, ViewKind::Patching, "resid_pre, clean into corrupted");
+    if patching.setup == PatchingSetup::default() {
+        // Start from an experiment that fits the model on screen.
+        let example = PatchingSetup::example(&state.model.tokenizer);
+        commands.push(Command::Patching(PatchingCommand::SetSetup(example)));
+    }
     let mut setup = patching.setup.clone();
     let mut changed = false;
     egui::Grid::new("patching form")

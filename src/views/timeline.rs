@@ -21,6 +21,7 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         training.timeline.index_at_or_before(step).unwrap_or(last)
     });
     ui.horizontal(|ui| {
+        ui.spacing_mut().slider_width = (ui.available_width() / 3.0).clamp(120.0, 420.0);
         let label = ui.label("Timeline");
         let mut index = shown;
         let format_steps = steps.clone();

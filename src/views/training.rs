@@ -42,22 +42,30 @@ pub fn training_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         egui::ScrollArea::vertical()
             .id_salt("training plots")
             .show(ui, |ui| {
-                let width = ui.available_width();
-                if let Some(comparison) = &training.comparison {
-                    comparison_plots_ui(ui, comparison, width);
-                    return;
-                }
-                let Some(history) = &training.history else {
-                    ui.label("Press Start to train a fresh model; its curves appear here.");
-                    return;
-                };
-                ui.columns(2, |columns| {
-                    loss_plot_ui(&mut columns[0], history);
-                    grad_norm_plot_ui(&mut columns[1], history);
-                });
-                head_scores_plot_ui(ui, &training.timeline, training.shown_step);
+                ui.vertical(|ui| plots_ui(ui, state));
             });
     });
+}
+
+/// The curves: the comparison's, or the run's loss, gradient norms and head scores.
+fn plots_ui(ui: &mut Ui, state: &AppState) {
+    let training = &state.training;
+    let width = ui.available_width();
+    if let Some(comparison) = &training.comparison {
+        comparison_plots_ui(ui, comparison, width);
+        return;
+    }
+    let Some(history) = &training.history else {
+        ui.label("Press Start to train a fresh model; its curves appear here.");
+        return;
+    };
+    let marked = training.view_step;
+    ui.columns(2, |columns| {
+        loss_plot_ui(&mut columns[0], history, marked);
+        grad_norm_plot_ui(&mut columns[1], history, marked);
+    });
+    ui.add_space(6.0);
+    head_scores_plot_ui(ui, &training.timeline, training.shown_step);
 }
 
 fn status_text(status: &TrainingStatus) -> String {
@@ -143,7 +151,7 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                     .max_decimals(6),
             )
         });
-        changed |= labelled(ui, "Batch", |ui| {
+        changed |= labelled(ui, "Sequences per batch", |ui| {
             ui.add(DragValue::new(&mut edited.batch).range(1..=512))
         });
         changed |= labelled(ui, "Tokens per sequence", |ui| {
@@ -203,14 +211,15 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     if let Some(history) = &training.history
         && training.comparison.is_none()
     {
-        let mut text = format!("step {} / {}", history.steps_done(), history.total_steps);
-        if *status == TrainingStatus::Running {
-            text += &format!(" · {:.0} tokens/s", history.tokens_per_s);
-            if let Some(left) = history.time_left() {
-                text += &format!(" · {} left", format_duration(left.as_secs_f64()));
-            }
-        }
+        let text = format!("step {} / {}", history.steps_done(), history.total_steps);
         ui.add(egui::ProgressBar::new(history.fraction()).text(text));
+        if *status == TrainingStatus::Running {
+            let mut speed = format!("{:.0} tokens/s", history.tokens_per_s);
+            if let Some(left) = history.time_left() {
+                speed += &format!(", {} left", format_duration(left.as_secs_f64()));
+            }
+            ui.label(speed);
+        }
         if let Some(evaluation) = history.evaluations.last() {
             ui.label(format!(
                 "Validation loss {:.3} at step {} (train {:.3})",

@@ -51,7 +51,9 @@ fn plot(id: &str, height: f32) -> Plot<'_> {
 }
 
 /// Training loss per step and validation loss at each evaluation.
-pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory) {
+/// Training loss per step and validation loss at each evaluation; `marked` draws a vertical
+/// line at a step (the one picked on the timeline).
+pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
     let train: Vec<[f64; 2]> = thinned(&history.points)
         .map(|p| [p.step as f64, p.train_loss])
         .collect();
@@ -66,15 +68,31 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory) {
         .y_axis_label("loss")
         .show(ui, |plot| {
             plot.line(Line::new("train", PlotPoints::from(train)).width(1.5));
+            // Same name and colour: one legend entry for the line and its points.
+            let colour = Color32::from_rgb(90, 170, 250);
             plot.line(
                 Line::new("validation", PlotPoints::from(validation.clone()))
+                    .color(colour)
                     .style(LineStyle::dashed_loose()),
             );
-            plot.points(Points::new("validation points", PlotPoints::from(validation)).radius(3.0));
+            plot.points(
+                Points::new("validation", PlotPoints::from(validation))
+                    .color(colour)
+                    .radius(3.0),
+            );
+            if let Some(step) = marked {
+                plot.vline(VLine::new("shown step", step as f64));
+            }
         });
 }
 
-/// One line per layer and sublayer: log10 of the gradient norm over steps.
+/// Up to this many layers each get a legend entry; deeper stacks share one per sublayer
+/// (the colour tells the layer).
+const NAMED_LAYERS: usize = 4;
+
+/// One line per layer and sublayer: log10 of the gradient norm over steps. `prefix` starts
+/// every name; with more than [`NAMED_LAYERS`] layers the lines of a sublayer share a name,
+/// so the legend stays short.
 fn grad_lines<'a>(
     points: &[(usize, &[LayerGradNorms])],
     prefix: &str,
@@ -93,14 +111,19 @@ fn grad_lines<'a>(
                 })
                 .collect()
         };
+        let name = |sublayer: &str| {
+            if n_layers <= NAMED_LAYERS {
+                format!("{prefix}L{layer} {sublayer}")
+            } else {
+                format!("{prefix}{sublayer}, every layer")
+            }
+        };
         let colour = layer_colour(layer, n_layers);
+        let attn = series(|n| n.attn);
         lines.push(
-            Line::new(
-                format!("{prefix}L{layer} attn"),
-                PlotPoints::from(series(|n| n.attn)),
-            )
-            .color(colour)
-            .style(style),
+            Line::new(name("attn"), PlotPoints::from(attn))
+                .color(colour)
+                .style(style),
         );
         let mlp = if include_mlp {
             series(|n| n.mlp)
@@ -109,7 +132,7 @@ fn grad_lines<'a>(
         };
         if !mlp.is_empty() {
             lines.push(
-                Line::new(format!("{prefix}L{layer} mlp"), PlotPoints::from(mlp))
+                Line::new(name("mlp"), PlotPoints::from(mlp))
                     .color(colour)
                     .style(LineStyle::dotted_loose()),
             );
@@ -118,18 +141,21 @@ fn grad_lines<'a>(
     lines
 }
 
-/// Per-layer gradient norms of the run, log scale.
-pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory) {
+/// Per-layer gradient norms of the run, log scale; `marked` as in [`loss_plot_ui`].
+pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
     let points: Vec<(usize, &[LayerGradNorms])> = thinned(&history.points)
         .map(|p: &StepPoint| (p.step, p.layer_grad_norms.as_slice()))
         .collect();
-    ui.label("Gradient norm per layer (log scale)");
+    ui.label("Gradient norm per layer (log scale; blue: first layer, orange: last)");
     plot("gradient plot", 220.0)
         .y_axis_label("‖gradient‖")
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
         .show(ui, |plot| {
             for line in grad_lines(&points, "", LineStyle::Solid, true) {
                 plot.line(line);
+            }
+            if let Some(step) = marked {
+                plot.vline(VLine::new("shown step", step as f64));
             }
         });
 }
@@ -173,6 +199,7 @@ pub fn head_scores_plot_ui(
         ));
     }
     plot("head score plot", 240.0)
+        .legend(Legend::default().position(Corner::LeftTop))
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_label(format!("{} score", kind.label()))
@@ -224,7 +251,8 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
             }
         });
     ui.label(
-        "Attention gradient norm per layer (log scale): solid with residual connections, dashed without",
+        "Attention gradient norm per layer (log scale; blue: first layer, orange: last), \
+         solid with residual connections, dashed without",
     );
     let with = comparison_grad_points(&comparison.points[0]);
     let without = comparison_grad_points(&comparison.points[1]);
@@ -233,10 +261,11 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
         .y_axis_label("‖gradient‖")
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
         .show(ui, |plot| {
-            for line in grad_lines(&with, "with: ", LineStyle::Solid, false) {
+            for line in grad_lines(&with, "with residuals: ", LineStyle::Solid, false) {
                 plot.line(line);
             }
-            for line in grad_lines(&without, "without: ", LineStyle::dashed_loose(), false) {
+            let dashed = LineStyle::dashed_loose();
+            for line in grad_lines(&without, "without residuals: ", dashed, false) {
                 plot.line(line);
             }
         });
