@@ -16,7 +16,7 @@ use ndarray::{Array2, Array3, ArrayView2, Axis, Zip};
 
 use super::resid::AccumulatedResid;
 use super::stage::Stage;
-use crate::model::{NormPlacement, Params, Trace};
+use crate::model::{ModelConfig, NormPlacement, Params, Trace};
 
 /// One term written into the residual stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -132,7 +132,10 @@ impl Decomposition {
     /// Splits the stream at `resid`'s stages into terms and measures how well they sum.
     pub fn compute(params: &Params<f32>, trace: &Trace<f32>, resid: &AccumulatedResid) -> Self {
         let (terms, values) = collect_terms(params, trace);
-        let compositions = compositions(params, &terms, &resid.stages);
+        let compositions = resid
+            .stages
+            .iter()
+            .map(|&stage| composition(&params.config, &terms, stage));
         let (_, rows, d_model) = values.dim();
         let mut running = RunningSum::new(rows, d_model);
         let stages: Vec<StageDecomposition> = resid
@@ -232,47 +235,47 @@ fn sublayer_range(terms: &[Term], layer: usize, mlp: bool) -> Range<usize> {
     start..end
 }
 
-/// How each stage's stream is made of terms, following the architecture.
-fn compositions(params: &Params<f32>, terms: &[Term], stages: &[Stage]) -> Vec<Composition> {
-    let config = &params.config;
-    let mut first_norm: Option<Stage> = None;
-    stages
-        .iter()
-        .map(|&stage| {
-            let (layer, mlp) = match stage {
-                Stage::Embed => return Composition::AllTermsSoFar(0..2),
-                Stage::AttnAdded { layer } => (layer, false),
-                Stage::MlpAdded { layer } => (layer, true),
-                Stage::Ln1 { layer } | Stage::Ln2 { layer } if config.norm == NormPlacement::Post => {
-                    first_norm.get_or_insert(stage);
-                    let which = if matches!(stage, Stage::Ln1 { .. }) { "ln1" } else { "ln2" };
-                    return Composition::NotASum {
-                        reason: format!(
-                            "post-LN: layer {layer}'s {which} divides the sum by its own scale, so the stream is no longer a sum of terms"
-                        ),
-                    };
-                }
-                other => {
-                    return Composition::NotASum {
-                        reason: format!("{} is not a residual stream stage", other.short_label()),
-                    };
-                }
+/// How the stream at `stage` is made of terms, from the architecture alone (so any list of
+/// stages, in any order, gets the same answer).
+fn composition(config: &ModelConfig, terms: &[Term], stage: Stage) -> Composition {
+    let post_norm = config.norm == NormPlacement::Post;
+    let (layer, mlp) = match stage {
+        Stage::Embed => return Composition::AllTermsSoFar(0..2),
+        Stage::AttnAdded { layer } => (layer, false),
+        Stage::MlpAdded { layer } => (layer, true),
+        Stage::Ln1 { layer } | Stage::Ln2 { layer } if post_norm => {
+            let which = if matches!(stage, Stage::Ln1 { .. }) {
+                "ln1"
+            } else {
+                "ln2"
             };
-            let range = sublayer_range(terms, layer, mlp);
-            if !config.residual {
-                return Composition::LatestSublayerOnly(range);
-            }
-            match first_norm {
-                Some(norm) => Composition::NotASum {
-                    reason: format!(
-                        "post-LN: {} rescaled the stream, and every later stream carries that rescaled sum",
-                        norm.short_label()
-                    ),
-                },
-                None => Composition::AllTermsSoFar(0..range.end),
-            }
-        })
-        .collect()
+            return Composition::NotASum {
+                reason: format!(
+                    "post-LN: layer {layer}'s {which} divides the sum by its own scale, so the \
+                     stream is no longer a sum of terms"
+                ),
+            };
+        }
+        other => {
+            return Composition::NotASum {
+                reason: format!("{} is not a residual stream stage", other.short_label()),
+            };
+        }
+    };
+    let range = sublayer_range(terms, layer, mlp);
+    if !config.residual {
+        return Composition::LatestSublayerOnly(range);
+    }
+    // Post-LN: layer 0's ln1 is the first LayerNorm on the stream; only the sum before it,
+    // `x + attn` of layer 0, is still a plain sum.
+    if post_norm && (mlp || layer > 0) {
+        return Composition::NotASum {
+            reason: "post-LN: L0 ln1 rescaled the stream, and every later stream carries that \
+                     rescaled sum"
+                .into(),
+        };
+    }
+    Composition::AllTermsSoFar(0..range.end)
 }
 
 /// Σ terms[range] in f64, extended term by term as the stages advance (a prefix range grows
@@ -336,4 +339,41 @@ fn find_limit(stages: &[StageDecomposition]) -> Option<DecompositionLimit> {
         stops_at: stops_at.stage,
         reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{InitOptions, ModelConfig, forward};
+
+    #[test]
+    fn compositions_follow_the_architecture_whatever_the_stage_list() {
+        let config = ModelConfig {
+            n_layers: 2,
+            norm: NormPlacement::Post,
+            ..ModelConfig::lesson(11)
+        };
+        let params = Params::<f32>::init(&config, InitOptions::default()).unwrap();
+        let trace = forward(&params, &[1, 2, 3]).unwrap();
+        // Out of order, and without the LayerNorm stages in between.
+        let stages = [
+            Stage::AttnAdded { layer: 1 },
+            Stage::Embed,
+            Stage::AttnAdded { layer: 0 },
+        ];
+        let resid = AccumulatedResid::at_stages(&trace, &stages);
+        let decomposition = Decomposition::compute(&params, &trace, &resid);
+        let compositions: Vec<_> = decomposition
+            .stages
+            .iter()
+            .map(|s| s.composition.clone())
+            .collect();
+        assert!(matches!(compositions[0], Composition::NotASum { .. }));
+        assert_eq!(compositions[1], Composition::AllTermsSoFar(0..2));
+        // embed, pos, 4 heads, b_O.
+        assert_eq!(compositions[2], Composition::AllTermsSoFar(0..7));
+        let error = decomposition.stages[2].max_reconstruction_error().unwrap();
+        assert!(error < 1e-5, "{error:e}");
+        assert_eq!(decomposition.stages[0].reconstruction_error, None);
+    }
 }
