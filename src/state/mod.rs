@@ -106,12 +106,7 @@ impl AppState {
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
             jobs: Jobs::new(wake),
         };
-        // A prompt saved with a model that is not reopened (a training run's snapshot) may
-        // not fit the model shown now; one saved with a model that will be reopened stays.
-        let n_ctx = state.model.params.config.n_ctx;
-        let encoded = PromptTokens::encode(&state.settings.prompt, &state.model.tokenizer, n_ctx);
-        let misfit = encoded.ids.is_empty() || !encoded.unknown.is_empty();
-        if state.settings.prompt.is_empty() || (misfit && state.settings.last_model.is_none()) {
+        if state.settings.prompt.is_empty() {
             state.settings.prompt = prompt::default_prompt(&state.model.tokenizer);
         }
         state.retokenize();
