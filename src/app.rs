@@ -13,6 +13,7 @@ use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
 use crate::state::jobs::JobEvent;
 use crate::state::{AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models};
+use crate::views::lesson_panel::{self, LESSON_SETTINGS_KEY, LessonPanel};
 use crate::views::{self, ViewContext};
 
 /// When `run_gui` was entered (the start of the start-up measurement).
@@ -42,12 +43,16 @@ pub struct AppOptions {
     pub script: Option<Box<dyn Script>>,
     /// Settings to start from when not restored.
     pub settings: Option<Settings>,
+    /// The lesson panel's settings to start from (language, open lesson, first-start offer).
+    pub lessons: Option<crate::lesson::player::LessonSettings>,
 }
 
 /// The explorer window.
 pub struct ExplorerApp {
     /// Everything shown and remembered.
     pub state: AppState,
+    /// The lesson panel (its settings are stored under [`LESSON_SETTINGS_KEY`]).
+    pub lessons: LessonPanel,
     prompt_buffer: String,
     commands: Vec<Command>,
     view_rect: Option<Rect>,
@@ -69,12 +74,17 @@ impl ExplorerApp {
         {
             options.settings = Some(Settings::from_json(&json));
         }
+        if options.restore_settings
+            && let Some(json) = cc.storage.and_then(|s| s.get_string(LESSON_SETTINGS_KEY))
+        {
+            options.lessons = Some(LessonPanel::settings_from_json(&json));
+        }
         Self::with_context(&cc.egui_ctx, options)
     }
 
     /// Builds the app on an egui context (what [`ExplorerApp::new`] and the frame benchmark
     /// use). The embedded model opens at once; any other model loads in the background.
-    pub fn with_context(ctx: &Context, options: AppOptions) -> Self {
+    pub fn with_context(ctx: &Context, mut options: AppOptions) -> Self {
         ctx.set_fonts(crate::widgets::fonts::font_definitions());
         let repaint = ctx.clone();
         let wake: crate::state::Waker = Arc::new(move || repaint.request_repaint());
@@ -84,7 +94,11 @@ impl ExplorerApp {
         if let Some(path) = open_at_start {
             state.apply(Command::OpenModel(path));
         }
+        let lesson_settings = options.lessons.take().unwrap_or_default();
+        // A real start (settings restored, no script) offers lesson 1 the first time.
+        let offer_welcome = options.restore_settings && options.script.is_none();
         Self {
+            lessons: LessonPanel::new(lesson_settings, offer_welcome),
             prompt_buffer: state.settings.prompt.clone(),
             state,
             commands: Vec::new(),
@@ -148,14 +162,31 @@ impl ExplorerApp {
             views::interventions::interventions_bar_ui(ui, &self.state, &mut commands);
             ui.add_space(2.0);
         });
+        if self.lessons.visible {
+            egui::Panel::right("lessons")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| self.lessons.ui(ui, &self.state, &mut commands));
+        }
+        let (lessons_visible, language) = (self.lessons.visible, self.lessons.player.language);
         let central = egui::CentralPanel::default().show(ui, |ui| {
-            tabs_ui(ui, self.state.settings.view, &mut commands);
+            let toggle_lessons = ui
+                .horizontal(|ui| {
+                    tabs_ui(ui, self.state.settings.view, &mut commands);
+                    ui.separator();
+                    lesson_panel::toggle_ui(ui, lessons_visible, language)
+                })
+                .inner;
             ui.separator();
             let view_rect = ui.available_rect_before_wrap();
             self.view_ui(ui, &mut commands);
-            view_rect
+            (view_rect, toggle_lessons)
         });
-        self.view_rect = Some(central.inner);
+        let (view_rect, toggle_lessons) = central.inner;
+        self.view_rect = Some(view_rect);
+        if toggle_lessons {
+            self.lessons.visible = !self.lessons.visible;
+        }
 
         let changed = !commands.is_empty();
         for command in commands {
@@ -397,6 +428,7 @@ impl eframe::App for ExplorerApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.script.is_none() {
             storage.set_string(SETTINGS_KEY, self.state.settings.to_json());
+            storage.set_string(LESSON_SETTINGS_KEY, self.lessons.settings_json());
         }
     }
 }

@@ -182,6 +182,7 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
         log_first_frame: false,
         script: Some(Box::new(script)),
         settings: Some(settings),
+        lessons: None,
     };
     let mut native = native_options(args.width, args.height, false);
     // Keep the scripted session's egui memory away from the user's.

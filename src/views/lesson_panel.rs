@@ -122,14 +122,6 @@ impl LessonPanel {
         });
     }
 
-    /// The "Lessons" toggle for the tab row.
-    pub fn toggle_ui(&mut self, ui: &mut Ui) {
-        let text = RichText::new(phrase(self.player.language, Phrase::Lessons)).size(15.0);
-        if ui.selectable_label(self.visible, text).clicked() {
-            self.visible = !self.visible;
-        }
-    }
-
     /// Draws the panel's contents and pushes the commands of a step being set up.
     pub fn ui(&mut self, ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         self.set_up_pending(state, commands);
@@ -349,6 +341,13 @@ impl LessonPanel {
             },
         }
     }
+}
+
+/// The "Lessons" toggle for the tab row, highlighted while the panel is shown; returns whether
+/// it was clicked.
+pub fn toggle_ui(ui: &mut Ui, visible: bool, language: Language) -> bool {
+    let text = RichText::new(phrase(language, Phrase::Lessons)).size(15.0);
+    ui.selectable_label(visible, text).clicked()
 }
 
 /// Whether the explorer shows a snapshot of a training run: a lesson step that comes after
