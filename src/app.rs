@@ -163,9 +163,12 @@ impl ExplorerApp {
             ui.add_space(2.0);
         });
         if self.lessons.visible {
+            // At most half the window, so the views always keep room.
+            let max_width = (ui.available_width() * 0.5).max(300.0);
             egui::Panel::right("lessons")
                 .resizable(true)
-                .default_size(380.0)
+                .default_size(380.0_f32.min(max_width))
+                .max_size(max_width)
                 .show(ui, |ui| self.lessons.ui(ui, &self.state, &mut commands));
         }
         let (lessons_visible, language) = (self.lessons.visible, self.lessons.player.language);

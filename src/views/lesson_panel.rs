@@ -107,6 +107,11 @@ impl LessonPanel {
         }
     }
 
+    /// Whether a step is still being set up (its model opening, its commands not yet sent).
+    pub fn is_setting_up(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// Moves `delta` steps in the open lesson.
     pub fn step_by(&mut self, delta: isize) {
         if self.player.step_by(delta) {

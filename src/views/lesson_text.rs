@@ -118,8 +118,17 @@ fn try_it_ui(ui: &mut Ui, text: &str, language: Language) {
                 .find_map(|prefix| text.strip_prefix(prefix))
                 .unwrap_or(text)
                 .trim_start();
-            markdown_ui(ui, body);
+            markdown_ui(ui, &capitalized(body));
         });
+}
+
+/// `text` with its first letter in upper case (after a stripped "Try it:").
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Paragraphs (separated by blank lines), `- ` bullets and `###` headings.
@@ -210,7 +219,7 @@ fn inline_ui(ui: &mut Ui, text: &str) {
         i += 1;
     }
     flush(&mut job, &mut run, bold, italic, code);
-    ui.label(job);
+    ui.add(egui::Label::new(job).wrap());
 }
 
 /// A single `*` opens emphasis before a word character and closes it after one; a `*` between
