@@ -27,7 +27,14 @@ fn run_until(
 ) {
     let deadline = Instant::now() + timeout;
     while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() > deadline {
+            let training = &harness.state().state.training;
+            let steps = training.history.as_ref().map(|h| h.steps_done());
+            panic!(
+                "timed out waiting for {what}: status {:?}, steps {steps:?}",
+                training.status
+            );
+        }
         harness.step();
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -231,4 +238,71 @@ fn the_residual_comparison_runs_both_stacks() {
     assert_eq!(comparison.points[0].len(), 6);
     assert_eq!(comparison.points[1].len(), 6);
     harness.get_by_label_contains("Loss with and without residual connections");
+}
+
+#[test]
+fn a_diverging_run_is_stopped_and_reported_and_a_finished_run_can_be_saved() {
+    let mut harness = app();
+    harness.get_by_label("Training").click();
+    harness.run();
+    let diverging = TrainingSetup {
+        preset: "word".into(),
+        data: DataChoice::Task("sentences".into()),
+        steps: 200,
+        batch: 4,
+        seq: 16,
+        lr: 1e300, // infinite in f32: the weights become inf, the next loss NaN
+        ..TrainingSetup::default()
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(
+            diverging.clone(),
+        )));
+    harness.get_by_label("Start").click();
+    run_until(
+        &mut harness,
+        Duration::from_secs(60),
+        "the divergence",
+        |app| matches!(app.state.training.status, TrainingStatus::Failed(_)),
+    );
+    let state = &harness.state().state;
+    let TrainingStatus::Failed(message) = &state.training.status else {
+        unreachable!()
+    };
+    assert!(message.starts_with("Diverged at step"), "{message}");
+    assert!(state.training.history.as_ref().unwrap().steps_done() < 200);
+    harness.get_by_label_contains("failed: Diverged at step");
+
+    // A short healthy run, saved through the same command as `Save checkpoint…`.
+    let healthy = TrainingSetup {
+        steps: 12,
+        lr: 1e-3,
+        ..diverging
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(healthy)));
+    harness.get_by_label("Start").click();
+    run_until(
+        &mut harness,
+        Duration::from_secs(60),
+        "the end of the run",
+        |app| {
+            let s = &app.state;
+            s.training.status == TrainingStatus::Finished { stopped: false }
+                && s.training.shown_step == Some(12)
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.safetensors");
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::SaveModel(path.clone()));
+    assert!(state.wait_until_idle(Duration::from_secs(30)));
+    assert_eq!(state.error, None);
+    let saved = residual_explorer::model::io::load_any(&path).unwrap();
+    assert_eq!(saved.params, state.model.params);
+    assert_eq!(saved.name, "word on task: sentences");
 }

@@ -51,6 +51,10 @@ pub fn training_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 fn plots_ui(ui: &mut Ui, state: &AppState) {
     let training = &state.training;
     let width = ui.available_width();
+    if width < 240.0 {
+        ui.label("Widen the window to see the curves.");
+        return;
+    }
     if let Some(comparison) = &training.comparison {
         comparison_plots_ui(ui, comparison, width);
         return;
@@ -89,7 +93,9 @@ fn labelled(ui: &mut Ui, label: &str, add: impl FnOnce(&mut Ui) -> egui::Respons
     .inner
 }
 
-/// The form; edits go out as one `SetSetup` with the new values.
+/// The form; edits go out as one `SetSetup` with the new values. Values set from outside
+/// the widgets' ranges (a lesson, a test) are shown as they are, not clamped: the trainer
+/// checks them when the run starts.
 fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut Vec<Command>) {
     let mut edited = setup.clone();
     let mut changed = false;
@@ -139,6 +145,7 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
         changed |= labelled(ui, "Steps", |ui| {
             ui.add(
                 DragValue::new(&mut edited.steps)
+                    .clamp_existing_to_range(false)
                     .range(1..=1_000_000)
                     .speed(10.0),
             )
@@ -146,16 +153,25 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
         changed |= labelled(ui, "Learning rate", |ui| {
             ui.add(
                 DragValue::new(&mut edited.lr)
+                    .clamp_existing_to_range(false)
                     .range(1e-6..=1.0)
                     .speed(1e-4)
-                    .max_decimals(6),
+                    .custom_formatter(|lr, _| format_lr(lr)),
             )
         });
         changed |= labelled(ui, "Sequences per batch", |ui| {
-            ui.add(DragValue::new(&mut edited.batch).range(1..=512))
+            ui.add(
+                DragValue::new(&mut edited.batch)
+                    .clamp_existing_to_range(false)
+                    .range(1..=512),
+            )
         });
         changed |= labelled(ui, "Tokens per sequence", |ui| {
-            ui.add(DragValue::new(&mut edited.seq).range(5..=1024))
+            ui.add(
+                DragValue::new(&mut edited.seq)
+                    .clamp_existing_to_range(false)
+                    .range(5..=1024),
+            )
         });
         changed |= labelled(ui, "Seed", |ui| ui.add(DragValue::new(&mut edited.seed)));
         changed |= ui
@@ -272,6 +288,16 @@ fn frame_time_ui(ui: &mut Ui, state: &AppState) {
     let snapshot = state.training.last_snapshot_time.as_secs_f64() * 1000.0;
     text += &format!(". Last snapshot prepared off the UI thread in {snapshot:.1} ms.");
     ui.label(RichText::new(text).small().weak());
+}
+
+/// A learning rate as typed: `0.003`, or `1e-7` / `1e30` far from 1.
+fn format_lr(lr: f64) -> String {
+    if (1e-4..1e3).contains(&lr) {
+        let text = format!("{lr:.6}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{lr:e}")
+    }
 }
 
 /// `75 s`, `3 min 5 s`, `2 h 4 min`.
