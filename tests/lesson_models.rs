@@ -2,7 +2,8 @@
 //! model is retrained and a claim stops holding, this fails and the lesson text must change.
 //!
 //! - lesson 3: `models/seed-block.safetensors` has the chapter's block shape and the parameter
-//!   counts the lesson asks students to compute;
+//!   counts the lesson asks students to compute, and its first LayerNorm lifts every token's
+//!   vector from a norm below 1 to about √512;
 //! - lesson 4: `models/induction.safetensors` has a sharp previous-token head (L0H2) and an
 //!   induction head (L1H0); it predicts the whole second copy of a repeat, and loses it when
 //!   either layer's heads are zeroed, but not when one head of layer 1 is;
@@ -395,4 +396,25 @@ fn lesson_4_heads_of_the_induction_model() {
     }
     let partial = repeat_predictions(&[Patch::zero(Component::Head { layer: 0, head: 2 })]).0;
     assert!((3..11).contains(&partial), "{partial}");
+}
+
+#[test]
+fn lesson_3_layer_norm_brings_each_vector_to_norm_sqrt_512() {
+    let model = load("seed-block.safetensors");
+    let ids = model
+        .tokenizer
+        .encode("the quick brown fox jumps over the lazy dog")
+        .ids;
+    let trace = forward(&model.params, &ids).unwrap();
+    let layer = &trace.layers[0];
+    let norm = |row: ndarray::ArrayView1<f32>| row.dot(&row).sqrt();
+    for pos in 0..ids.len() {
+        let before = norm(layer.resid_mid_pre_norm.as_ref().unwrap().row(pos));
+        let after = norm(layer.resid_mid.row(pos));
+        assert!(before < 1.0, "position {pos}: ‖x + attn‖ = {before}");
+        assert!(
+            (20.0..25.0).contains(&after),
+            "position {pos}: ‖ln1‖ = {after}"
+        );
+    }
 }
