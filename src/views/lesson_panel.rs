@@ -320,6 +320,11 @@ impl LessonPanel {
             }
             return;
         }
+        // Let the app finish what opening the model started (a trace of the old prompt), so a
+        // late result cannot clamp the step's selection to the old prompt's length.
+        if state.busy() {
+            return;
+        }
         let Some((lesson, index)) = self.player.current() else {
             return;
         };
