@@ -58,9 +58,14 @@ fn lesson_8_run_shows_the_drop_and_the_induction_head() {
     let mean = |range: std::ops::Range<usize>| {
         losses[range.clone()].iter().sum::<f64>() / range.len() as f64
     };
-    assert!(mean(380..400) > 2.0, "plateau: {}", mean(380..400));
+    assert!(mean(380..400) > 2.0, "slow start: {}", mean(380..400));
     assert!(mean(780..800) < 1.0, "drop: {}", mean(780..800));
-    assert!(mean(1980..2000) < 0.4, "end: {}", mean(1980..2000));
+    // "about 0.3 at the end".
+    assert!(
+        (0.2..0.4).contains(&mean(1980..2000)),
+        "end: {}",
+        mean(1980..2000)
+    );
     let at = |step: usize| induction.iter().find(|(s, _, _)| *s == step).unwrap();
     assert!(at(400).2 < 0.3, "{induction:?}");
     assert!(at(800).1 == 1 && at(800).2 > 0.6, "{induction:?}");
