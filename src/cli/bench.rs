@@ -81,7 +81,6 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn run_train(args: &BenchTrainArgs) -> Result<(), CliError> {
-    crate::train::step::prefer_data_parallel_products();
     let config = preset_config(&args.preset, args.vocab).map_err(CliError::usage)?;
     if args.seq == 0 || args.seq > config.n_ctx {
         return Err(CliError::usage(format!(

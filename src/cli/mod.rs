@@ -89,6 +89,9 @@ impl CliError {
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
+    // Before any other thread exists: products stay on one thread each; the forward pass and
+    // training split their work over rayon's threads themselves.
+    crate::train::step::prefer_data_parallel_products();
     let cli = Cli::parse();
     let result = match cli.command {
         None => crate::app::run_gui(GuiArgs::default()),

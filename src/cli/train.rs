@@ -135,7 +135,6 @@ fn check_args(args: &TrainArgs) -> Result<(), CliError> {
 
 /// Runs the train command.
 pub fn run(args: &TrainArgs) -> Result<(), CliError> {
-    crate::train::step::prefer_data_parallel_products();
     check_args(args)?;
     let data = data_source(args)?;
     let config = preset_config(&args.preset, data.d_vocab()).map_err(CliError::usage)?;

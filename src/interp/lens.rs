@@ -19,13 +19,14 @@
 
 use std::sync::Mutex;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis, s};
 use rayon::prelude::*;
 
 use super::resid::stage_array;
 use super::stage::Stage;
 use super::vocab_rows::summarize_row_into;
+use crate::model::ops::mean_and_rstd;
+use crate::model::parallel::{mat_mul_rows, with_split};
 use crate::model::{Params, TokenId, Trace};
 
 /// Below this many lens logits the per-row statistics run on the calling thread.
@@ -120,7 +121,17 @@ impl LogitLens {
 
         let mut flat_logits = Array2::from_shape_vec((n, d_vocab), take_logits_buffer(n * d_vocab))
             .expect("the buffer has n·d_vocab values"); // [stage·rows, d_vocab]
-        general_mat_mul(1.0, &normalized, &params.unembed(), 0.0, &mut flat_logits);
+        let mut logits_view = flat_logits.view_mut();
+        with_split(true, |split| {
+            mat_mul_rows(
+                split,
+                1.0,
+                &normalized.view(),
+                &params.unembed(),
+                0.0,
+                &mut logits_view,
+            )
+        });
         if let Some(b_u) = &params.b_u {
             flat_logits += b_u;
         }
@@ -216,9 +227,9 @@ fn summarize(logits: &[f32], top_ids: &mut [TokenId], top_probs: &mut [f32], lse
 }
 
 /// Writes the final LayerNorm of `stream` [rows, d_model] into `out` [rows, d_model] as
-/// `norm` says, or copies the stream when the model has no final LayerNorm. The arithmetic
-/// is `ops::layer_norm_forward`'s (biased variance, eps inside the root), written into the
-/// lens matrix directly and with the option of the final stream's frozen scale.
+/// `norm` says, or copies the stream when the model has no final LayerNorm. The statistics
+/// are `ops::layer_norm_forward`'s ([`mean_and_rstd`]), written into the lens matrix
+/// directly and with the option of the final stream's frozen scale.
 fn apply_final_norm(
     params: &Params<f32>,
     trace: &Trace<f32>,
@@ -231,20 +242,13 @@ fn apply_final_norm(
         return;
     };
     let eps = params.config.layer_norm_eps as f32;
-    let inv_d = 1.0 / stream.ncols() as f32;
     let frozen_rstd = match norm {
         LensNorm::OwnStatistics => None,
         LensNorm::CachedFinalScale => Some(&trace.ln_final.as_ref().expect("ln_final ran").rstd),
     };
     for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {
-        let mean = x.sum() * inv_d;
-        let rstd = match frozen_rstd {
-            Some(rstd) => rstd[row],
-            None => {
-                let var = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() * inv_d;
-                1.0 / (var + eps).sqrt()
-            }
-        };
+        let (mean, own_rstd) = mean_and_rstd(x, eps);
+        let rstd = frozen_rstd.map_or(own_rstd, |rstd| rstd[row]);
         ndarray::Zip::from(&mut y)
             .and(x)
             .and(&ln.w)

@@ -7,9 +7,13 @@
 //! Trace records are slices of it.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, Array4, ArrayView2, Axis, s};
+use ndarray::{
+    Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4,
+    Axis, Zip, s,
+};
 
 use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place};
+use super::parallel::{Split, mat_mul_rows};
 use super::params::AttentionParams;
 use super::scalar::{Scalar, c};
 
@@ -66,6 +70,7 @@ pub(crate) fn attention_forward<F: Scalar>(
     batch: usize,
     n_pos: usize,
     per_head_results: bool,
+    split: Split<'_>,
 ) -> AttentionTrace<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
     let rows = x.nrows();
@@ -84,8 +89,16 @@ pub(crate) fn attention_forward<F: Scalar>(
         qkv.slice_mut(s![.., part * width..(part + 1) * width])
             .assign(&bias);
     }
-    general_mat_mul(F::one(), &x, &fused_qkv_weight(weights), F::one(), &mut qkv);
-    let split = |part: usize| {
+    let w_qkv = fused_qkv_weight(weights);
+    mat_mul_rows(
+        split,
+        F::one(),
+        &x,
+        &w_qkv.view(),
+        F::one(),
+        &mut qkv.view_mut(),
+    );
+    let part_of_qkv = |part: usize| {
         let mut out = Array3::zeros((n_heads, rows, d_head));
         for head in 0..n_heads {
             let col = part * width + head * d_head;
@@ -94,27 +107,70 @@ pub(crate) fn attention_forward<F: Scalar>(
         }
         out
     };
-    let (q, k, v) = (split(0), split(1), split(2));
+    let (q, k, v) = (part_of_qkv(0), part_of_qkv(1), part_of_qkv(2));
 
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
     let mut scores = Array4::zeros((batch, n_heads, n_pos, n_pos));
     let mut pattern = Array4::zeros((batch, n_heads, n_pos, n_pos));
     let mut z = Array3::zeros((n_heads, rows, d_head));
-    for b in 0..batch {
-        let seq = s![b * n_pos..(b + 1) * n_pos, ..];
-        for head in 0..n_heads {
-            let q_bh = q.slice(s![head, b * n_pos..(b + 1) * n_pos, ..]); // [query_pos, d_head]
-            let k_bh = k.slice(s![head, b * n_pos..(b + 1) * n_pos, ..]); // [key_pos, d_head]
-            let v_bh = v.slice(s![head, b * n_pos..(b + 1) * n_pos, ..]); // [key_pos, d_head]
-            let mut scores_bh = scores.slice_mut(s![b, head, .., ..]); // [query_pos, key_pos]
-            general_mat_mul(scale, &q_bh, &k_bh.t(), F::zero(), &mut scores_bh);
-            let mut pattern_bh = pattern.slice_mut(s![b, head, .., ..]);
+    // One head: its scores, pattern and z for every sequence.
+    let one_head = |mut scores_h: ArrayViewMut3<'_, F>,  // [batch, query_pos, key_pos]
+                    mut pattern_h: ArrayViewMut3<'_, F>, // [batch, query_pos, key_pos]
+                    mut z_h: ArrayViewMut2<'_, F>,       // [rows, d_head]
+                    q_h: ArrayView2<'_, F>,              // [rows, d_head]
+                    k_h: ArrayView2<'_, F>,              // [rows, d_head]
+                    v_h: ArrayView2<'_, F>| {
+        // [rows, d_head]
+        for b in 0..batch {
+            let seq = s![b * n_pos..(b + 1) * n_pos, ..];
+            let mut scores_bh = scores_h.index_axis_mut(Axis(0), b); // [query_pos, key_pos]
+            general_mat_mul(
+                scale,
+                &q_h.slice(seq),
+                &k_h.slice(seq).t(),
+                F::zero(),
+                &mut scores_bh,
+            );
+            let mut pattern_bh = pattern_h.index_axis_mut(Axis(0), b);
             pattern_bh.assign(&scores_bh);
             causal_softmax_in_place(pattern_bh.view_mut());
-            let mut z_bh = z.index_axis_mut(Axis(0), head);
-            let mut z_bh = z_bh.slice_mut(seq);
-            general_mat_mul(F::one(), &pattern_bh, &v_bh, F::zero(), &mut z_bh);
+            let mut z_bh = z_h.slice_mut(seq);
+            general_mat_mul(F::one(), &pattern_bh, &v_h.slice(seq), F::zero(), &mut z_bh);
         }
+    };
+    let run_heads =
+        |mut scores: ArrayViewMut4<'_, F>,
+         mut pattern: ArrayViewMut4<'_, F>,
+         mut z: ArrayViewMut3<'_, F>,
+         (q, k, v): (ArrayView3<'_, F>, ArrayView3<'_, F>, ArrayView3<'_, F>)| {
+            Zip::from(scores.axis_iter_mut(Axis(1)))
+                .and(pattern.axis_iter_mut(Axis(1)))
+                .and(z.axis_iter_mut(Axis(0)))
+                .and(q.axis_iter(Axis(0)))
+                .and(k.axis_iter(Axis(0)))
+                .and(v.axis_iter(Axis(0)))
+                .for_each(one_head);
+        };
+    // Per head: two products of n_pos² · d_head multiply-adds and a softmax.
+    if n_heads >= 2 && split.worth_it(rows, 2 * n_heads * rows * n_pos * d_head) {
+        let half = n_heads / 2;
+        let (scores_a, scores_b) = scores.view_mut().split_at(Axis(1), half);
+        let (pattern_a, pattern_b) = pattern.view_mut().split_at(Axis(1), half);
+        let (z_a, z_b) = z.view_mut().split_at(Axis(0), half);
+        let (q_a, q_b) = q.view().split_at(Axis(0), half);
+        let (k_a, k_b) = k.view().split_at(Axis(0), half);
+        let (v_a, v_b) = v.view().split_at(Axis(0), half);
+        split.join(
+            || run_heads(scores_a, pattern_a, z_a, (q_a, k_a, v_a)),
+            || run_heads(scores_b, pattern_b, z_b, (q_b, k_b, v_b)),
+        );
+    } else {
+        run_heads(
+            scores.view_mut(),
+            pattern.view_mut(),
+            z.view_mut(),
+            (q.view(), k.view(), v.view()),
+        );
     }
     if !per_head_results {
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
@@ -125,7 +181,14 @@ pub(crate) fn attention_forward<F: Scalar>(
                 .assign(&z.index_axis(Axis(0), head));
         }
         let mut out = Array2::zeros((rows, d_model));
-        general_mat_mul(F::one(), &z_concat, &w_o_flat(weights), F::zero(), &mut out);
+        mat_mul_rows(
+            split,
+            F::one(),
+            &z_concat.view(),
+            &w_o_flat(weights),
+            F::zero(),
+            &mut out.view_mut(),
+        );
         return AttentionTrace {
             q,
             k,
@@ -139,15 +202,26 @@ pub(crate) fn attention_forward<F: Scalar>(
     }
     // head_result[h] = z[h] · W_O[h]: each head's own write into the stream.
     let mut head_result = Array3::zeros((n_heads, rows, d_model));
-    for head in 0..n_heads {
-        let mut out_h = head_result.index_axis_mut(Axis(0), head);
-        general_mat_mul(
-            F::one(),
-            &z.index_axis(Axis(0), head),
-            &weights.w_o.index_axis(Axis(0), head),
-            F::zero(),
-            &mut out_h,
+    let run_results =
+        |mut out: ArrayViewMut3<'_, F>, z: ArrayView3<'_, F>, w_o: ArrayView3<'_, F>| {
+            Zip::from(out.axis_iter_mut(Axis(0)))
+                .and(z.axis_iter(Axis(0)))
+                .and(w_o.axis_iter(Axis(0)))
+                .for_each(|mut out_h, z_h, w_o_h| {
+                    general_mat_mul(F::one(), &z_h, &w_o_h, F::zero(), &mut out_h)
+                });
+        };
+    if n_heads >= 2 && split.worth_it(rows, n_heads * rows * d_head * d_model) {
+        let half = n_heads / 2;
+        let (out_a, out_b) = head_result.view_mut().split_at(Axis(0), half);
+        let (z_a, z_b) = z.view().split_at(Axis(0), half);
+        let (w_a, w_b) = weights.w_o.view().split_at(Axis(0), half);
+        split.join(
+            || run_results(out_a, z_a, w_a),
+            || run_results(out_b, z_b, w_b),
         );
+    } else {
+        run_results(head_result.view_mut(), z.view(), weights.w_o.view());
     }
     AttentionTrace {
         q,

@@ -14,6 +14,7 @@ use super::ops::{
     LayerNormTrace, activation_backward_in_place, activation_forward, cross_entropy,
     layer_norm_forward,
 };
+use super::parallel::{Split, mat_mul_rows, with_split};
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
 use super::scalar::Scalar;
 
@@ -193,16 +194,17 @@ pub fn forward_batch<F: Scalar>(
     sequences: &[&[TokenId]],
     intervention: &dyn Intervention<F>,
 ) -> Result<Trace<F>, InputError> {
-    forward_impl(params, sequences, intervention, true)
+    forward_impl(params, sequences, intervention, true, true)
 }
 
 /// The plain forward pass for training: the same Trace except that `head_result` is left
-/// empty (the heads' outputs are summed by one fused product, which is faster).
+/// empty (the heads' outputs are summed by one fused product, which is faster), and the pass
+/// runs on the calling thread (training runs one group of sequences per thread).
 pub fn forward_for_training<F: Scalar>(
     params: &Params<F>,
     sequences: &[&[TokenId]],
 ) -> Result<Trace<F>, InputError> {
-    forward_impl(params, sequences, &NoIntervention, false)
+    forward_impl(params, sequences, &NoIntervention, false, false)
 }
 
 fn forward_impl<F: Scalar>(
@@ -210,6 +212,19 @@ fn forward_impl<F: Scalar>(
     sequences: &[&[TokenId]],
     intervention: &dyn Intervention<F>,
     per_head_results: bool,
+    two_threads: bool,
+) -> Result<Trace<F>, InputError> {
+    with_split(two_threads, |split| {
+        forward_checked(params, sequences, intervention, per_head_results, split)
+    })
+}
+
+fn forward_checked<F: Scalar>(
+    params: &Params<F>,
+    sequences: &[&[TokenId]],
+    intervention: &dyn Intervention<F>,
+    per_head_results: bool,
+    split: Split<'_>,
 ) -> Result<Trace<F>, InputError> {
     let n_pos = sequences.first().map_or(0, |s| s.len());
     for sequence in sequences {
@@ -244,6 +259,7 @@ fn forward_impl<F: Scalar>(
             resid,
             intervention,
             per_head_results,
+            split,
         );
         resid = trace.resid_post.clone();
         layers.push(trace);
@@ -253,7 +269,7 @@ fn forward_impl<F: Scalar>(
         .as_ref()
         .map(|ln| layer_norm(ln, resid.view(), config.layer_norm_eps));
     let unembed_in = ln_final.as_ref().map_or(resid.view(), |ln| ln.out.view());
-    let logits = unembed(params, unembed_in);
+    let logits = unembed_split(params, unembed_in, split);
     Ok(Trace {
         batch,
         n_pos,
@@ -268,10 +284,25 @@ fn forward_impl<F: Scalar>(
 
 /// `x · W_U + b_U` (W_U = W_Eᵀ when tied). `x` [rows, d_model] → [rows, d_vocab].
 pub fn unembed<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>) -> Array2<F> {
-    let mut logits = x.dot(&params.unembed());
-    if let Some(b_u) = &params.b_u {
-        logits += b_u;
-    }
+    unembed_split(params, x, Split::None)
+}
+
+fn unembed_split<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>, split: Split) -> Array2<F> {
+    let mut logits = match &params.b_u {
+        Some(b_u) => b_u
+            .broadcast((x.nrows(), b_u.len()))
+            .expect("b_U is [d_vocab]")
+            .to_owned(),
+        None => Array2::zeros((x.nrows(), params.config.d_vocab)),
+    }; // [rows, d_vocab]
+    mat_mul_rows(
+        split,
+        F::one(),
+        &x,
+        &params.unembed(),
+        F::one(),
+        &mut logits.view_mut(),
+    );
     logits
 }
 
@@ -297,6 +328,7 @@ fn block_forward<F: Scalar>(
     resid_pre: Array2<F>,
     intervention: &dyn Intervention<F>,
     per_head_results: bool,
+    split: Split<'_>,
 ) -> LayerTrace<F> {
     let config = &params.config;
     let eps = config.layer_norm_eps;
@@ -314,7 +346,7 @@ fn block_forward<F: Scalar>(
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
-    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, per_head_results);
+    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, per_head_results, split);
     let mut attn_out = match attn.fused_out.take() {
         Some(sum) => sum + &block.attn.b_o,
         None => {
@@ -350,7 +382,7 @@ fn block_forward<F: Scalar>(
             let mlp_in = ln2_pre
                 .as_ref()
                 .map_or(resid_mid.view(), |ln| ln.out.view());
-            let (pre, post, mut out) = mlp_forward(weights, config.activation, mlp_in);
+            let (pre, post, mut out) = mlp_forward(weights, config.activation, mlp_in, split);
             intervention.apply(HookSite::MlpOut { layer }, out.view_mut().into_dyn());
             let mut skip = skip_or_zero(&resid_mid);
             intervention.apply(HookSite::MlpSkip { layer }, skip.view_mut().into_dyn());
@@ -409,14 +441,29 @@ pub(crate) fn mlp_forward<F: Scalar>(
     weights: &MlpParams<F>,
     activation: Activation,
     x: ArrayView2<'_, F>,
+    split: Split<'_>,
 ) -> (Array2<F>, Array2<F>, Array2<F>) {
     let mut pre = Array2::zeros((x.nrows(), weights.w_in.ncols())); // [rows, d_mlp]
     pre.assign(&weights.b_in);
-    general_mat_mul(F::one(), &x, &weights.w_in, F::one(), &mut pre);
-    let post = activation_forward(activation, &pre);
+    mat_mul_rows(
+        split,
+        F::one(),
+        &x,
+        &weights.w_in.view(),
+        F::one(),
+        &mut pre.view_mut(),
+    );
+    let post = activation_forward(activation, &pre, split);
     let mut out = Array2::zeros((x.nrows(), weights.w_out.ncols())); // [rows, d_model]
     out.assign(&weights.b_out);
-    general_mat_mul(F::one(), &post, &weights.w_out, F::one(), &mut out);
+    mat_mul_rows(
+        split,
+        F::one(),
+        &post.view(),
+        &weights.w_out.view(),
+        F::one(),
+        &mut out.view_mut(),
+    );
     (pre, post, out)
 }
 

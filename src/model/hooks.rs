@@ -49,8 +49,9 @@ pub enum HookSite {
     },
 }
 
-/// Something that may change activations at hook sites during a forward pass.
-pub trait Intervention<F> {
+/// Something that may change activations at hook sites during a forward pass (`Sync`: the
+/// pass may run on rayon's threads).
+pub trait Intervention<F>: Sync {
     /// Changes `values` (shaped as documented on the site) in place, or leaves them.
     fn apply(&self, site: HookSite, values: ArrayViewMutD<'_, F>);
 }

@@ -10,6 +10,7 @@ pub mod forward;
 pub mod hooks;
 pub mod io;
 pub mod ops;
+pub mod parallel;
 pub mod params;
 pub mod scalar;
 pub mod tokenizer;

@@ -8,6 +8,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use super::config::Activation;
+use super::parallel::Split;
 use super::scalar::{Scalar, c};
 
 /// What LayerNorm computed for a batch of rows, kept for views and for backward.
@@ -23,6 +24,42 @@ pub struct LayerNormTrace<F> {
     pub out: Array2<F>,
 }
 
+/// A row's mean and `1/√(var + eps)` (biased variance), the statistics LayerNorm uses.
+/// Sums run in eight interleaved partial sums, which the compiler turns into vector code
+/// (a plain running sum waits on every addition in turn). `x` [d].
+pub fn mean_and_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> (F, F) {
+    let n = c::<F>(x.len() as f64);
+    let owned;
+    let values = match x.as_slice() {
+        Some(values) => values,
+        None => {
+            owned = x.to_vec();
+            &owned
+        }
+    };
+    let mean = lane_sum(values, |v| v) / n;
+    let var = lane_sum(values, |v| (v - mean) * (v - mean)) / n;
+    (mean, F::one() / (var + eps).sqrt())
+}
+
+/// `Σ f(v)` over `values`, in eight interleaved partial sums.
+fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
+    let mut lanes = [F::zero(); 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += f(v);
+        }
+    }
+    let mut sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &v in tail {
+        sum += f(v);
+    }
+    sum
+}
+
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
 /// `x` [rows, d], `w`, `b` [d].
 pub fn layer_norm_forward<F: Scalar>(
@@ -32,7 +69,6 @@ pub fn layer_norm_forward<F: Scalar>(
     eps: f64,
 ) -> LayerNormTrace<F> {
     let (rows, d) = x.dim();
-    let inv_d = c::<F>(1.0 / d as f64);
     let eps = c::<F>(eps);
     let mut mean = Array1::zeros(rows);
     let mut rstd = Array1::zeros(rows);
@@ -40,9 +76,7 @@ pub fn layer_norm_forward<F: Scalar>(
     let mut out = Array2::zeros((rows, d));
     for row in 0..rows {
         let x_row = x.row(row);
-        let mu = x_row.sum() * inv_d;
-        let var = x_row.iter().map(|&v| (v - mu) * (v - mu)).sum::<F>() * inv_d;
-        let r = F::one() / (var + eps).sqrt();
+        let (mu, r) = mean_and_rstd(x_row, eps);
         mean[row] = mu;
         rstd[row] = r;
         Zip::from(normalized.row_mut(row))
@@ -188,11 +222,32 @@ pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
 }
 
 /// `post = act(pre)` elementwise over a contiguous array (plain slice loops, which the
-/// compiler vectorizes; ndarray's `mapv` did not). `pre` [rows, d_mlp].
-pub fn activation_forward<F: Scalar>(activation: Activation, pre: &Array2<F>) -> Array2<F> {
+/// compiler vectorizes; ndarray's `mapv` did not), in two halves on two threads when `split`
+/// says so and the array is large. `pre` [rows, d_mlp].
+pub fn activation_forward<F: Scalar>(
+    activation: Activation,
+    pre: &Array2<F>,
+    split: Split<'_>,
+) -> Array2<F> {
     let mut post = Array2::zeros(pre.raw_dim());
     let out = post.as_slice_mut().expect("fresh arrays are contiguous");
     let input = pre.as_slice().expect("pre-activations are contiguous");
+    // A gelu_new costs about as much as a dozen multiply-adds.
+    if split.worth_it(pre.nrows(), 12 * input.len()) {
+        let mid = input.len() / 2;
+        let (in_first, in_second) = input.split_at(mid);
+        let (out_first, out_second) = out.split_at_mut(mid);
+        split.join(
+            || activate_slice(activation, in_first, out_first),
+            || activate_slice(activation, in_second, out_second),
+        );
+    } else {
+        activate_slice(activation, input, out);
+    }
+    post
+}
+
+fn activate_slice<F: Scalar>(activation: Activation, input: &[F], out: &mut [F]) {
     match activation {
         Activation::GeluNew => out
             .iter_mut()
@@ -200,7 +255,6 @@ pub fn activation_forward<F: Scalar>(activation: Activation, pre: &Array2<F>) ->
             .for_each(|(o, &x)| *o = gelu_new(x)),
         Activation::Relu => out.iter_mut().zip(input).for_each(|(o, &x)| *o = relu(x)),
     }
-    post
 }
 
 /// Reverses [`activation_forward`]: multiplies `d` (dL/dpost, becoming dL/dpre) by the

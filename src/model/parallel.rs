@@ -1,0 +1,364 @@
+//! Splitting one forward pass over two threads.
+//!
+//! The explorer traces one prompt at a time: 64 rows through matrices of 128–512 columns in
+//! the lesson model, some 40 products of 5–90 µs each. At that grain, handing work to a
+//! sleeping thread costs more than it saves: waking a thread in this VM takes ~100 µs, which
+//! is why matrixmultiply's own threading and rayon's `join` made a 64×128×512 product slower
+//! (85 µs alone, 230 µs split through rayon). A [`Team`] instead keeps one helper thread
+//! spinning for the length of one pass and hands it half of each large step (51 µs split);
+//! the process keeps matrixmultiply single-threaded
+//! ([`crate::train::step::prefer_data_parallel_products`]).
+//!
+//! What is split: a product `c = a·b` into two bands of rows of `a` and `c` ([`mat_mul_rows`]),
+//! elementwise activations into two halves, attention into two groups of heads. Every band is
+//! an ordinary product with the same order of sums along `k`, so results equal the unsplit
+//! ones to rounding (matrixmultiply finishes a partial tile at a band's edge through a buffer,
+//! which can round the last bit differently).
+//!
+//! The caller never waits on a job nobody has started: when it finishes its own half first
+//! and the helper has not yet taken the other, it takes that half back and runs it itself. So
+//! a busy machine (the helper not scheduled) costs at most the time of the unsplit step.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+use super::scalar::Scalar;
+
+/// Whether (and with whom) a forward pass splits its work.
+#[derive(Clone, Copy)]
+pub enum Split<'team> {
+    /// Everything on the calling thread.
+    None,
+    /// Large steps split in two with the team's helper thread.
+    Team(&'team Team),
+}
+
+impl std::fmt::Debug for Split<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Split::None => "Split::None",
+            Split::Team(_) => "Split::Team",
+        })
+    }
+}
+
+/// Below this many multiply-adds a step is not split (a hand-over costs ~1 µs).
+const MIN_SPLIT_MULTIPLY_ADDS: usize = 1 << 16;
+/// A band has at least this many rows.
+const MIN_BAND_ROWS: usize = 4;
+
+impl Split<'_> {
+    /// Whether work of `multiply_adds` over `rows` rows is worth splitting.
+    pub fn worth_it(self, rows: usize, multiply_adds: usize) -> bool {
+        matches!(self, Split::Team(_))
+            && rows >= 2 * MIN_BAND_ROWS
+            && multiply_adds >= MIN_SPLIT_MULTIPLY_ADDS
+    }
+
+    /// Runs `first` and `second`, on two threads when this is a team (see [`Team::join`]).
+    pub fn join<A, B>(self, first: A, second: B)
+    where
+        A: FnOnce() + Send,
+        B: FnOnce() + Send,
+    {
+        match self {
+            Split::Team(team) => team.join(first, second),
+            Split::None => {
+                first();
+                second();
+            }
+        }
+    }
+}
+
+/// Runs `work` with a [`Team`] when two threads are wanted and would help, otherwise with
+/// [`Split::None`]. They would not help on a single core, nor inside rayon's pool (the caller
+/// is then already one of several parallel tasks, as when patching runs many passes). The
+/// helper thread lives exactly as long as `work`.
+pub fn with_split<R>(threads_wanted: bool, work: impl FnOnce(Split<'_>) -> R) -> R {
+    if !threads_wanted || cores() < 2 || rayon::current_thread_index().is_some() {
+        return work(Split::None);
+    }
+    let team = Team::new();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(HELPER_NAME.into())
+            .spawn_scoped(scope, || team.serve())
+            .expect("a thread can be started");
+        let out = catch_unwind(AssertUnwindSafe(|| work(Split::Team(&team))));
+        team.state.store(EXIT, Ordering::Release);
+        match out {
+            Ok(out) => out,
+            Err(panic) => resume_unwind(panic),
+        }
+    })
+}
+
+/// The cores this process may use, read once (`available_parallelism` reads the cgroup
+/// files on every call, which costs tens of µs).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Job states of a [`Team`].
+const IDLE: u8 = 0;
+const POSTED: u8 = 1;
+const TAKEN: u8 = 2;
+const DONE: u8 = 3;
+const EXIT: u8 = 4;
+
+/// A helper thread that spins waiting for one job at a time (see the module header).
+pub struct Team {
+    state: AtomicU8,
+    /// The posted job, as a type-erased pointer to a closure on the poster's stack.
+    job: Mutex<Option<ErasedJob>>,
+    /// A panic of the helper's job, handed back to the poster.
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+/// A `&mut Option<B>` closure slot on the posting thread's stack, and the function that
+/// takes the closure out and calls it.
+struct ErasedJob {
+    slot: *mut (),
+    call: unsafe fn(*mut ()),
+}
+
+// SAFETY: the pointer is only dereferenced by `Team::serve` while the posting thread is
+// blocked in `Team::join` waiting for it (see there), and `B: Send` is required of the job.
+#[allow(unsafe_code)]
+unsafe impl Send for ErasedJob {}
+
+/// Calls the `Option<B>` closure behind `slot` once.
+///
+/// # Safety
+/// `slot` must point to a live `Option<B>` that no other thread touches during the call.
+#[allow(unsafe_code)]
+unsafe fn call_erased<B: FnOnce()>(slot: *mut ()) {
+    // SAFETY: guaranteed by the caller (`Team::join` keeps the slot alive and untouched).
+    let job = unsafe { &mut *slot.cast::<Option<B>>() };
+    if let Some(job) = job.take() {
+        job();
+    }
+}
+
+/// Spins this many times before yielding the core while waiting.
+const SPINS_BEFORE_YIELD: u32 = 1 << 12;
+
+fn wait_while(mut busy: impl FnMut() -> bool) {
+    let mut spins = 0u32;
+    while busy() {
+        if spins < SPINS_BEFORE_YIELD {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Team {
+    fn new() -> Self {
+        Team {
+            state: AtomicU8::new(IDLE),
+            job: Mutex::new(None),
+            panic: Mutex::new(None),
+        }
+    }
+
+    /// The helper thread's loop: take posted jobs until told to exit.
+    fn serve(&self) {
+        loop {
+            wait_while(|| {
+                let state = self.state.load(Ordering::Acquire);
+                state != POSTED && state != EXIT
+            });
+            if self.state.load(Ordering::Acquire) == EXIT {
+                return;
+            }
+            if self
+                .state
+                .compare_exchange(POSTED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                continue; // the poster took its job back
+            }
+            let job = self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(job) = job {
+                #[allow(unsafe_code)]
+                // SAFETY: the poster is blocked in `join` until it sees DONE, keeping the
+                // slot alive, and it no longer touches the slot once the job is TAKEN.
+                let result = catch_unwind(AssertUnwindSafe(|| unsafe { (job.call)(job.slot) }));
+                if let Err(panic) = result {
+                    *self.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(panic);
+                }
+            }
+            self.state.store(DONE, Ordering::Release);
+        }
+    }
+
+    /// Runs `first` here and `second` on the helper thread (or here too, if the helper has
+    /// not taken it by the time `first` is done); returns when both have finished. A panic in
+    /// either is resumed here after both are finished.
+    pub fn join<A, B>(&self, first: A, second: B)
+    where
+        A: FnOnce() + Send,
+        B: FnOnce() + Send,
+    {
+        if std::thread::current().name() == Some(HELPER_NAME) {
+            first();
+            second();
+            return;
+        }
+        let mut slot = Some(second);
+        *self.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(ErasedJob {
+            slot: (&raw mut slot).cast(),
+            call: call_erased::<B>,
+        });
+        self.state.store(POSTED, Ordering::Release);
+        let first_result = catch_unwind(AssertUnwindSafe(first));
+        let taken_back = self
+            .state
+            .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if taken_back {
+            self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(second) = slot.take() {
+                second();
+            }
+        } else {
+            // The helper has the job: `slot` must stay alive until it reports DONE.
+            wait_while(|| self.state.load(Ordering::Acquire) != DONE);
+            self.state.store(IDLE, Ordering::Release);
+            if let Some(panic) = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                resume_unwind(panic);
+            }
+        }
+        if let Err(panic) = first_result {
+            resume_unwind(panic);
+        }
+    }
+}
+
+/// The helper thread's name (a job running there does not split again).
+const HELPER_NAME: &str = "forward-helper";
+
+/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]; split into two bands of rows of
+/// `a` and `c` when `split` is a team and the product is large enough.
+pub(crate) fn mat_mul_rows<F: Scalar>(
+    split: Split<'_>,
+    alpha: F,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    beta: F,
+    c: &mut ArrayViewMut2<'_, F>,
+) {
+    let (rows, depth) = a.dim();
+    if !split.worth_it(rows, rows * depth * b.ncols()) {
+        general_mat_mul(alpha, a, b, beta, c);
+        return;
+    }
+    let mid = rows / 2;
+    let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
+    let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
+    split.join(
+        || general_mat_mul(alpha, &a_top, b, beta, &mut c_top),
+        || general_mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn a_split_product_equals_the_plain_one_to_rounding() {
+        let a = Array2::from_shape_fn((77, 96), |(i, j)| {
+            ((i * 31 + j * 17) % 23) as f32 * 0.1 - 1.0
+        });
+        let b = Array2::from_shape_fn((96, 50), |(i, j)| {
+            ((i * 7 + j * 13) % 19) as f32 * 0.05 - 0.4
+        });
+        let mut plain = Array2::from_elem((77, 50), 0.5f32);
+        let mut split = plain.clone();
+        general_mat_mul(0.7, &a, &b, 1.0, &mut plain);
+        with_split(true, |team| {
+            assert!(team.worth_it(77, 77 * 96 * 50) || matches!(team, Split::None));
+            mat_mul_rows(team, 0.7, &a.view(), &b.view(), 1.0, &mut split.view_mut())
+        });
+        let scale = plain.fold(0.0f32, |m, x| m.max(x.abs()));
+        let diff = (&plain - &split).fold(0.0f32, |m, x| m.max(x.abs()));
+        assert!(
+            diff <= 4.0 * f32::EPSILON * scale,
+            "{diff:e} against {scale}"
+        );
+        assert_ne!(
+            split,
+            Array2::from_elem((77, 50), 0.5f32),
+            "the product ran"
+        );
+    }
+
+    #[test]
+    fn a_team_runs_both_jobs_many_times_and_hands_back_panics() {
+        with_split(true, |split| {
+            for round in 0..2000usize {
+                let (mut left, mut right) = (0usize, 0usize);
+                split.join(|| left = round, || right = round * 2);
+                assert_eq!((left, right), (round, round * 2));
+            }
+            let caught = catch_unwind(AssertUnwindSafe(|| {
+                split.join(|| (), || panic!("the second job fails"))
+            }));
+            assert!(caught.is_err(), "the helper's panic reaches the caller");
+            let (mut left, mut right) = (0, 0);
+            split.join(|| left = 1, || right = 2);
+            assert_eq!((left, right), (1, 2), "the team still works after a panic");
+        });
+    }
+
+    #[test]
+    fn the_split_forward_pass_equals_the_one_on_one_thread() {
+        use crate::model::forward::forward_for_training;
+        use crate::model::{InitOptions, ModelConfig, Params, forward};
+        // The lesson shape at 64 tokens: every product, the activation and the heads split.
+        let config = ModelConfig::lesson(65);
+        let params = Params::<f32>::init(&config, InitOptions::default()).unwrap();
+        let tokens: Vec<u32> = (0..64).map(|i| (i * 7 + 3) % 65).collect();
+        let split = forward(&params, &tokens).unwrap();
+        let single = forward_for_training(&params, &[&tokens]).unwrap();
+        let close = |a: ndarray::ArrayViewD<'_, f32>, b: ndarray::ArrayViewD<'_, f32>, what| {
+            let scale = a.fold(0.0f32, |m, x| m.max(x.abs())).max(1.0);
+            let diff = (&a - &b).fold(0.0f32, |m, x| m.max(x.abs()));
+            assert!(diff <= 1e-5 * scale, "{what}: {diff:e}");
+        };
+        for (a, b) in split.layers.iter().zip(&single.layers) {
+            close(
+                a.pattern.view().into_dyn(),
+                b.pattern.view().into_dyn(),
+                "pattern",
+            );
+            close(a.z.view().into_dyn(), b.z.view().into_dyn(), "z");
+            close(
+                a.attn_out.view().into_dyn(),
+                b.attn_out.view().into_dyn(),
+                "attn",
+            );
+            close(
+                a.resid_post.view().into_dyn(),
+                b.resid_post.view().into_dyn(),
+                "resid",
+            );
+        }
+        close(
+            split.logits.view().into_dyn(),
+            single.logits.view().into_dyn(),
+            "logits",
+        );
+    }
+}
