@@ -10,21 +10,13 @@ use residual_explorer::interp::interventions::{
     Component, Interventions, Patch, PatchAction, forward_with, reference_mean,
 };
 use residual_explorer::interp::{AccumulatedResid, Decomposition, Term, stream_stages};
-use residual_explorer::model::{InitOptions, ModelConfig, Params, Trace, forward};
+use residual_explorer::model::{Params, Trace, forward};
 
-/// A small pre-LN model with MLPs: 3 layers, 4 heads of 8.
+mod common;
+
+/// The shared small model with std 0.2.
 fn small_model(seed: u64) -> Params<f32> {
-    let config = ModelConfig {
-        d_model: 32,
-        n_heads: 4,
-        d_head: 8,
-        n_layers: 3,
-        d_mlp: 64,
-        n_ctx: 16,
-        ..ModelConfig::lesson(20)
-    };
-    // A larger std than GPT-2's so the heads' outputs are far from zero.
-    Params::init(&config, InitOptions { seed, std: 0.2 }).unwrap()
+    common::small_model(seed, 0.2)
 }
 
 const TOKENS: [u32; 9] = [3, 7, 1, 19, 7, 3, 11, 0, 5];

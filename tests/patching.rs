@@ -5,19 +5,12 @@
 use residual_explorer::interp::interventions::{Component, Interventions, Patch};
 use residual_explorer::interp::patching::{PatchingError, patch_resid_pre, resid_pre_patching};
 use residual_explorer::model::hooks::NoIntervention;
-use residual_explorer::model::{InitOptions, ModelConfig, Params, forward, forward_batch};
+use residual_explorer::model::{Params, forward, forward_batch};
+
+mod common;
 
 fn small_model() -> Params<f32> {
-    let config = ModelConfig {
-        d_model: 32,
-        n_heads: 4,
-        d_head: 8,
-        n_layers: 3,
-        d_mlp: 64,
-        n_ctx: 16,
-        ..ModelConfig::lesson(20)
-    };
-    Params::init(&config, InitOptions { seed: 11, std: 0.3 }).unwrap()
+    common::small_model(11, 0.3)
 }
 
 const CLEAN: [u32; 8] = [3, 7, 1, 19, 7, 3, 11, 5];

@@ -68,6 +68,13 @@ const SYMBOL_VOCAB: usize = 32;
 const VALIDATION_SEED: u64 = 0x5EED_0F7E;
 const VALIDATION_BATCHES: usize = 8;
 
+/// The same [`VALIDATION_BATCHES`] batches on every call: `make` draws each from a generator
+/// seeded with [`VALIDATION_SEED`].
+fn fixed_validation_batches(mut make: impl FnMut(&mut StdRng) -> Batch) -> Vec<Batch> {
+    let mut rng = StdRng::seed_from_u64(VALIDATION_SEED);
+    (0..VALIDATION_BATCHES).map(|_| make(&mut rng)).collect()
+}
+
 /// The data source of task `name`, or an error listing the tasks.
 pub fn task_source(name: &str) -> Result<Box<dyn BatchSource>, String> {
     let kind = match name {
@@ -190,10 +197,7 @@ impl BatchSource for SymbolTask {
     }
 
     fn validation_batches(&self, batch: usize, seq: usize) -> Vec<Batch> {
-        let mut rng = StdRng::seed_from_u64(VALIDATION_SEED);
-        (0..VALIDATION_BATCHES)
-            .map(|_| self.batch(&mut rng, batch, seq))
-            .collect()
+        fixed_validation_batches(|rng| self.batch(rng, batch, seq))
     }
 }
 
@@ -278,10 +282,7 @@ impl BatchSource for Sentences {
     }
 
     fn validation_batches(&self, batch: usize, seq: usize) -> Vec<Batch> {
-        let mut rng = StdRng::seed_from_u64(VALIDATION_SEED);
-        (0..VALIDATION_BATCHES)
-            .map(|_| self.batch(&mut rng, batch, seq))
-            .collect()
+        fixed_validation_batches(|rng| self.batch(rng, batch, seq))
     }
 }
 

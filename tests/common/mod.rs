@@ -1,9 +1,27 @@
-//! Helpers shared by the integration tests: the fixture folder and its JSON arrays.
+//! Helpers shared by the integration tests: the fixture folder and its JSON arrays, and a
+//! small seeded model.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
+use residual_explorer::model::{InitOptions, ModelConfig, Params};
 use serde_json::Value;
+
+/// A small pre-LN model with MLPs: 3 layers, 4 heads of 8, d_model 32, vocabulary 20,
+/// context 16, initialised with `seed` and standard deviation `std` (larger than GPT-2's
+/// 0.02 so that the heads' outputs are far from zero).
+pub fn small_model(seed: u64, std: f64) -> Params<f32> {
+    let config = ModelConfig {
+        d_model: 32,
+        n_heads: 4,
+        d_head: 8,
+        n_layers: 3,
+        d_mlp: 64,
+        n_ctx: 16,
+        ..ModelConfig::lesson(20)
+    };
+    Params::init(&config, InitOptions { seed, std }).unwrap()
+}
 
 /// The copied Hugging Face GPT-2 fixture (see tests/data/gpt2-tiny/README.md).
 pub fn fixture_dir() -> PathBuf {
