@@ -291,7 +291,7 @@ impl LessonPanel {
             .player
             .current()
             .is_some_and(|(lesson, index)| lesson.state_at(index).training.is_some());
-        let keep_training_model = lesson_trains && training_model_shown(state);
+        let keep_training_model = lesson_trains && state.shows_training_run();
         if !keep_training_model && !self.model_is_open(&model_ref, &state.model) {
             if !pending.model_requested {
                 match &model_ref {
@@ -358,13 +358,6 @@ impl LessonPanel {
 pub fn toggle_ui(ui: &mut Ui, visible: bool, language: Language) -> bool {
     let text = RichText::new(phrase(language, Phrase::Lessons)).size(15.0);
     ui.selectable_label(visible, text).clicked()
-}
-
-/// Whether the explorer shows a snapshot of a training run: a lesson step that comes after
-/// Start keeps it on screen instead of reopening the lesson's model.
-fn training_model_shown(state: &AppState) -> bool {
-    let installed = state.training.installed.as_ref();
-    installed.is_some_and(|model| std::sync::Arc::ptr_eq(model, &state.model))
 }
 
 /// Where a lesson's `models/NAME` file is installed: the app's model folders, in order.

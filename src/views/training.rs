@@ -255,7 +255,7 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         ui.colored_label(ui.visuals().error_fg_color, message);
     }
     ui.separator();
-    let shows_run = training.shown_step.is_some() && training.history.is_some();
+    let shows_run = state.shows_training_run() && training.history.is_some();
     if shows_run {
         let step = training.shown_step.unwrap_or(0);
         let how = if training.view_step.is_some() {
