@@ -5,7 +5,7 @@ mod gui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use gui_support::{app, app_with_prompt, settle};
+use gui_support::{app, app_sized, app_with_prompt, settle};
 use residual_explorer::interp::Stage;
 use residual_explorer::state::ViewKind;
 
@@ -126,6 +126,39 @@ fn picking_a_layer_and_a_head() {
     harness.run();
     let selection = &harness.state().state.selection;
     assert_eq!((selection.layer, selection.head), (1, 0));
+}
+
+#[test]
+fn where_the_token_looks_keeps_its_width_beside_eight_heads() {
+    // The narrowest window, eight heads (lesson 3's model): the grid of thumbnails used to
+    // push the last column off to ~80 points.
+    let width = 900.0;
+    let mut harness = app_sized("", egui::vec2(width, 700.0));
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/seed-block.safetensors");
+    harness.state_mut().open_model(model);
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::ShowView(
+            ViewKind::Attention,
+        ));
+    settle(&mut harness);
+    assert_eq!(harness.state().state.model.params.config.n_heads, 8);
+    let bars = harness
+        .get_by_label("Where the selected token looks")
+        .rect();
+    let min = residual_explorer::views::attention::WHERE_IT_LOOKS_MIN_WIDTH;
+    assert!(
+        bars.left() + min <= width,
+        "the column starts at {} in a {width}-point window",
+        bars.left()
+    );
+    let last_thumb = harness.get_by_label("Layer 0 head 7 pattern").rect();
+    let pattern = harness
+        .get_by_label("Attention pattern of layer 0 head 0")
+        .rect();
+    assert!(last_thumb.right() < pattern.left() && pattern.right() < bars.left());
 }
 
 #[test]
