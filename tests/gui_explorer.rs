@@ -162,6 +162,51 @@ fn where_the_token_looks_keeps_its_width_beside_eight_heads() {
 }
 
 #[test]
+fn the_lens_scrolls_to_a_newly_selected_token_once() {
+    let mut harness =
+        app_with_prompt("To be, or not to be, that is the question: whether 'tis nobler in the");
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::ShowView(
+            ViewKind::LogitLens,
+        ));
+    settle(&mut harness);
+    let name = "Logit lens: top prediction at every token and stage";
+    let before = harness.get_by_label(name).rect();
+    assert!(
+        before.bottom() > 800.0,
+        "the grid is taller than the window"
+    );
+    // A lesson step points at the last token: its row comes into view.
+    let last = harness.state().state.prompt.ids.len() - 1;
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::SelectToken(last));
+    harness.run();
+    let scrolled = harness.get_by_label(name).rect();
+    assert!(
+        scrolled.top() < before.top() - 200.0,
+        "{before:?} → {scrolled:?}"
+    );
+    let last_row_bottom = scrolled.bottom();
+    assert!(
+        last_row_bottom <= 800.0,
+        "the last row is on screen: {scrolled:?}"
+    );
+    // The student can scroll away again: nothing pulls the grid back.
+    harness.get_by_label(name).scroll_up();
+    harness.run();
+    let away = harness.get_by_label(name).rect();
+    assert!(away.top() > scrolled.top(), "{scrolled:?} → {away:?}");
+    for _ in 0..3 {
+        harness.step();
+    }
+    assert_eq!(harness.get_by_label(name).rect(), away);
+}
+
+#[test]
 fn a_long_prompt_is_cut_and_unknown_characters_are_flagged() {
     let n_ctx = residual_explorer::state::models::default_model()
         .params
