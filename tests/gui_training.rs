@@ -143,6 +143,13 @@ fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
         .filter(|e| e.data.is_some())
         .count();
     assert!(scored >= 2, "{scored} scored snapshots");
+    // Their plot's legend names every head (2 layers × 4 heads), above the curves.
+    harness.run();
+    for layer in 0..2 {
+        for head in 0..4 {
+            harness.get_by_label(&format!("L{layer}H{head}"));
+        }
+    }
 }
 
 #[test]
