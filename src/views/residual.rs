@@ -286,7 +286,13 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             }
         })
         .show(ui, |plot| {
-            plot.line(Line::new("stream ‖x‖", PlotPoints::from(stream)).width(2.0));
+            // A step line has two points at each jump's x: egui_plot would merge them into a
+            // band and fill between bands (a red wedge); draw it as the plain path it is.
+            plot.line(
+                Line::new("stream ‖x‖", PlotPoints::from(stream))
+                    .width(2.0)
+                    .allow_band(false),
+            );
             plot.points(
                 Points::new("attention output", PlotPoints::from(attn))
                     .radius(4.0)
