@@ -267,7 +267,9 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
                 vec2(1.0, heatmap.cell.y),
             )),
         };
-        ui.scroll_to_rect(target, None);
+        // At once, not animated: the row is there in the very next frame (and in a
+        // screenshot taken then).
+        ui.scroll_to_rect_animation(target, None, egui::style::ScrollAnimation::none());
     }
 
     let cell_at = |pos: Pos2| {
