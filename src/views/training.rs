@@ -22,7 +22,9 @@ Pick a preset (the model's shape) and data: the shipped Shakespeare text, a buil
 any text file. The loss is in nats per token; the gradient norms show how much each layer is \
 being changed.\n\n\
 The timeline at the bottom of the window keeps snapshots of the run: drag it to look at any \
-past step in every view. The head scores plot how much each head behaves like a \
+past step in every view. Opening another model (a file, a lesson's) closes a finished \
+run; a run still going carries on in the background, and the bar at the bottom says so and \
+brings it back. The head scores plot how much each head behaves like a \
 previous-token, duplicate-token or induction head, measured on repeated random sequences.\n\n\
 Tick the residual comparison to train the same deep stack twice, with and without residual \
 connections (Lemma 2.2), and plot both.";
