@@ -11,13 +11,15 @@
 //! is taken once the lesson's model is open, the step's commands are applied and every trace
 //! is finished. With `--train`, a step that sets up a training run also starts it and waits
 //! for it to finish before going on, as a student pressing Start would (lessons 2 and 8 take
-//! a few minutes then).
+//! a few minutes then). The mouse is ignored, so no hover or tooltip shows in the pictures.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use egui::Ui;
-use residual_explorer::app::{AppOptions, ExplorerApp, native_options, save_region_png};
+use residual_explorer::app::{
+    AppOptions, ExplorerApp, ignore_pointer, native_options, save_region_png,
+};
 use residual_explorer::lesson::Language;
 use residual_explorer::lesson::embedded::embedded_lessons;
 use residual_explorer::lesson::player::LessonSettings;
@@ -111,6 +113,11 @@ impl eframe::App for Walker {
                 }
             }
         }
+    }
+
+    /// The mouse is ignored (the pointer is gone every frame), so no tooltip covers a view.
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        ignore_pointer(raw_input);
     }
 }
 

@@ -416,15 +416,7 @@ impl eframe::App for ExplorerApp {
     /// A scripted run (screenshots) ignores the mouse, so pictures show no hover by chance.
     fn raw_input_hook(&mut self, _ctx: &Context, raw_input: &mut egui::RawInput) {
         if self.script.is_some() {
-            raw_input.events.retain(|event| {
-                !matches!(
-                    event,
-                    egui::Event::PointerMoved(_)
-                        | egui::Event::MouseMoved(_)
-                        | egui::Event::PointerButton { .. }
-                )
-            });
-            raw_input.events.push(egui::Event::PointerGone);
+            ignore_pointer(raw_input);
         }
     }
 
@@ -434,6 +426,20 @@ impl eframe::App for ExplorerApp {
             storage.set_string(LESSON_SETTINGS_KEY, self.lessons.settings_json());
         }
     }
+}
+
+/// Takes the mouse out of `raw_input` (moves and clicks dropped, the pointer gone), so no
+/// hover or tooltip shows: for windows driven by a script that takes screenshots.
+pub fn ignore_pointer(raw_input: &mut egui::RawInput) {
+    raw_input.events.retain(|event| {
+        !matches!(
+            event,
+            egui::Event::PointerMoved(_)
+                | egui::Event::MouseMoved(_)
+                | egui::Event::PointerButton { .. }
+        )
+    });
+    raw_input.events.push(egui::Event::PointerGone);
 }
 
 /// Window options shared by the GUI and the screenshot command.
@@ -469,6 +475,28 @@ pub fn run_gui(args: GuiArgs) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ignoring_the_pointer_keeps_keys_and_drops_the_mouse() {
+        let mut input = egui::RawInput {
+            events: vec![
+                egui::Event::PointerMoved(egui::pos2(10.0, 10.0)),
+                egui::Event::Key {
+                    key: egui::Key::ArrowRight,
+                    physical_key: None,
+                    pressed: true,
+                    repeat: false,
+                    modifiers: egui::Modifiers::NONE,
+                },
+                egui::Event::MouseMoved(egui::vec2(1.0, 1.0)),
+            ],
+            ..Default::default()
+        };
+        ignore_pointer(&mut input);
+        assert!(matches!(input.events[0], egui::Event::Key { .. }));
+        assert_eq!(input.events[1], egui::Event::PointerGone);
+        assert_eq!(input.events.len(), 2);
+    }
 
     #[test]
     fn a_region_of_a_screenshot_is_cropped_in_pixels() {

@@ -5,7 +5,7 @@ mod gui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use gui_support::{app, app_with_prompt, settle};
+use gui_support::{app, app_sized, app_with_prompt, settle};
 use residual_explorer::interp::Stage;
 use residual_explorer::state::ViewKind;
 
@@ -126,6 +126,84 @@ fn picking_a_layer_and_a_head() {
     harness.run();
     let selection = &harness.state().state.selection;
     assert_eq!((selection.layer, selection.head), (1, 0));
+}
+
+#[test]
+fn where_the_token_looks_keeps_its_width_beside_eight_heads() {
+    // The narrowest window, eight heads (lesson 3's model): the grid of thumbnails used to
+    // push the last column off to ~80 points.
+    let width = 900.0;
+    let mut harness = app_sized("", egui::vec2(width, 700.0));
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/seed-block.safetensors");
+    harness.state_mut().open_model(model);
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::ShowView(
+            ViewKind::Attention,
+        ));
+    settle(&mut harness);
+    assert_eq!(harness.state().state.model.params.config.n_heads, 8);
+    let bars = harness
+        .get_by_label("Where the selected token looks")
+        .rect();
+    let min = residual_explorer::views::attention::WHERE_IT_LOOKS_MIN_WIDTH;
+    assert!(
+        bars.left() + min <= width,
+        "the column starts at {} in a {width}-point window",
+        bars.left()
+    );
+    let last_thumb = harness.get_by_label("Layer 0 head 7 pattern").rect();
+    let pattern = harness
+        .get_by_label("Attention pattern of layer 0 head 0")
+        .rect();
+    assert!(last_thumb.right() < pattern.left() && pattern.right() < bars.left());
+}
+
+#[test]
+fn the_lens_scrolls_to_a_newly_selected_token_once() {
+    let mut harness =
+        app_with_prompt("To be, or not to be, that is the question: whether 'tis nobler in the");
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::ShowView(
+            ViewKind::LogitLens,
+        ));
+    settle(&mut harness);
+    let name = "Logit lens: top prediction at every token and stage";
+    let before = harness.get_by_label(name).rect();
+    assert!(
+        before.bottom() > 800.0,
+        "the grid is taller than the window"
+    );
+    // A lesson step points at the last token: its row comes into view.
+    let last = harness.state().state.prompt.ids.len() - 1;
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::SelectToken(last));
+    harness.run();
+    let scrolled = harness.get_by_label(name).rect();
+    assert!(
+        scrolled.top() < before.top() - 200.0,
+        "{before:?} → {scrolled:?}"
+    );
+    let last_row_bottom = scrolled.bottom();
+    assert!(
+        last_row_bottom <= 800.0,
+        "the last row is on screen: {scrolled:?}"
+    );
+    // The student can scroll away again: nothing pulls the grid back.
+    harness.get_by_label(name).scroll_up();
+    harness.run();
+    let away = harness.get_by_label(name).rect();
+    assert!(away.top() > scrolled.top(), "{scrolled:?} → {away:?}");
+    for _ in 0..3 {
+        harness.step();
+    }
+    assert_eq!(harness.get_by_label(name).rect(), away);
 }
 
 #[test]

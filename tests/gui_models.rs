@@ -175,3 +175,17 @@ fn settings_are_saved_and_restored() {
     assert_eq!(again.ctx.theme(), egui::Theme::Light);
     again.get_by_label("Attention pattern of layer 0 head 0");
 }
+
+#[test]
+fn the_opened_notice_goes_when_another_model_is_shown() {
+    let mut harness = app();
+    harness.state_mut().open_model(gpt2_tiny());
+    settle(&mut harness);
+    harness.get_by_label_contains("Opened ");
+    harness.get_by_label(&gpt2_tiny().display().to_string());
+    harness.state_mut().state.apply(Command::OpenDefaultModel);
+    settle(&mut harness);
+    assert_eq!(harness.state().state.notice, None);
+    assert!(harness.query_by_label_contains("Opened ").is_none());
+    harness.get_by_label("embedded in the program");
+}

@@ -14,9 +14,9 @@ use egui_kittest::kittest::Queryable;
 use gui_support::{app, settle};
 use ndarray::Axis;
 use residual_explorer::app::ExplorerApp;
-use residual_explorer::state::Command;
 use residual_explorer::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use residual_explorer::state::training_run::TrainingCommand;
+use residual_explorer::state::{Command, ViewKind};
 
 /// Runs frames until `done` holds (panics after `timeout`).
 fn run_until(
@@ -143,6 +143,13 @@ fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
         .filter(|e| e.data.is_some())
         .count();
     assert!(scored >= 2, "{scored} scored snapshots");
+    // Their plot's legend names every head (2 layers × 4 heads), above the curves.
+    harness.run();
+    for layer in 0..2 {
+        for head in 0..4 {
+            harness.get_by_label(&format!("L{layer}H{head}"));
+        }
+    }
 }
 
 #[test]
@@ -305,4 +312,125 @@ fn a_diverging_run_is_stopped_and_reported_and_a_finished_run_can_be_saved() {
     let saved = residual_explorer::model::io::load_any(&path).unwrap();
     assert_eq!(saved.params, state.model.params);
     assert_eq!(saved.name, "word on task: sentences");
+}
+
+/// A short run of the word preset on the sentences task (a few seconds in a debug build).
+fn short_run(steps: usize) -> TrainingSetup {
+    TrainingSetup {
+        preset: "word".into(),
+        data: DataChoice::Task("sentences".into()),
+        steps,
+        batch: 4,
+        seq: 16,
+        lr: 1e-3,
+        ..TrainingSetup::default()
+    }
+}
+
+#[test]
+fn opening_another_model_closes_a_finished_run_and_its_timeline() {
+    let mut harness = app();
+    let default_name = harness.state().state.model.name.clone();
+    harness.get_by_label("Training").click();
+    harness.run();
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(short_run(12))));
+    harness.get_by_label("Start").click();
+    run_until(&mut harness, Duration::from_secs(60), "the end", |app| {
+        let s = &app.state;
+        s.training.status == TrainingStatus::Finished { stopped: false }
+            && s.training.shown_step == Some(12)
+    });
+    harness.get_by_role_and_label(Role::Slider, "Timeline");
+    harness.get_by_label("trained in this session, step 12");
+
+    // File → Default model: the run's timeline must not drive the default model's views.
+    harness.get_by_label("File").click();
+    harness.run();
+    harness.get_by_label("Default model").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.model.name, default_name);
+    assert!(!state.shows_training_run());
+    assert_eq!(state.training.status, TrainingStatus::Idle);
+    assert!(state.training.history.is_none());
+    assert!(state.training.timeline.len() < 2);
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Slider, "Timeline")
+            .is_none(),
+        "no timeline for a run that is gone"
+    );
+    harness.get_by_label("embedded in the program");
+    harness.get_by_label_contains("Press Start to train a fresh model");
+    // Even a stale command cannot put the run's weights back.
+    let before = Arc::clone(&harness.state().state.model);
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::ShowStep(Some(0))));
+    settle(&mut harness);
+    assert!(Arc::ptr_eq(&harness.state().state.model, &before));
+}
+
+#[test]
+fn a_run_still_going_carries_on_in_the_background_and_can_be_shown_again() {
+    let mut harness = app();
+    let default_name = harness.state().state.model.name.clone();
+    harness.get_by_label("Training").click();
+    harness.run();
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::SetSetup(setup(100_000))));
+    harness.get_by_label("Start").click();
+    run_until(&mut harness, Duration::from_secs(60), "snapshots", |app| {
+        app.state.training.snapshots_shown >= 2
+    });
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::ShowView(ViewKind::Residual));
+    state.apply(Command::OpenDefaultModel);
+    harness.step();
+    let steps_then = harness
+        .state()
+        .state
+        .training
+        .history
+        .as_ref()
+        .unwrap()
+        .steps_done();
+    // Later snapshots arrive but leave the default model on screen.
+    run_until(&mut harness, Duration::from_secs(60), "more steps", |app| {
+        let history = app.state.training.history.as_ref().unwrap();
+        history.steps_done() > steps_then + 50 && !app.state.training.busy()
+    });
+    let state = &harness.state().state;
+    assert_eq!(state.training.status, TrainingStatus::Running);
+    assert_eq!(state.model.name, default_name);
+    assert!(!state.shows_training_run());
+    assert!(
+        harness
+            .query_by_role_and_label(Role::Slider, "Timeline")
+            .is_none()
+    );
+    harness.get_by_label_contains("goes on in the background");
+
+    harness.get_by_label("Show the run").click();
+    run_until(&mut harness, Duration::from_secs(30), "the run", |app| {
+        app.state.shows_training_run() && app.state.analysis_is_current()
+    });
+    assert_eq!(
+        harness.state().state.model.name,
+        "induction on task: induction"
+    );
+    harness.get_by_role_and_label(Role::Slider, "Timeline");
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Training(TrainingCommand::Stop));
+    run_until(&mut harness, Duration::from_secs(30), "the stop", |app| {
+        app.state.training.status == TrainingStatus::Finished { stopped: true }
+    });
 }

@@ -13,7 +13,7 @@ use residual_explorer::interp::stages;
 use residual_explorer::lesson::Language;
 use residual_explorer::lesson::player::LessonSettings;
 
-use gui_support::{app, settle};
+use gui_support::{app, app_sized, settle};
 
 /// The index of the stage labelled `label` in the open model's stage list.
 fn stage_index(harness: &Harness<'static, ExplorerApp>, label: &str) -> usize {
@@ -159,4 +159,41 @@ fn a_first_start_offers_lesson_1() {
     let saved: LessonSettings =
         serde_json::from_str(&harness.state().lessons.settings_json()).unwrap();
     assert!(saved.welcomed);
+}
+
+#[test]
+fn back_and_next_stay_in_view_beside_the_longest_step() {
+    // The longest step of all (by its text), in the smallest window the app allows.
+    let (lessons, _) = residual_explorer::lesson::embedded::embedded_lessons();
+    let (number, step) = lessons
+        .iter()
+        .filter(|l| l.language == Language::En)
+        .flat_map(|l| {
+            let last = l.steps.len() - 1;
+            // Not a last step, so that "Next →" is there to look for.
+            (0..last).map(move |i| (l.number, i, format!("{:?}", l.steps[i].blocks).len()))
+        })
+        .max_by_key(|&(_, _, length)| length)
+        .map(|(number, step, _)| (number, step))
+        .unwrap();
+    let size = egui::vec2(900.0, 600.0);
+    let mut harness = app_sized("", size);
+    harness.state_mut().lessons.open(number, step);
+    settle(&mut harness);
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+    for label in ["← Back", "Next →", "All lessons"] {
+        let rect = harness.get_by_label(label).rect();
+        assert!(
+            window.contains_rect(rect),
+            "{label} of lesson {number} step {} is at {rect:?}, outside the window",
+            step + 1
+        );
+    }
+    // Next still works from there.
+    harness.get_by_label("Next →").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().lessons.player.position(),
+        Some((number, step + 1))
+    );
 }

@@ -123,7 +123,7 @@ impl AppState {
             }
             Command::OpenDefaultModel => {
                 self.settings.last_model = None;
-                self.set_model(models::default_model());
+                self.open_other_model(models::default_model());
             }
             Command::SaveModel(path) => {
                 let model = self.model.clone();

@@ -202,15 +202,13 @@ impl AppState {
     }
 
     /// Makes `model` the open model; the prompt is kept when the new tokenizer can encode
-    /// it, otherwise replaced by a prompt the model can read.
+    /// it, otherwise replaced by a prompt the model can read. A notice about the model on
+    /// screen before ("Opened …") is cleared.
     pub fn set_model(&mut self, model: LoadedModel) {
-        let config = &model.params.config;
-        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
-        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
-            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
-        }
+        self.fit_prompt_to(&model);
         self.model = Arc::new(model);
         self.model_generation += 1;
+        self.notice = None;
         let dropped = self.interventions.retain_valid(&self.model.params.config);
         if !dropped.is_empty() {
             self.notice = Some(format!(
@@ -221,6 +219,23 @@ impl AppState {
         self.selection.target_token = None;
         self.selection.component = None;
         self.retokenize();
+    }
+
+    /// Replaces the prompt by one `model` can read unless its tokenizer encodes all of it.
+    fn fit_prompt_to(&mut self, model: &LoadedModel) {
+        let config = &model.params.config;
+        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
+        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
+            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
+        }
+    }
+
+    /// Opens `model` in place of whatever is shown (a file, the default model, a lesson's
+    /// model): unlike a training snapshot, it leaves the training run (see
+    /// [`AppState::leave_training_run`]).
+    pub fn open_other_model(&mut self, model: LoadedModel) {
+        self.leave_training_run();
+        self.set_model(model);
     }
 
     /// Keeps the selection inside the analysis on screen.
@@ -260,9 +275,14 @@ impl AppState {
                 match result {
                     Ok(model) => {
                         self.settings.remember_model(&path);
-                        self.notice = Some(format!("Opened {}", path.display()));
                         self.error = None;
-                        self.set_model(*model);
+                        self.open_other_model(*model);
+                        let opened = format!("Opened {}", path.display());
+                        // Keep what opening it did (interventions that no longer fit).
+                        self.notice = Some(match self.notice.take() {
+                            Some(also) => format!("{opened}. {also}"),
+                            None => opened,
+                        });
                     }
                     Err(message) => {
                         self.error = Some(format!(

@@ -398,7 +398,7 @@ pub struct TrainingState {
     pub compare_step: Option<usize>,
     /// The analysis of the prompt at `compare_step`.
     pub compare_analysis: Option<Arc<Analysis>>,
-    /// Step of the snapshot the explorer shows now.
+    /// Step of the snapshot the explorer shows now (`None` when it shows another model).
     pub shown_step: Option<usize>,
     /// Live snapshots installed in the explorer so far.
     pub snapshots_shown: usize,
@@ -410,6 +410,11 @@ pub struct TrainingState {
     pub(crate) compare_worker: Option<CompareWorker>,
     pub(crate) run: Option<RunInfo>,
     pub(crate) installed: Option<Arc<LoadedModel>>,
+    /// A model was opened while the run was being prepared: it starts in the background
+    /// instead of replacing that model.
+    pub(crate) start_in_background: bool,
+    /// The next live snapshot is shown whatever the explorer shows now ("show the run").
+    pub(crate) show_requested: bool,
     pub(crate) snapshots: SnapshotWorker,
     pub(crate) messages: Sender<TrainingMessage>,
     pub(crate) inbox: Receiver<TrainingMessage>,
@@ -448,11 +453,45 @@ impl TrainingState {
             compare_worker: None,
             run: None,
             installed: None,
+            start_in_background: false,
+            show_requested: false,
             snapshots: SnapshotWorker::new(Arc::clone(&wake)),
             messages,
             inbox,
             wake,
         }
+    }
+
+    /// The name of the model the run trains (none for the residual comparison).
+    pub fn run_name(&self) -> Option<&str> {
+        self.run.as_ref().map(|run| run.name.as_str())
+    }
+
+    /// Whether there is a run (going or ended) whose curves and timeline are kept.
+    pub fn has_run(&self) -> bool {
+        self.run.is_some() || self.comparison.is_some() || self.status.is_active()
+    }
+
+    /// Forgets the run that ended (its curves, timeline and snapshots); the form stays.
+    /// Results its helper threads still send are dropped with their channel (a fresh
+    /// snapshot worker), so none of them reaches the views later.
+    pub(crate) fn close_run(&mut self) {
+        debug_assert!(!self.status.is_active(), "only an ended run is closed");
+        self.status = TrainingStatus::Idle;
+        self.history = None;
+        self.comparison = None;
+        self.timeline = Timeline::new(8);
+        self.view_step = None;
+        self.compare_step = None;
+        self.compare_analysis = None;
+        self.shown_step = None;
+        self.worker = None;
+        self.compare_worker = None;
+        self.run = None;
+        self.installed = None;
+        self.start_in_background = false;
+        self.show_requested = false;
+        self.snapshots = SnapshotWorker::new(Arc::clone(&self.wake));
     }
 
     /// True while helper threads may still report (tests wait on it).

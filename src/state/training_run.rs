@@ -39,6 +39,8 @@ pub enum TrainingCommand {
     ShowStep(Option<usize>),
     /// Show the snapshot at or before this step beside the current one (`None`: don't).
     CompareStep(Option<usize>),
+    /// Forget a run that ended (its curves and timeline) when its model is no longer shown.
+    Close,
 }
 
 impl AppState {
@@ -92,6 +94,11 @@ impl AppState {
                 }
             }
             TrainingCommand::ShowStep(step) => self.show_step(step),
+            TrainingCommand::Close => {
+                if !self.training.status.is_active() {
+                    self.training.close_run();
+                }
+            }
             TrainingCommand::CompareStep(step) => {
                 self.training.compare_analysis = None;
                 self.training.compare_step =
@@ -113,6 +120,7 @@ impl AppState {
         self.training.view_step = None;
         self.training.compare_step = None;
         self.training.compare_analysis = None;
+        self.training.start_in_background = false;
         let setup = self.training.setup.clone();
         let sender = self.training.messages.clone();
         let wake = Arc::clone(&self.training.wake);
@@ -134,6 +142,7 @@ impl AppState {
             return;
         };
         self.training.view_step = step.map(|_| entry.step);
+        self.training.show_requested = step.is_none();
         let request = SnapshotRequest {
             step: entry.step,
             params: Arc::clone(&entry.params),
@@ -147,7 +156,6 @@ impl AppState {
             probe: None,
             analyse: None,
         };
-        self.training.shown_step = None; // install whatever comes back
         self.training.snapshots.request(request);
     }
 
@@ -175,12 +183,38 @@ impl AppState {
         self.training.snapshots.request(request);
     }
 
-    /// Whether the explorer shows a model the run installed (not one opened since).
-    fn follows_training(&self) -> bool {
+    /// Whether the explorer shows a snapshot of the training run (not a model opened since):
+    /// only then does the timeline drive the views.
+    pub fn shows_training_run(&self) -> bool {
         self.training
             .installed
             .as_ref()
             .is_some_and(|m| Arc::ptr_eq(m, &self.model))
+    }
+
+    /// Called before the explorer shows a model that is not one of the run's snapshots (a
+    /// file, the default model, a lesson's model). A run that ended is closed, so its
+    /// timeline cannot put its weights back into the views of an unrelated model. A run still
+    /// going is not killed behind the student's back: it carries on in the background, where
+    /// the timeline bar says so and offers to show or stop it; only scrubbing and the
+    /// side-by-side comparison end.
+    pub(crate) fn leave_training_run(&mut self) {
+        let training = &mut self.training;
+        if !training.status.is_active() {
+            if training.has_run() {
+                training.close_run();
+            }
+            return;
+        }
+        training.view_step = None;
+        training.compare_step = None;
+        training.compare_analysis = None;
+        training.shown_step = None;
+        training.show_requested = false;
+        training.installed = None;
+        if training.status == TrainingStatus::Preparing {
+            training.start_in_background = true;
+        }
     }
 
     /// Handles everything the run's threads reported; returns whether anything changed.
@@ -242,12 +276,18 @@ impl AppState {
                 self.training.comparison = None;
                 self.training.worker = Some(worker);
                 self.training.status = TrainingStatus::Running;
-                if let Some(prompt) = prompt {
-                    self.settings.prompt = prompt;
+                if std::mem::take(&mut self.training.start_in_background) {
+                    // Another model was opened meanwhile: it stays on screen.
+                    self.training.installed = None;
+                    self.training.shown_step = None;
+                } else {
+                    if let Some(prompt) = prompt {
+                        self.settings.prompt = prompt;
+                    }
+                    self.set_model(model);
+                    self.training.installed = Some(Arc::clone(&self.model));
+                    self.training.shown_step = Some(0);
                 }
-                self.set_model(model);
-                self.training.installed = Some(Arc::clone(&self.model));
-                self.training.shown_step = Some(0);
                 self.request_snapshot(0, initial, false);
             }
             TrainingMessage::ComparisonStarted(worker, total_steps) => {
@@ -368,10 +408,10 @@ impl AppState {
         }
         match ready.purpose {
             SnapshotPurpose::Live => {
+                // While following the run live: a newer snapshot; after "show the run": any.
                 let newer = self.training.shown_step.is_none_or(|s| ready.step > s);
-                let following = self.training.view_step.is_none()
-                    && (self.follows_training() || self.training.shown_step.is_none());
-                if newer && following {
+                let wanted = self.training.show_requested || (self.shows_training_run() && newer);
+                if self.training.view_step.is_none() && wanted {
                     self.install_snapshot(ready.step, ready.model);
                 }
             }
@@ -391,10 +431,15 @@ impl AppState {
     /// Shows `model` (a snapshot of the run) in every view, keeping the prompt and the
     /// selection.
     fn install_snapshot(&mut self, step: usize, model: Arc<LoadedModel>) {
+        if !self.shows_training_run() {
+            // Back from another model ("show the run"): its prompt may not fit the run's.
+            self.fit_prompt_to(&model);
+        }
         self.model = Arc::clone(&model);
         self.model_generation += 1;
         self.training.installed = Some(model);
         self.training.shown_step = Some(step);
+        self.training.show_requested = false;
         self.training.snapshots_shown += 1;
         self.retokenize();
     }

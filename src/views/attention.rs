@@ -39,6 +39,9 @@ pub fn pattern_values(view: &ViewContext<'_>, layer: usize, head: usize) -> Vec<
     values
 }
 
+/// The narrowest the "where the token looks" column gets (token labels, bars and percents).
+pub const WHERE_IT_LOOKS_MIN_WIDTH: f32 = 200.0;
+
 /// The scale every pattern uses: weights from 0 to 1.
 const PATTERN_SCALE: ColourScale = ColourScale::Sequential { min: 0.0, max: 1.0 };
 
@@ -86,10 +89,12 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     });
     ui.add_space(4.0);
 
+    // Each column keeps to its width (the grid and the enlarged pattern scroll inside
+    // theirs), so the last one, where the token looks, always has its 200 points or more.
     let height = ui.available_height();
     let width = ui.available_width();
     let grid_w = (width * 0.30).min(config.n_heads as f32 * 100.0 + 40.0);
-    let bars_w = (width * 0.24).clamp(200.0, 320.0);
+    let bars_w = (width * 0.24).clamp(WHERE_IT_LOOKS_MIN_WIDTH, 320.0);
     let big_w = width - grid_w - bars_w - 24.0;
     let column = egui::Layout::top_down(egui::Align::Min);
     ui.horizontal_top(|ui| {
@@ -151,11 +156,13 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
     let thumb = ((width - 40.0) / config.n_heads as f32 - 6.0).clamp(24.0, 96.0);
     let textures = thumbnail_textures(ui, view);
     ui.label(RichText::new("Every layer and head").strong());
-    egui::ScrollArea::vertical()
+    egui::ScrollArea::both()
         .id_salt("thumbnail scroll")
         .show(ui, |ui| {
+            // Columns as wide as the thumbnails (egui's default minimum is a button's width).
             egui::Grid::new("thumbnail grid")
                 .spacing(vec2(4.0, 4.0))
+                .min_col_width(0.0)
                 .show(ui, |ui| {
                     ui.label("");
                     for h in 0..config.n_heads {

@@ -1,6 +1,7 @@
-//! The lesson panel: the lesson list, the open step's text and "Try it" prompts, Back / Next
-//! with progress, the English / Português switch, the first start's offer of lesson 1, and
-//! lesson 1's editor of the four added vectors.
+//! The lesson panel: the lesson list, the open step's text and "Try it" prompts (scrolling
+//! between the progress, pinned above, and Back / Next, pinned below), the English /
+//! Português switch, the first start's offer of lesson 1, and lesson 1's editor of the four
+//! added vectors.
 //!
 //! Opening a step first opens the lesson's model if another one is on screen (unless the lesson
 //! trains a model and the run's snapshot is on screen), then sends the commands that set the
@@ -144,14 +145,23 @@ impl LessonPanel {
             });
         });
         ui.separator();
+        // The lesson, the progress and Back / Next stay in view; only the text scrolls, and
+        // every step starts at its top.
+        let position = self.player.position();
+        if position.is_some() {
+            self.progress_ui(ui);
+            egui::Panel::bottom("lesson navigation")
+                .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(0, 6)))
+                .show(ui, |ui| self.navigation_ui(ui));
+        }
         egui::ScrollArea::vertical()
-            .id_salt("lesson scroll")
+            .id_salt(("lesson scroll", position))
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 if self.welcome {
                     self.welcome_ui(ui);
                 }
-                if self.player.current().is_some() {
+                if position.is_some() {
                     self.step_ui(ui, state, commands);
                 } else {
                     self.list_ui(ui);
@@ -212,7 +222,8 @@ impl LessonPanel {
         }
     }
 
-    fn step_ui(&mut self, ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    /// The open lesson's title and how far the student is in it.
+    fn progress_ui(&self, ui: &mut Ui) {
         let language = self.player.language;
         let Some((lesson, index)) = self.player.current() else {
             return;
@@ -228,6 +239,15 @@ impl LessonPanel {
             ));
             ui.add(egui::ProgressBar::new((index + 1) as f32 / count as f32).desired_width(140.0));
         });
+        ui.separator();
+    }
+
+    /// The open step's text, its editor and what could not be set up.
+    fn step_ui(&mut self, ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+        let language = self.player.language;
+        let Some((lesson, index)) = self.player.current() else {
+            return;
+        };
         let step = &lesson.steps[index];
         ui.add_space(4.0);
         ui.label(RichText::new(&step.title).heading());
@@ -235,8 +255,6 @@ impl LessonPanel {
             blocks_ui(ui, &lesson.intro, language);
         }
         blocks_ui(ui, &step.blocks, language);
-        let at_end = index + 1 == count;
-        let next_lesson = self.player.next_lesson_number();
         if self.pending.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -249,7 +267,16 @@ impl LessonPanel {
         for note in &self.notes {
             ui.label(RichText::new(note).weak().italics());
         }
-        ui.separator();
+    }
+
+    /// Back, Next (or the next lesson) and the way back to the list.
+    fn navigation_ui(&mut self, ui: &mut Ui) {
+        let language = self.player.language;
+        let Some((lesson, index)) = self.player.current() else {
+            return;
+        };
+        let at_end = index + 1 == lesson.steps.len();
+        let next_lesson = self.player.next_lesson_number();
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(index > 0, egui::Button::new(phrase(language, Phrase::Back)))
@@ -291,7 +318,7 @@ impl LessonPanel {
             .player
             .current()
             .is_some_and(|(lesson, index)| lesson.state_at(index).training.is_some());
-        let keep_training_model = lesson_trains && training_model_shown(state);
+        let keep_training_model = lesson_trains && state.shows_training_run();
         if !keep_training_model && !self.model_is_open(&model_ref, &state.model) {
             if !pending.model_requested {
                 match &model_ref {
@@ -358,13 +385,6 @@ impl LessonPanel {
 pub fn toggle_ui(ui: &mut Ui, visible: bool, language: Language) -> bool {
     let text = RichText::new(phrase(language, Phrase::Lessons)).size(15.0);
     ui.selectable_label(visible, text).clicked()
-}
-
-/// Whether the explorer shows a snapshot of a training run: a lesson step that comes after
-/// Start keeps it on screen instead of reopening the lesson's model.
-fn training_model_shown(state: &AppState) -> bool {
-    let installed = state.training.installed.as_ref();
-    installed.is_some_and(|model| std::sync::Arc::ptr_eq(model, &state.model))
 }
 
 /// Where a lesson's `models/NAME` file is installed: the app's model folders, in order.

@@ -130,6 +130,13 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         text
     };
     let selected_stage = lens.stage_index(view.stage());
+    // Bring the selected token's row into view when the selection (or the prompt) changes,
+    // e.g. a lesson step that points at the last token; not every frame, so the student can
+    // scroll away.
+    let wanted = (view.selection.token, selected_stage, n_pos);
+    let memory = ui.make_persistent_id("lens scrolled to");
+    let scroll = ui.data(|d| d.get_temp::<(usize, Option<usize>, usize)>(memory)) != Some(wanted);
+    ui.data_mut(|d| d.insert_temp(memory, wanted));
     let cell_w = ((ui.available_width() - 120.0) / n_stages as f32).clamp(52.0, 90.0);
     egui::ScrollArea::both()
         .id_salt("lens scroll")
@@ -147,7 +154,8 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             .col_labels(&col_labels)
             .cell_text(&cell_text)
             .hover_text(&hover)
-            .highlight(Some(view.selection.token), selected_stage, None);
+            .highlight(Some(view.selection.token), selected_stage, None)
+            .scroll_to_highlight(scroll);
             let response = heatmap_ui(ui, &heatmap);
             if let Some((pos, stage)) = response.clicked {
                 commands.push(Command::SelectToken(pos));

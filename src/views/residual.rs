@@ -19,8 +19,9 @@ pub const HELP: &str = "Every token carries one vector of d_model numbers throug
 its residual stream. Each colour cell is one dimension (red positive, blue negative).\n\n\
 Attention and the MLP do not replace the vector: they compute something and ADD it, \
 x′ = x + attn_out. The three rows in the middle show that sum for the selected stage.\n\n\
-The plot shows the length (norm) of the stream and of each addition at every stage; the \
-grid at the bottom shows that norm for every token, so you can pick a token and stage there.";
+The plot shows the length (norm) of the stream and of each addition at every stage (the \
+stream's line stays flat until something is added to it); the grid at the bottom shows that \
+norm for every token, so you can pick a token and stage there.";
 
 /// Largest d_model whose numbers are printed in the cells.
 const NUMBERS_UP_TO: usize = 16;
@@ -249,7 +250,7 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             .map(|(i, _)| [i as f64, analysis.norms[[pos, i]] as f64])
             .collect()
     };
-    let stream = series(&|s| s.is_stream(config.norm));
+    let stream = held_between(&series(&|s| s.is_stream(config.norm)));
     let attn = series(&|s| matches!(s, Stage::Attn { .. }));
     let mlp = series(&|s| matches!(s, Stage::Mlp { .. }));
     let selected = view.selection.stage as f64;
@@ -285,7 +286,13 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             }
         })
         .show(ui, |plot| {
-            plot.line(Line::new("stream ‖x‖", PlotPoints::from(stream)).width(2.0));
+            // A step line has two points at each jump's x: egui_plot would merge them into a
+            // band and fill between bands (a red wedge); draw it as the plain path it is.
+            plot.line(
+                Line::new("stream ‖x‖", PlotPoints::from(stream))
+                    .width(2.0)
+                    .allow_band(false),
+            );
             plot.points(
                 Points::new("attention output", PlotPoints::from(attn))
                     .radius(4.0)
@@ -298,6 +305,20 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             );
             plot.vline(VLine::new("selected stage", selected));
         });
+}
+
+/// The stream's norm as a step line through `points` ([stage index, norm], in stage order):
+/// the stream changes only where something is added to it (or, post-LN, normalised), so
+/// between two of its stages it keeps the earlier value and jumps at the later one.
+fn held_between(points: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let mut line = Vec::with_capacity(points.len() * 2);
+    for (i, &point) in points.iter().enumerate() {
+        if i > 0 {
+            line.push([point[0], points[i - 1][1]]);
+        }
+        line.push(point);
+    }
+    line
 }
 
 /// Tokens × stages heatmap of norms; a click selects the token and the stage.
@@ -389,4 +410,20 @@ pub fn table(view: &ViewContext<'_>) -> Table {
         table.push(row);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_between;
+
+    #[test]
+    fn the_stream_line_is_flat_until_the_next_addition() {
+        // Stream at stages 0 (embed) and 3 (L0 +attn): flat through 1 and 2, then the jump.
+        let line = held_between(&[[0.0, 1.0], [3.0, 2.5], [6.0, 4.0]]);
+        assert_eq!(
+            line,
+            [[0.0, 1.0], [3.0, 1.0], [3.0, 2.5], [6.0, 2.5], [6.0, 4.0]]
+        );
+        assert!(held_between(&[]).is_empty());
+    }
 }

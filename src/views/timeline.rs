@@ -1,16 +1,24 @@
-//! The checkpoint timeline bar (at the bottom of every view while a run has snapshots): a
-//! slider over the kept snapshots that shows any past step in every view, a button back to
-//! the live run, and a second step to show beside it; and the side-by-side drawing of the
+//! The checkpoint timeline bar (at the bottom of every view while the views show a run with
+//! snapshots): a slider over the kept snapshots that shows any past step in every view, a
+//! button back to the live run, and a second step to show beside it; in its place, while
+//! another model is shown, a line saying that the run goes on in the background (or ended
+//! there) with buttons to show, stop or close it; and the side-by-side drawing of the
 //! attention and logit-lens views for the two steps.
 
 use egui::Ui;
 
 use super::ViewContext;
+use crate::state::training::TrainingStatus;
 use crate::state::training_run::TrainingCommand;
 use crate::state::{AppState, Command, ViewKind};
 
-/// Draws the timeline bar; nothing before a run has two snapshots.
+/// Draws the timeline bar; nothing before a run has two snapshots. Only a run whose snapshot
+/// the views show gets the slider: another model's views must not be driven by it.
 pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    if !state.shows_training_run() {
+        background_run_ui(ui, state, commands);
+        return;
+    }
     let training = &state.training;
     let steps = training.timeline.steps();
     if steps.len() < 2 {
@@ -73,6 +81,68 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
                     steps[index],
                 ))));
             }
+        }
+    });
+}
+
+/// While the views show another model: a run still going (or one that ended since), said
+/// in one line with buttons to bring it back, stop it or close it. Nothing for a
+/// comparison on the training tab (which shows it) or one that ended (it drives no view).
+fn background_run_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let training = &state.training;
+    let active = training.status.is_active();
+    let paused = training.status == TrainingStatus::Paused;
+    let how = match (active, paused) {
+        (true, true) => "is paused in the background",
+        (true, false) => "goes on in the background",
+        (false, _) => "ended in the background",
+    };
+    if let Some(comparison) = &training.comparison {
+        if !active || state.settings.view == ViewKind::Training {
+            return;
+        }
+        let done = comparison.points[0].last().map_or(0, |p| p.step);
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "The residual comparison {how} (step {done} / {} of each run).",
+                comparison.total_steps
+            ));
+            if ui.button("Training tab").clicked() {
+                commands.push(Command::ShowView(ViewKind::Training));
+            }
+            if ui.button("Stop the run").clicked() {
+                commands.push(Command::Training(TrainingCommand::Stop));
+            }
+        });
+        return;
+    }
+    let (Some(history), Some(name)) = (&training.history, training.run_name()) else {
+        return;
+    };
+    let mut send = |command| commands.push(Command::Training(command));
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "Training “{name}” {how} (step {} / {}); the views show another model.",
+            history.steps_done(),
+            history.total_steps
+        ));
+        if ui
+            .button("Show the run")
+            .on_hover_text("Show the run's newest weights in every view")
+            .clicked()
+        {
+            send(TrainingCommand::ShowStep(None));
+        }
+        if active {
+            if ui.button("Stop the run").clicked() {
+                send(TrainingCommand::Stop);
+            }
+        } else if ui
+            .button("Close the run")
+            .on_hover_text("Forget its curves and snapshots")
+            .clicked()
+        {
+            send(TrainingCommand::Close);
         }
     });
 }

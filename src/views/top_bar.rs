@@ -29,9 +29,12 @@ pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         ui.separator();
         let model = &state.model;
         ui.label(RichText::new(&model.name).strong());
-        let source = match &model.source {
-            Some(path) => path.display().to_string(),
-            None => "embedded in the program".into(),
+        let source = match (&model.source, state.training.shown_step) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(step)) if state.shows_training_run() => {
+                format!("trained in this session, step {step}")
+            }
+            (None, _) => "embedded in the program".into(),
         };
         ui.weak(source);
         if let Some(path) = &state.loading {

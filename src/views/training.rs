@@ -22,7 +22,9 @@ Pick a preset (the model's shape) and data: the shipped Shakespeare text, a buil
 any text file. The loss is in nats per token; the gradient norms show how much each layer is \
 being changed.\n\n\
 The timeline at the bottom of the window keeps snapshots of the run: drag it to look at any \
-past step in every view. The head scores plot how much each head behaves like a \
+past step in every view. Opening another model (a file, a lesson's) closes a finished \
+run; a run still going carries on in the background, and the bar at the bottom says so and \
+brings it back. The head scores plot how much each head behaves like a \
 previous-token, duplicate-token or induction head, measured on repeated random sequences.\n\n\
 Tick the residual comparison to train the same deep stack twice, with and without residual \
 connections (Lemma 2.2), and plot both.";
@@ -255,7 +257,7 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         ui.colored_label(ui.visuals().error_fg_color, message);
     }
     ui.separator();
-    let shows_run = training.shown_step.is_some() && training.history.is_some();
+    let shows_run = state.shows_training_run() && training.history.is_some();
     if shows_run {
         let step = training.shown_step.unwrap_or(0);
         let how = if training.view_step.is_some() {
@@ -276,18 +278,38 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 }
 
 fn frame_time_ui(ui: &mut Ui, state: &AppState) {
-    let times = &state.training.frame_times;
-    let (draw, full) = times.medians_ms();
-    let mut text = String::from("UI frame time, median of recent frames:");
-    if let Some(draw) = draw {
-        text += &format!(" {draw:.1} ms drawing");
+    let training = &state.training;
+    let (draw, full) = training.frame_times.medians_ms();
+    let snapshot = (!training.last_snapshot_time.is_zero())
+        .then_some(training.last_snapshot_time.as_secs_f64() * 1000.0);
+    if let Some(text) = frame_time_text(draw, full, snapshot) {
+        ui.label(RichText::new(text).small().weak());
     }
-    if let Some(full) = full {
-        text += &format!(", {full:.1} ms whole frame");
+}
+
+/// The measurement line: the median draw and whole-frame times and the last snapshot's
+/// preparation time (ms), each clause only when measured; `None` when nothing is.
+fn frame_time_text(draw: Option<f32>, full: Option<f32>, snapshot: Option<f64>) -> Option<String> {
+    let frame: Vec<String> = [
+        draw.map(|ms| format!("{ms:.1} ms drawing")),
+        full.map(|ms| format!("{ms:.1} ms whole frame")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut sentences = Vec::new();
+    if !frame.is_empty() {
+        sentences.push(format!(
+            "UI frame time, median of recent frames: {}.",
+            frame.join(", ")
+        ));
     }
-    let snapshot = state.training.last_snapshot_time.as_secs_f64() * 1000.0;
-    text += &format!(". Last snapshot prepared off the UI thread in {snapshot:.1} ms.");
-    ui.label(RichText::new(text).small().weak());
+    if let Some(ms) = snapshot {
+        sentences.push(format!(
+            "Last snapshot prepared off the UI thread in {ms:.1} ms."
+        ));
+    }
+    (!sentences.is_empty()).then(|| sentences.join(" "))
 }
 
 /// A learning rate as typed: `0.003`, or `1e-7` / `1e30` far from 1.
@@ -307,5 +329,30 @@ pub fn format_duration(seconds: f64) -> String {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frame_time_line_says_only_what_was_measured() {
+        assert_eq!(frame_time_text(None, None, None), None);
+        assert_eq!(
+            frame_time_text(None, None, Some(2.04)).as_deref(),
+            Some("Last snapshot prepared off the UI thread in 2.0 ms.")
+        );
+        assert_eq!(
+            frame_time_text(Some(1.23), None, None).as_deref(),
+            Some("UI frame time, median of recent frames: 1.2 ms drawing.")
+        );
+        assert_eq!(
+            frame_time_text(Some(1.0), Some(4.0), Some(3.0)).as_deref(),
+            Some(
+                "UI frame time, median of recent frames: 1.0 ms drawing, 4.0 ms whole frame. \
+                 Last snapshot prepared off the UI thread in 3.0 ms."
+            )
+        );
     }
 }

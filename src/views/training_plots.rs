@@ -1,5 +1,6 @@
 //! The training view's plots (egui_plot): loss over steps with validation points, per-layer
-//! gradient norms on a log scale, head scores over training (one line per head, the shown
+//! gradient norms on a log scale, head scores over training (one line per head in its own
+//! colour, a dash per layer, the legend above the plot where it hides no curve, the shown
 //! step marked), and the residual on/off comparison (both losses, both runs' per-layer
 //! gradient norms on one log axis).
 //!
@@ -198,34 +199,114 @@ pub fn head_scores_plot_ui(
             kind.label()
         ));
     }
-    plot("head score plot", 240.0)
-        .legend(Legend::default().position(Corner::LeftTop))
+    let heads: Vec<(usize, usize)> = (0..n_layers)
+        .flat_map(|layer| (0..n_heads).map(move |head| (layer, head)))
+        .collect();
+    let looks: Vec<(Color32, LineStyle)> = heads
+        .iter()
+        .map(|&(layer, head)| head_look(layer, head, n_layers, n_heads))
+        .collect();
+    // The legend above the plot, where it covers no curve, with each line's colour and dash.
+    if heads.len() <= MAX_LEGEND_HEADS {
+        let entries: Vec<(String, Color32, LineStyle)> = heads
+            .iter()
+            .zip(&looks)
+            .map(|(&(layer, head), &(colour, style))| (format!("L{layer}H{head}"), colour, style))
+            .collect();
+        line_legend_ui(ui, &entries);
+    } else {
+        ui.weak("A colour per head; dashes tell the layers apart (the last layer solid).");
+    }
+    Plot::new("head score plot")
+        .height(240.0)
+        .allow_scroll(false)
+        .x_axis_label("step")
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_label(format!("{} score", kind.label()))
         .show(ui, |plot| {
-            for layer in 0..n_layers {
-                for head in 0..n_heads {
-                    let series: Vec<[f64; 2]> = scored
-                        .iter()
-                        .map(|(step, s)| [*step as f64, f64::from(s.of(kind)[[layer, head]])])
-                        .collect();
-                    let style = if head % 2 == 0 {
-                        LineStyle::Solid
-                    } else {
-                        LineStyle::dashed_dense()
-                    };
-                    plot.line(
-                        Line::new(format!("L{layer}H{head}"), PlotPoints::from(series))
-                            .color(layer_colour(layer, n_layers))
-                            .style(style),
-                    );
-                }
+            for (&(layer, head), &(colour, style)) in heads.iter().zip(&looks) {
+                let series: Vec<[f64; 2]> = scored
+                    .iter()
+                    .map(|(step, s)| [*step as f64, f64::from(s.of(kind)[[layer, head]])])
+                    .collect();
+                plot.line(
+                    Line::new(format!("L{layer}H{head}"), PlotPoints::from(series))
+                        .color(colour)
+                        .style(style)
+                        .width(1.5),
+                );
             }
             if let Some(step) = shown {
                 plot.vline(VLine::new("shown step", step as f64));
             }
         });
+}
+
+/// Up to this many heads get a legend entry each (a bigger model's legend would hide the plot).
+const MAX_LEGEND_HEADS: usize = 24;
+
+/// Ten colours that are told apart easily (Tableau 10).
+const CATEGORICAL: [Color32; 10] = [
+    Color32::from_rgb(78, 121, 167),
+    Color32::from_rgb(242, 142, 43),
+    Color32::from_rgb(89, 161, 79),
+    Color32::from_rgb(225, 87, 89),
+    Color32::from_rgb(176, 122, 161),
+    Color32::from_rgb(237, 201, 72),
+    Color32::from_rgb(118, 183, 178),
+    Color32::from_rgb(255, 157, 167),
+    Color32::from_rgb(156, 117, 95),
+    Color32::from_rgb(186, 176, 172),
+];
+
+/// How the line of head `head` of layer `layer` looks: its own colour (distinct from every
+/// other head's when there are at most ten; otherwise a hue per head), and a dash per layer,
+/// the last layer solid.
+fn head_look(layer: usize, head: usize, n_layers: usize, n_heads: usize) -> (Color32, LineStyle) {
+    let index = layer * n_heads + head;
+    let colour = if n_layers * n_heads <= CATEGORICAL.len() {
+        CATEGORICAL[index]
+    } else {
+        let hue = head as f32 / n_heads.max(1) as f32;
+        egui::ecolor::Hsva::new(hue, 0.7, 0.95, 1.0).into()
+    };
+    let style = match (n_layers - 1 - layer) % 3 {
+        0 => LineStyle::Solid,
+        1 => LineStyle::dashed_dense(),
+        _ => LineStyle::dotted_dense(),
+    };
+    (colour, style)
+}
+
+/// A legend in rows: a short sample of each line (colour and dash) and its name.
+fn line_legend_ui(ui: &mut Ui, entries: &[(String, Color32, LineStyle)]) {
+    ui.horizontal_wrapped(|ui| {
+        for (name, colour, style) in entries {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(26.0, 12.0), egui::Sense::hover());
+            let ends = [rect.left_center(), rect.right_center()];
+            let stroke = egui::Stroke::new(2.0, *colour);
+            let painter = ui.painter();
+            match *style {
+                LineStyle::Solid => {
+                    painter.line_segment(ends, stroke);
+                }
+                LineStyle::Dashed { length } => {
+                    painter.extend(egui::Shape::dashed_line(
+                        &ends,
+                        stroke,
+                        length,
+                        length / 2.0,
+                    ));
+                }
+                LineStyle::Dotted { spacing } => {
+                    painter.extend(egui::Shape::dotted_line(&ends, *colour, spacing, 1.2));
+                }
+            }
+            ui.label(name);
+            ui.add_space(6.0);
+        }
+    });
 }
 
 fn comparison_grad_points(points: &[ComparePoint]) -> Vec<(usize, &[LayerGradNorms])> {
@@ -269,4 +350,34 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
                 plot.line(line);
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The looks as comparable keys: colour and a name for the dash.
+    fn looks(n_layers: usize, n_heads: usize) -> Vec<([u8; 4], String)> {
+        (0..n_layers)
+            .flat_map(|layer| (0..n_heads).map(move |head| (layer, head)))
+            .map(|(layer, head)| {
+                let (colour, style) = head_look(layer, head, n_layers, n_heads);
+                (colour.to_array(), format!("{style:?}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_head_has_a_look_of_its_own() {
+        // The induction preset's 2 × 4 heads: eight colours, the last layer solid.
+        let small = looks(2, 4);
+        let colours: std::collections::HashSet<_> = small.iter().map(|l| l.0).collect();
+        assert_eq!(colours.len(), 8, "a colour per head: {small:?}");
+        assert!(small[4..].iter().all(|l| l.1 == "Solid"));
+        assert!(small[..4].iter().all(|l| l.1 != "Solid"));
+        // Bigger models: colour and dash together still tell every head apart.
+        let big = looks(3, 12);
+        let distinct: std::collections::HashSet<_> = big.iter().collect();
+        assert_eq!(distinct.len(), 36);
+    }
 }

@@ -27,8 +27,14 @@ impl Bar {
     }
 }
 
+/// The text printed after a bar.
+fn bar_text(bar: &Bar) -> String {
+    bar.text.clone().unwrap_or_else(|| format_value(bar.value))
+}
+
 /// Draws `bars` one per row, `row_height` points each, the bars `width` points wide in
-/// total; returns the clicked row.
+/// total, with room for the widest label (up to 180 points) and the widest value text;
+/// returns the clicked row.
 pub fn bar_list_ui(
     ui: &mut Ui,
     name: &str,
@@ -38,18 +44,19 @@ pub fn bar_list_ui(
     row_height: f32,
 ) -> Option<usize> {
     let font = FontId::proportional(12.0);
-    let label_w = bars
-        .iter()
-        .map(|b| {
-            ui.painter()
-                .layout_no_wrap(b.label.clone(), font.clone(), Color32::WHITE)
-                .size()
-                .x
-        })
-        .fold(0.0f32, f32::max)
-        .min(180.0)
-        + 8.0;
-    let value_w = 56.0;
+    let widest = |texts: &mut dyn Iterator<Item = String>| {
+        texts
+            .map(|text| {
+                let galley = ui
+                    .painter()
+                    .layout_no_wrap(text, font.clone(), Color32::WHITE);
+                galley.size().x
+            })
+            .fold(0.0f32, f32::max)
+    };
+    let label_w = widest(&mut bars.iter().map(|b| b.label.clone())).min(180.0) + 8.0;
+    // Wide enough for the longest value text (`1 051 648`), so none is cut.
+    let value_w = (widest(&mut bars.iter().map(bar_text)) + 10.0).max(56.0);
     let size = vec2(label_w + width + value_w, row_height * bars.len() as f32);
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
     let painter = ui.painter_at(rect);
@@ -105,7 +112,7 @@ pub fn bar_list_ui(
         painter.text(
             pos2(bars_left + width + 6.0, mid),
             Align2::LEFT_CENTER,
-            bar.text.clone().unwrap_or_else(|| format_value(bar.value)),
+            bar_text(bar),
             font.clone(),
             visuals.text_color(),
         );
@@ -124,4 +131,53 @@ pub fn bar_list_ui(
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, name));
     clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The width `bar_list_ui` takes for `bars` with 100-point bars, and the width of `text`.
+    fn widths(bars: &[Bar], text: &str) -> (f32, f32) {
+        let ctx = egui::Context::default();
+        let (mut taken, mut text_w) = (0.0, 0.0);
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let left = ui.cursor().left();
+            bar_list_ui(ui, "bars", bars, None, 100.0, 20.0);
+            taken = ui.min_rect().right() - left;
+            let font = FontId::proportional(12.0);
+            text_w = ui
+                .painter()
+                .layout_no_wrap(text.into(), font, Color32::WHITE)
+                .size()
+                .x;
+        });
+        output.textures_delta.clear(); // the font atlas: nothing paints here
+        (taken, text_w)
+    }
+
+    #[test]
+    fn a_long_value_text_gets_room() {
+        let long = "2 100 736 000";
+        let bars = [
+            Bar::new("a", 1.0),
+            Bar {
+                text: Some(long.into()),
+                ..Bar::new("mlp", 2.0)
+            },
+        ];
+        let (taken, long_w) = widths(&bars, long);
+        let (label_w, _) = widths(&[Bar::new("mlp", 2.0)], "mlp");
+        assert!(
+            long_w > 56.0,
+            "the text is longer than the old fixed column"
+        );
+        // Label column + 100-point bars + the value column hold the whole text.
+        assert!(
+            taken >= label_w - 56.0 + long_w,
+            "{taken} < {label_w} + {long_w}"
+        );
+        let (short, _) = widths(&[Bar::new("mlp", 2.0)], "");
+        assert_eq!(short, label_w, "short values keep the 56-point column");
+    }
 }

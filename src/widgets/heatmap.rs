@@ -1,8 +1,11 @@
 //! A heatmap of a row-major matrix: optional row and column labels, optional text in each
-//! cell, hover and click reporting, highlighted row/column/cell. NaN cells are drawn empty
+//! cell, hover and click reporting, highlighted row/column/cell (scrolled into view on
+//! request). NaN cells are drawn empty
 //! (used for the causal mask). Cells are drawn as one mesh, so thousands stay cheap.
 
-use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2, vec2};
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2, pos2, vec2,
+};
 
 use super::colour::{ColourScale, text_on};
 
@@ -22,6 +25,7 @@ pub struct Heatmap<'a> {
     highlight_col: Option<usize>,
     highlight_cell: Option<(usize, usize)>,
     label_font: f32,
+    scroll_to_highlight: bool,
 }
 
 /// What happened to a heatmap this frame.
@@ -58,6 +62,7 @@ impl<'a> Heatmap<'a> {
             highlight_row: None,
             highlight_col: None,
             highlight_cell: None,
+            scroll_to_highlight: false,
             label_font: 12.0,
         }
     }
@@ -108,6 +113,14 @@ impl<'a> Heatmap<'a> {
     /// Font size of the labels.
     pub fn label_font(mut self, size: f32) -> Self {
         self.label_font = size;
+        self
+    }
+
+    /// Scroll the enclosing scroll area so the highlighted row (at the highlighted column, if
+    /// any) is in view. Ask for it only when the highlight changes, or the user can never
+    /// scroll away from it.
+    pub fn scroll_to_highlight(mut self, scroll: bool) -> Self {
+        self.scroll_to_highlight = scroll;
         self
     }
 
@@ -240,6 +253,23 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
             accent,
             egui::StrokeKind::Outside,
         );
+    }
+
+    if heatmap.scroll_to_highlight
+        && let Some(row) = heatmap.highlight_row.filter(|&r| r < heatmap.rows)
+    {
+        let col = heatmap.highlight_col.filter(|&c| c < heatmap.cols);
+        // The row's label too when the cell is the first, so the row is recognisable.
+        let target = match col {
+            Some(col) if col > 0 => cell_rect(row, col),
+            _ => cell_rect(row, 0).union(Rect::from_min_size(
+                pos2(rect.left(), cell_rect(row, 0).top()),
+                vec2(1.0, heatmap.cell.y),
+            )),
+        };
+        // At once, not animated: the row is there in the very next frame (and in a
+        // screenshot taken then).
+        ui.scroll_to_rect_animation(target, None, egui::style::ScrollAnimation::none());
     }
 
     let cell_at = |pos: Pos2| {

@@ -11,21 +11,24 @@ use residual_explorer::state::Settings;
 
 /// The app at 1280×800 with default settings and `prompt`, settled.
 pub fn app_with_prompt(prompt: &str) -> Harness<'static, ExplorerApp> {
+    app_sized(prompt, egui::vec2(1280.0, 800.0))
+}
+
+/// The app in a window of `size` points with default settings and `prompt`, settled.
+pub fn app_sized(prompt: &str, size: egui::Vec2) -> Harness<'static, ExplorerApp> {
     let settings = Settings {
         prompt: prompt.to_string(),
         ..Settings::default()
     };
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            ExplorerApp::new(
-                cc,
-                AppOptions {
-                    settings: Some(settings),
-                    ..AppOptions::default()
-                },
-            )
-        });
+    let mut harness = Harness::builder().with_size(size).build_eframe(move |cc| {
+        ExplorerApp::new(
+            cc,
+            AppOptions {
+                settings: Some(settings),
+                ..AppOptions::default()
+            },
+        )
+    });
     settle(&mut harness);
     harness
 }
