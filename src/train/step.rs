@@ -64,8 +64,9 @@ pub enum TrainError {
 /// Tells glibc's allocator to keep freed memory: no `mmap` for blocks under 32 MB and no
 /// trimming of the heap. A training step allocates and frees the same activations every
 /// time; returning them to the OS made the kernel fault in and zero fresh pages each step
-/// (13 % of a `bench train` profile, ~9 ms of system time per step). Process-wide, once.
-fn keep_freed_memory() {
+/// (13 % of a `bench train` profile, ~9 ms of system time per step); a trace in the explorer
+/// does the same at a smaller scale. Process-wide, once: `train_step` and `cli::main` call it.
+pub fn keep_freed_memory() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
