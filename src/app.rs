@@ -20,7 +20,7 @@ use crate::views::{self, ViewContext};
 static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// Key under which settings are stored in eframe's storage.
-const SETTINGS_KEY: &str = "residual-explorer-settings";
+pub const SETTINGS_KEY: &str = "residual-explorer-settings";
 
 /// Something that drives the app from outside, frame by frame (the screenshot command).
 pub trait Script {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use egui_kittest::kittest::Queryable;
 use gui_support::{app, gpt2_tiny, settle};
-use residual_explorer::app::{AppOptions, ExplorerApp};
+use residual_explorer::app::{AppOptions, ExplorerApp, SETTINGS_KEY};
 use residual_explorer::state::{Command, ExportFormat, Settings, ViewKind};
 
 #[test]
@@ -150,7 +150,12 @@ fn settings_are_saved_and_restored() {
     settle(&mut harness);
     let mut storage = MemoryStorage::default();
     eframe::App::save(harness.state_mut(), &mut storage);
-    let json = storage.0.values().next().expect("settings stored").clone();
+    // The lesson panel stores its own settings beside these, under another key.
+    let json = storage
+        .0
+        .get(SETTINGS_KEY)
+        .expect("settings stored")
+        .clone();
     let restored = Settings::from_json(&json);
     assert_eq!(restored.prompt, "To be or");
     assert_eq!(restored.view, ViewKind::Attention);
