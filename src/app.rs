@@ -11,6 +11,7 @@ use egui::{Context, Rect, Ui};
 use crate::cli::{CliError, GuiArgs};
 use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
+use crate::state::file_dialog::run_dialog;
 use crate::state::jobs::JobEvent;
 use crate::state::{AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models};
 use crate::views::lesson_panel::{self, LESSON_SETTINGS_KEY, LessonPanel};
@@ -379,7 +380,7 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
     let model_name = state.model.name.clone();
     std::thread::spawn(move || {
         let dialog = rfd::FileDialog::new();
-        let path = match purpose {
+        let path = run_dialog(|| match purpose {
             FilePurpose::OpenModel => dialog
                 .set_title("Open a model file")
                 .add_filter("Models", &["safetensors", "bin"])
@@ -397,7 +398,7 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
                 .set_file_name(format!("{}.{}", view.slug(), format.extension()))
                 .add_filter(format.extension(), &[format.extension()])
                 .save_file(),
-        };
+        });
         sender.send(JobEvent::PathChosen { purpose, path });
     });
 }

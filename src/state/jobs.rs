@@ -57,8 +57,8 @@ pub enum JobEvent {
     PathChosen {
         /// Why it was opened.
         purpose: FilePurpose,
-        /// The chosen path, `None` when cancelled.
-        path: Option<PathBuf>,
+        /// The chosen path, `None` when cancelled, an error when no dialog could open.
+        path: Result<Option<PathBuf>, String>,
     },
 }
 

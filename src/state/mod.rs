@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod command;
 pub mod experiments;
 pub mod export;
+pub mod file_dialog;
 pub mod generate;
 pub mod jobs;
 pub mod models;
@@ -301,6 +302,13 @@ impl AppState {
                 }
             }
             JobEvent::PathChosen { purpose, path } => {
+                let path = match path {
+                    Ok(path) => path,
+                    Err(message) => {
+                        self.error = Some(message);
+                        None
+                    }
+                };
                 if let Some(path) = path {
                     let command = match purpose {
                         FilePurpose::OpenModel | FilePurpose::OpenModelFolder => {

@@ -359,8 +359,8 @@ pub(crate) enum TrainingMessage {
     ComparisonStarted(CompareWorker, usize),
     /// Preparing failed.
     Failed(String),
-    /// The text-file dialog closed.
-    CorpusChosen(Option<PathBuf>),
+    /// The text-file dialog closed (`Err`: no dialog could open).
+    CorpusChosen(Result<Option<PathBuf>, String>),
 }
 
 /// A run that has just started.

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::AppState;
+use super::file_dialog::run_dialog;
 use super::snapshots::{SnapshotPurpose, SnapshotReady, SnapshotRequest};
 use super::training::{
     ComparisonHistory, RunHistory, RunInfo, StartedRun, TrainingMessage, TrainingSetup,
@@ -58,10 +59,12 @@ impl AppState {
                 let sender = self.training.messages.clone();
                 let wake = Arc::clone(&self.training.wake);
                 std::thread::spawn(move || {
-                    let path = rfd::FileDialog::new()
-                        .set_title("Choose a text file to train on")
-                        .add_filter("Text", &["txt", "md"])
-                        .pick_file();
+                    let path = run_dialog(|| {
+                        rfd::FileDialog::new()
+                            .set_title("Choose a text file to train on")
+                            .add_filter("Text", &["txt", "md"])
+                            .pick_file()
+                    });
                     let _ = sender.send(TrainingMessage::CorpusChosen(path));
                     wake();
                 });
@@ -302,10 +305,11 @@ impl AppState {
                 self.training.status = TrainingStatus::Failed(message.clone());
                 self.error = Some(message);
             }
-            TrainingMessage::CorpusChosen(Some(path)) => {
+            TrainingMessage::CorpusChosen(Ok(Some(path))) => {
                 self.training.setup.data = super::training::DataChoice::File(path);
             }
-            TrainingMessage::CorpusChosen(None) => {}
+            TrainingMessage::CorpusChosen(Ok(None)) => {}
+            TrainingMessage::CorpusChosen(Err(message)) => self.error = Some(message),
         }
     }
 
