@@ -345,6 +345,7 @@ fn opening_another_model_closes_a_finished_run_and_its_timeline() {
     });
     harness.get_by_role_and_label(Role::Slider, "Timeline");
     harness.get_by_label("trained in this session, step 12");
+    assert!(!harness.state().state.training.last_snapshot_time.is_zero());
 
     // File → Default model: the run's timeline must not drive the default model's views.
     harness.get_by_label("File").click();
@@ -365,6 +366,12 @@ fn opening_another_model_closes_a_finished_run_and_its_timeline() {
     );
     harness.get_by_label("embedded in the program");
     harness.get_by_label_contains("Press Start to train a fresh model");
+    assert!(
+        harness
+            .query_by_label_contains("Last snapshot prepared")
+            .is_none(),
+        "the closed run's timing is not shown beside 'no run yet'"
+    );
     // Even a stale command cannot put the run's weights back.
     let before = Arc::clone(&harness.state().state.model);
     harness

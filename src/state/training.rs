@@ -491,6 +491,7 @@ impl TrainingState {
         self.installed = None;
         self.start_in_background = false;
         self.show_requested = false;
+        self.last_snapshot_time = Duration::ZERO;
         self.snapshots = SnapshotWorker::new(Arc::clone(&self.wake));
     }
 
