@@ -321,7 +321,7 @@ fn lesson_7_direct_logit_attribution_of_mat() {
 #[test]
 fn lesson_7_the_terms_sum_to_the_stream() {
     // 14 terms; the largest |Σ terms − stream| at the last token is "a few hundred-millionths
-    // (3.4e-8 here)".
+    // (about 3e-8 here)".
     let model = load("word.safetensors");
     let ids = model.tokenizer.encode("the cat sat on the").ids;
     let trace = forward(&model.params, &ids).unwrap();
