@@ -46,6 +46,9 @@ struct Walker {
     phase: Phase,
     out: PathBuf,
     train: bool,
+    /// Whether this shot's training run has been started (once per shot: the state can be
+    /// busy again after the run ends, and the step must not start another run then).
+    trained: bool,
     image: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
 }
 
@@ -56,6 +59,7 @@ impl Walker {
         lessons.player.language = language;
         lessons.open(number, step);
         self.phase = Phase::Settling(0);
+        self.trained = false;
     }
 
     fn idle(&self) -> bool {
@@ -76,10 +80,11 @@ impl eframe::App for Walker {
             Phase::Settling(frames) => {
                 if !self.idle() {
                     self.phase = Phase::Settling(0);
-                } else if frames == 2 && self.train && self.step_sets_training() {
+                } else if frames == 2 && self.train && !self.trained && self.step_sets_training() {
                     self.app
                         .state
                         .apply(Command::Training(TrainingCommand::Start));
+                    self.trained = true;
                     self.phase = Phase::Training;
                 } else if frames >= 5 {
                     let slot = Arc::clone(&self.image);
@@ -193,6 +198,7 @@ fn main() -> Result<(), String> {
                 phase: Phase::Settling(0),
                 out,
                 train,
+                trained: false,
                 image: Arc::new(Mutex::new(None)),
             };
             walker.open_current();

@@ -162,6 +162,31 @@ fn where_the_token_looks_keeps_its_width_beside_eight_heads() {
 }
 
 #[test]
+fn the_lens_opened_with_a_late_token_already_selected_shows_its_row() {
+    // As a lesson step does: open the lens tab and select the last token at once. (In a real
+    // window the first scroll request of a new scroll area was lost; kittest's harness does
+    // not lose it, so this checks the behaviour, not that particular cause.)
+    let mut harness =
+        app_with_prompt("To be, or not to be, that is the question: whether 'tis nobler in the");
+    let last = harness.state().state.prompt.ids.len() - 1;
+    {
+        let state = &mut harness.state_mut().state;
+        state.apply(residual_explorer::state::Command::SelectToken(last));
+        state.apply(residual_explorer::state::Command::ShowView(
+            ViewKind::LogitLens,
+        ));
+    }
+    settle(&mut harness);
+    let grid = harness
+        .get_by_label("Logit lens: top prediction at every token and stage")
+        .rect();
+    assert!(
+        grid.bottom() <= 800.0,
+        "the last row is on screen: {grid:?}"
+    );
+}
+
+#[test]
 fn the_lens_scrolls_to_a_newly_selected_token_once() {
     let mut harness =
         app_with_prompt("To be, or not to be, that is the question: whether 'tis nobler in the");

@@ -133,10 +133,18 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     // Bring the selected token's row into view when the selection (or the prompt) changes,
     // e.g. a lesson step that points at the last token; not every frame, so the student can
     // scroll away.
+    // The request is repeated on the next frame too: a scroll area shown for the first time
+    // (the lens tab just opened) does not know its content's size yet and clamps the first
+    // request to the top.
     let wanted = (view.selection.token, selected_stage, n_pos);
     let memory = ui.make_persistent_id("lens scrolled to");
-    let scroll = ui.data(|d| d.get_temp::<(usize, Option<usize>, usize)>(memory)) != Some(wanted);
-    ui.data_mut(|d| d.insert_temp(memory, wanted));
+    let last = ui.data(|d| d.get_temp::<((usize, Option<usize>, usize), u8)>(memory));
+    let frames_left = match last {
+        Some((done, left)) if done == wanted => left,
+        _ => 2,
+    };
+    let scroll = frames_left > 0;
+    ui.data_mut(|d| d.insert_temp(memory, (wanted, frames_left.saturating_sub(1))));
     let cell_w = ((ui.available_width() - 120.0) / n_stages as f32).clamp(52.0, 90.0);
     egui::ScrollArea::both()
         .id_salt("lens scroll")

@@ -213,26 +213,6 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
             }
         }
     }
-    if let Some(labels) = heatmap.col_labels {
-        let stride = label_stride(heatmap.cell.x, heatmap.label_font);
-        for (col, label) in labels.iter().enumerate().take(heatmap.cols) {
-            if col % stride == 0 || Some(col) == heatmap.highlight_col {
-                let galley = painter.layout_no_wrap(label.clone(), font.clone(), text_colour);
-                let anchor = Pos2::new(cell_rect(0, col).center().x, grid.top() - 4.0);
-                // Turned a quarter left about its left-centre: it starts at the grid and
-                // reads upwards.
-                let half_height = galley.size().y / 2.0;
-                let shape = egui::epaint::TextShape::new(
-                    anchor - vec2(0.0, half_height),
-                    galley,
-                    text_colour,
-                )
-                .with_angle_and_anchor(-std::f32::consts::FRAC_PI_2, Align2::LEFT_CENTER);
-                painter.add(shape);
-            }
-        }
-    }
-
     let strong = Stroke::new(2.0, ui.visuals().strong_text_color());
     if let Some(row) = heatmap.highlight_row.filter(|&r| r < heatmap.rows) {
         let band = Rect::from_min_max(cell_rect(row, 0).min, cell_rect(row, heatmap.cols - 1).max);
@@ -255,6 +235,40 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
         );
     }
 
+    // Column labels stay in sight: when a scroll area has moved the top of the grid out of
+    // view, they are drawn on a band at the top of what is visible (over the cells).
+    let header_shift =
+        (ui.clip_rect().top() - rect.top()).clamp(0.0, (grid.height() - heatmap.cell.y).max(0.0));
+    if let Some(labels) = heatmap.col_labels {
+        if header_shift > 0.0 {
+            let band = Rect::from_min_size(
+                pos2(rect.left(), rect.top() + header_shift),
+                vec2(rect.width(), top),
+            );
+            painter.rect_filled(band, CornerRadius::ZERO, ui.visuals().panel_fill);
+        }
+        let stride = label_stride(heatmap.cell.x, heatmap.label_font);
+        for (col, label) in labels.iter().enumerate().take(heatmap.cols) {
+            if col % stride == 0 || Some(col) == heatmap.highlight_col {
+                let galley = painter.layout_no_wrap(label.clone(), font.clone(), text_colour);
+                let anchor = Pos2::new(
+                    cell_rect(0, col).center().x,
+                    grid.top() - 4.0 + header_shift,
+                );
+                // Turned a quarter left about its left-centre: it starts at the grid and
+                // reads upwards.
+                let half_height = galley.size().y / 2.0;
+                let shape = egui::epaint::TextShape::new(
+                    anchor - vec2(0.0, half_height),
+                    galley,
+                    text_colour,
+                )
+                .with_angle_and_anchor(-std::f32::consts::FRAC_PI_2, Align2::LEFT_CENTER);
+                painter.add(shape);
+            }
+        }
+    }
+
     if heatmap.scroll_to_highlight
         && let Some(row) = heatmap.highlight_row.filter(|&r| r < heatmap.rows)
     {
@@ -267,8 +281,9 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
                 vec2(1.0, heatmap.cell.y),
             )),
         };
-        // At once, not animated: the row is there in the very next frame (and in a
-        // screenshot taken then).
+        // Room above it for the column labels, which stay at the top of the view. At once,
+        // not animated: the row is there in the very next frame (and in a screenshot).
+        let target = target.union(target.translate(vec2(0.0, -top)));
         ui.scroll_to_rect_animation(target, None, egui::style::ScrollAnimation::none());
     }
 
