@@ -64,7 +64,7 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
         .map(|e| [e.step as f64, e.val_loss])
         .collect();
     ui.label("Loss (nats per token)");
-    plot("loss plot", 220.0)
+    plot("loss plot", 180.0)
         .include_y(0.0)
         .y_axis_label("loss")
         .show(ui, |plot| {
@@ -148,7 +148,7 @@ pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize
         .map(|p: &StepPoint| (p.step, p.layer_grad_norms.as_slice()))
         .collect();
     ui.label("Gradient norm per layer (log scale; blue: first layer, orange: last)");
-    plot("gradient plot", 220.0)
+    plot("gradient plot", 180.0)
         .y_axis_label("‖gradient‖")
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
         .show(ui, |plot| {
@@ -218,7 +218,7 @@ pub fn head_scores_plot_ui(
         ui.weak("A colour per head; dashes tell the layers apart (the last layer solid).");
     }
     Plot::new("head score plot")
-        .height(240.0)
+        .height(200.0)
         .allow_scroll(false)
         .x_axis_label("step")
         .include_y(0.0)
@@ -261,10 +261,11 @@ const CATEGORICAL: [Color32; 10] = [
 ];
 
 /// How the line of head `head` of layer `layer` looks: its own colour (distinct from every
-/// other head's when there are at most ten; otherwise a hue per head), and a dash per layer,
-/// the last layer solid.
+/// other head's when there are at most ten, the most distinct ones going to the last layer,
+/// where induction heads form; otherwise a hue per head), and a dash per layer, the last
+/// layer solid.
 fn head_look(layer: usize, head: usize, n_layers: usize, n_heads: usize) -> (Color32, LineStyle) {
-    let index = layer * n_heads + head;
+    let index = (n_layers - 1 - layer) * n_heads + head;
     let colour = if n_layers * n_heads <= CATEGORICAL.len() {
         CATEGORICAL[index]
     } else {
