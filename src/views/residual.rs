@@ -8,6 +8,7 @@ use ndarray::ArrayView1;
 
 use super::{ViewContext, heading_ui};
 use crate::interp::Stage;
+use crate::interp::stage::block_output_stage;
 use crate::model::NormPlacement;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
@@ -228,15 +229,16 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
     let analysis = view.analysis;
     let config = view.config();
     let pos = view.selection.token;
-    // Labels at the embedding and at each block's end, where the stream leaves the block.
+    // Labels at the embedding and at each block's end, where the stream leaves the block
+    // (after the LayerNorm that follows the last addition, in a post-LN model).
     let labels: Vec<String> = analysis
         .stages
         .iter()
         .map(|&stage| match stage {
             Stage::Embed => "embed".into(),
-            Stage::MlpAdded { layer } => format!("L{layer}"),
-            Stage::AttnAdded { layer } if config.attn_only => format!("L{layer}"),
-            _ => String::new(),
+            _ => (0..config.n_layers)
+                .find(|&layer| block_output_stage(config, layer) == stage)
+                .map_or_else(String::new, |layer| format!("L{layer}")),
         })
         .collect();
     let marks = labels.clone();
