@@ -9,7 +9,9 @@ use ndarray::Axis;
 use residual_explorer::interp::interventions::{
     Component, Interventions, Patch, PatchAction, forward_with, reference_mean,
 };
-use residual_explorer::interp::{AccumulatedResid, Decomposition, Term, stream_stages};
+use residual_explorer::interp::{
+    AccumulatedResid, Composition, Decomposition, Stage, Term, stream_stages,
+};
 use residual_explorer::model::{Params, Trace, forward};
 
 mod common;
@@ -219,6 +221,61 @@ fn zeroing_one_residual_connection_leaves_only_that_sublayer_output() {
         patched.layers[1].resid_post,
         &patched.layers[1].resid_mid + mlp_out
     );
+}
+
+#[test]
+fn with_a_residual_connection_zeroed_the_stream_is_the_sum_of_the_terms_after_the_cut() {
+    let params = small_model(5);
+    let config = &params.config;
+    let stages = stream_stages(config);
+    let decompose = |patches: &Interventions| {
+        let trace = forward_with(&params, &TOKENS, patches).unwrap();
+        let resid = AccumulatedResid::at_stages(&trace, &stages);
+        Decomposition::compute_with_skips(&params, &trace, &resid, &patches.skip_changes())
+    };
+    let mut cut = Interventions::new();
+    cut.add(Patch::zero(Component::AttnResidual { layer: 1 }), config)
+        .unwrap();
+    let decomposition = decompose(&cut);
+    // Every stage that is a sum adds up, the ones after the cut included; without being told
+    // about the cut, the analysis would have summed the embeddings and layer 0 in too.
+    assert!(decomposition.max_reconstruction_error() < 1e-5);
+    let first_after = term_index(&decomposition, Term::Head { layer: 1, head: 0 });
+    let at_end = decomposition.at(Stage::MlpAdded { layer: 2 }).unwrap();
+    match &at_end.composition {
+        Composition::SinceCut { range, reason } => {
+            assert_eq!(range.start, first_after);
+            assert_eq!(range.end, decomposition.terms.len());
+            assert!(reason.contains("L1 attn"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Before the cut the stream is still the sum of everything so far.
+    let before = decomposition.at(Stage::MlpAdded { layer: 0 }).unwrap();
+    assert!(matches!(before.composition, Composition::AllTermsSoFar(_)));
+    let limit = decomposition
+        .limit
+        .as_ref()
+        .expect("the cut is where it stops");
+    assert_eq!(limit.stops_at, Stage::AttnAdded { layer: 1 });
+    // Without the list of cuts the same trace does not add up: the check is real.
+    let trace = forward_with(&params, &TOKENS, &cut).unwrap();
+    let resid = AccumulatedResid::at_stages(&trace, &stages);
+    let blind = Decomposition::compute(&params, &trace, &resid);
+    assert!(blind.max_reconstruction_error() > 1e-2);
+
+    // A scaled connection is no sum at all.
+    let mut scaled = Interventions::new();
+    scaled
+        .add(
+            Patch::scale(Component::MlpResidual { layer: 0 }, 0.5),
+            config,
+        )
+        .unwrap();
+    let decomposition = decompose(&scaled);
+    let after = decomposition.at(Stage::MlpAdded { layer: 0 }).unwrap();
+    assert!(matches!(after.composition, Composition::NotASum { .. }));
+    assert!(decomposition.max_reconstruction_error() < 1e-5);
 }
 
 #[test]

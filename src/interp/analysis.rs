@@ -10,7 +10,7 @@ use super::contributions::TermContributions;
 use super::lens::{LensOptions, LogitLens};
 use super::resid::AccumulatedResid;
 use super::stage::{Stage, boundary_stages, stream_stages};
-use super::terms::Decomposition;
+use super::terms::{Decomposition, SkipChange};
 use crate::model::{Params, TokenId, Trace};
 
 /// Which stages the logit lens covers.
@@ -46,9 +46,22 @@ pub struct TraceAnalysis {
 impl TraceAnalysis {
     /// Computes the analysis of `trace`, which `params` produced.
     pub fn compute(params: &Params<f32>, trace: &Trace<f32>, options: AnalysisOptions) -> Self {
+        Self::compute_with_skips(params, trace, options, &[])
+    }
+
+    /// [`TraceAnalysis::compute`] for a trace run with the residual connections `skips`
+    /// changed by an intervention (see [`Interventions::skip_changes`]).
+    ///
+    /// [`Interventions::skip_changes`]: super::interventions::Interventions::skip_changes
+    pub fn compute_with_skips(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        options: AnalysisOptions,
+        skips: &[SkipChange],
+    ) -> Self {
         let config = &params.config;
         let resid = AccumulatedResid::at_stages(trace, &stream_stages(config));
-        let decomposition = Decomposition::compute(params, trace, &resid);
+        let decomposition = Decomposition::compute_with_skips(params, trace, &resid, skips);
         let lens_stages = match options.lens_stages {
             LensStages::EveryStreamStage => resid.stages.clone(),
             LensStages::LayerBoundaries => boundary_stages(config),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use ndarray::{ArrayViewMutD, Axis};
 
+use super::terms::SkipChange;
 use crate::model::hooks::{HookSite, Intervention};
 use crate::model::{InputError, ModelConfig, Params, Scalar, TokenId, Trace, forward_batch};
 
@@ -309,6 +310,23 @@ impl Interventions {
     /// The patch on `component`, if any.
     pub fn get(&self, component: Component) -> Option<&Patch> {
         self.patches.iter().find(|p| p.component == component)
+    }
+
+    /// The residual connections these patches change (for the decomposition, which then
+    /// knows which earlier terms still reach the stream).
+    pub fn skip_changes(&self) -> Vec<SkipChange> {
+        self.patches
+            .iter()
+            .filter_map(|patch| {
+                let (layer, mlp) = match patch.component {
+                    Component::AttnResidual { layer } => (layer, false),
+                    Component::MlpResidual { layer } => (layer, true),
+                    _ => return None,
+                };
+                let zeroed = matches!(patch.action, PatchAction::Zero);
+                Some(SkipChange { layer, mlp, zeroed })
+            })
+            .collect()
     }
 
     /// True when no patch is active.

@@ -9,6 +9,11 @@
 //!   (layer 0's `ln1`) the stream is no longer a sum of terms ([`Composition::NotASum`]);
 //! - residual connections off: after a sublayer the stream is that sublayer's output alone
 //!   ([`Composition::LatestSublayerOnly`]), not the sum of everything written so far.
+//!
+//! An intervention on a residual connection does the same to one model: zeroing the skip
+//! around a sublayer leaves the stream the sum of the terms from that sublayer on
+//! ([`Composition::SinceCut`]); scaling or replacing it leaves no sum at all. The analysis is
+//! told which skips were changed ([`SkipChange`]).
 
 use std::ops::Range;
 
@@ -66,6 +71,14 @@ pub enum Composition {
     /// Residual connections are off: the stream is the sum of the latest sublayer's terms
     /// only, `terms[range]`; the earlier terms were not carried forward.
     LatestSublayerOnly(Range<usize>),
+    /// An intervention zeroed the residual connection around an earlier sublayer: the stream
+    /// is the sum of the terms written from that sublayer on, `terms[range]`.
+    SinceCut {
+        /// The terms that sum to the stream.
+        range: Range<usize>,
+        /// Which connection was cut, in a sentence.
+        reason: String,
+    },
     /// The stream is not a sum of terms (a LayerNorm rescaled it); the reason says which.
     NotASum {
         /// Why, in a sentence.
@@ -77,9 +90,9 @@ impl Composition {
     /// The terms whose sum is the stream, when it is a sum.
     pub fn terms(&self) -> Option<Range<usize>> {
         match self {
-            Composition::AllTermsSoFar(range) | Composition::LatestSublayerOnly(range) => {
-                Some(range.clone())
-            }
+            Composition::AllTermsSoFar(range)
+            | Composition::LatestSublayerOnly(range)
+            | Composition::SinceCut { range, .. } => Some(range.clone()),
             Composition::NotASum { .. } => None,
         }
     }
@@ -131,11 +144,22 @@ pub struct Decomposition {
 impl Decomposition {
     /// Splits the stream at `resid`'s stages into terms and measures how well they sum.
     pub fn compute(params: &Params<f32>, trace: &Trace<f32>, resid: &AccumulatedResid) -> Self {
+        Self::compute_with_skips(params, trace, resid, &[])
+    }
+
+    /// [`Decomposition::compute`] for a trace whose residual connections `skips` were
+    /// changed by an intervention.
+    pub fn compute_with_skips(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        resid: &AccumulatedResid,
+        skips: &[SkipChange],
+    ) -> Self {
         let (terms, values) = collect_terms(params, trace);
         let compositions = resid
             .stages
             .iter()
-            .map(|&stage| composition(&params.config, &terms, stage));
+            .map(|&stage| composition(&params.config, &terms, stage, skips));
         let (_, rows, d_model) = values.dim();
         let mut running = RunningSum::new(rows, d_model);
         let stages: Vec<StageDecomposition> = resid
@@ -235,9 +259,36 @@ fn sublayer_range(terms: &[Term], layer: usize, mlp: bool) -> Range<usize> {
     start..end
 }
 
-/// How the stream at `stage` is made of terms, from the architecture alone (so any list of
-/// stages, in any order, gets the same answer).
-fn composition(config: &ModelConfig, terms: &[Term], stage: Stage) -> Composition {
+/// A residual connection (the skip term around one sublayer) that an intervention changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkipChange {
+    /// Block index.
+    pub layer: usize,
+    /// The skip around the MLP (`x' + mlp`) rather than around attention (`x + attn`).
+    pub mlp: bool,
+    /// Zeroed (the earlier terms are simply gone), rather than scaled or replaced.
+    pub zeroed: bool,
+}
+
+impl SkipChange {
+    /// Position in forward order: the skips of layer l's attention, then of its MLP.
+    fn order(self) -> usize {
+        2 * self.layer + usize::from(self.mlp)
+    }
+
+    fn sublayer_label(self) -> String {
+        format!("L{} {}", self.layer, if self.mlp { "mlp" } else { "attn" })
+    }
+}
+
+/// How the stream at `stage` is made of terms, from the architecture and the changed skips
+/// alone (so any list of stages, in any order, gets the same answer).
+fn composition(
+    config: &ModelConfig,
+    terms: &[Term],
+    stage: Stage,
+    skips: &[SkipChange],
+) -> Composition {
     let post_norm = config.norm == NormPlacement::Post;
     let (layer, mlp) = match stage {
         Stage::Embed => return Composition::AllTermsSoFar(0..2),
@@ -275,7 +326,33 @@ fn composition(config: &ModelConfig, terms: &[Term], stage: Stage) -> Compositio
                 .into(),
         };
     }
-    Composition::AllTermsSoFar(0..range.end)
+    let here = SkipChange {
+        layer,
+        mlp,
+        zeroed: true,
+    };
+    let latest_cut = skips
+        .iter()
+        .filter(|cut| cut.order() <= here.order())
+        .max_by_key(|cut| cut.order());
+    match latest_cut {
+        None => Composition::AllTermsSoFar(0..range.end),
+        Some(cut) if cut.zeroed => Composition::SinceCut {
+            range: sublayer_range(terms, cut.layer, cut.mlp).start..range.end,
+            reason: format!(
+                "an intervention zeroed the residual connection around {}: the terms written \
+                 before it no longer reach the stream, which is the sum of the terms from there on",
+                cut.sublayer_label()
+            ),
+        },
+        Some(cut) => Composition::NotASum {
+            reason: format!(
+                "an intervention scaled or replaced the residual connection around {}: the \
+                 earlier terms reach the stream changed, so it is no longer their sum",
+                cut.sublayer_label()
+            ),
+        },
+    }
 }
 
 /// Σ terms[range] in f64, extended term by term as the stages advance (a prefix range grows
@@ -329,7 +406,7 @@ fn find_limit(stages: &[StageDecomposition]) -> Option<DecompositionLimit> {
         .position(|s| !matches!(s.composition, Composition::AllTermsSoFar(_)))?;
     let stops_at = &stages[first_broken];
     let reason = match &stops_at.composition {
-        Composition::NotASum { reason } => reason.clone(),
+        Composition::NotASum { reason } | Composition::SinceCut { reason, .. } => reason.clone(),
         _ => "residual connections are off: after each sublayer the stream is that sublayer's output alone, not a sum of all earlier terms".into(),
     };
     Some(DecompositionLimit {

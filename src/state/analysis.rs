@@ -53,7 +53,8 @@ impl Analysis {
         interventions: Interventions,
     ) -> Result<Self, InputError> {
         let trace = forward_with(&model.params, tokens, &interventions)?;
-        let interp = TraceAnalysis::compute(&model.params, &trace, options);
+        let skips = interventions.skip_changes();
+        let interp = TraceAnalysis::compute_with_skips(&model.params, &trace, options, &skips);
         let next_token_ranks = next_token_ranks(&interp, tokens);
         let stages = stages(&model.params.config);
         let mut norms = Array2::zeros((trace.n_pos, stages.len()));
