@@ -92,14 +92,7 @@ fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
     run_until(&mut harness, Duration::from_secs(30), "the pause", |app| {
         app.state.training.status == TrainingStatus::Paused
     });
-    let paused_at = harness
-        .state()
-        .state
-        .training
-        .history
-        .as_ref()
-        .unwrap()
-        .steps_done();
+    let paused_at = steps_done(&harness);
     std::thread::sleep(Duration::from_millis(300));
     for _ in 0..5 {
         harness.step();
@@ -144,7 +137,7 @@ fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
         .count();
     assert!(scored >= 2, "{scored} scored snapshots");
     // Their plot's legend names every head (2 layers × 4 heads), above the curves.
-    harness.run();
+    settle(&mut harness);
     for layer in 0..2 {
         for head in 0..4 {
             harness.get_by_label(&format!("L{layer}H{head}"));
@@ -327,17 +320,28 @@ fn short_run(steps: usize) -> TrainingSetup {
     }
 }
 
-#[test]
-fn opening_another_model_closes_a_finished_run_and_its_timeline() {
-    let mut harness = app();
-    let default_name = harness.state().state.model.name.clone();
+/// Steps the current run has done.
+fn steps_done(harness: &Harness<'_, ExplorerApp>) -> usize {
+    let history = harness.state().state.training.history.as_ref();
+    history.expect("a run").steps_done()
+}
+
+/// Opens the Training tab, sets the form to `setup` and presses Start.
+fn start_from_the_training_tab(harness: &mut Harness<'_, ExplorerApp>, setup: TrainingSetup) {
     harness.get_by_label("Training").click();
     harness.run();
     harness
         .state_mut()
         .state
-        .apply(Command::Training(TrainingCommand::SetSetup(short_run(12))));
+        .apply(Command::Training(TrainingCommand::SetSetup(setup)));
     harness.get_by_label("Start").click();
+}
+
+#[test]
+fn opening_another_model_closes_a_finished_run_and_its_timeline() {
+    let mut harness = app();
+    let default_name = harness.state().state.model.name.clone();
+    start_from_the_training_tab(&mut harness, short_run(12));
     run_until(&mut harness, Duration::from_secs(60), "the end", |app| {
         let s = &app.state;
         s.training.status == TrainingStatus::Finished { stopped: false }
@@ -386,13 +390,7 @@ fn opening_another_model_closes_a_finished_run_and_its_timeline() {
 fn a_run_still_going_carries_on_in_the_background_and_can_be_shown_again() {
     let mut harness = app();
     let default_name = harness.state().state.model.name.clone();
-    harness.get_by_label("Training").click();
-    harness.run();
-    harness
-        .state_mut()
-        .state
-        .apply(Command::Training(TrainingCommand::SetSetup(setup(100_000))));
-    harness.get_by_label("Start").click();
+    start_from_the_training_tab(&mut harness, setup(100_000));
     run_until(&mut harness, Duration::from_secs(60), "snapshots", |app| {
         app.state.training.snapshots_shown >= 2
     });
@@ -400,14 +398,7 @@ fn a_run_still_going_carries_on_in_the_background_and_can_be_shown_again() {
     state.apply(Command::ShowView(ViewKind::Residual));
     state.apply(Command::OpenDefaultModel);
     harness.step();
-    let steps_then = harness
-        .state()
-        .state
-        .training
-        .history
-        .as_ref()
-        .unwrap()
-        .steps_done();
+    let steps_then = steps_done(&harness);
     // Later snapshots arrive but leave the default model on screen.
     run_until(&mut harness, Duration::from_secs(60), "more steps", |app| {
         let history = app.state.training.history.as_ref().unwrap();

@@ -472,6 +472,17 @@ impl TrainingState {
         self.run.is_some() || self.comparison.is_some() || self.status.is_active()
     }
 
+    /// Stops the run from driving the views: no step scrubbed or compared, no snapshot
+    /// installed or asked for. The run itself (if any) is untouched.
+    pub(crate) fn detach_from_views(&mut self) {
+        self.view_step = None;
+        self.compare_step = None;
+        self.compare_analysis = None;
+        self.shown_step = None;
+        self.show_requested = false;
+        self.installed = None;
+    }
+
     /// Forgets the run that ended (its curves, timeline and snapshots); the form stays.
     /// Results its helper threads still send are dropped with their channel (a fresh
     /// snapshot worker), so none of them reaches the views later.
@@ -481,16 +492,11 @@ impl TrainingState {
         self.history = None;
         self.comparison = None;
         self.timeline = Timeline::new(8);
-        self.view_step = None;
-        self.compare_step = None;
-        self.compare_analysis = None;
-        self.shown_step = None;
+        self.detach_from_views();
         self.worker = None;
         self.compare_worker = None;
         self.run = None;
-        self.installed = None;
         self.start_in_background = false;
-        self.show_requested = false;
         self.last_snapshot_time = Duration::ZERO;
         self.snapshots = SnapshotWorker::new(Arc::clone(&self.wake));
     }

@@ -209,12 +209,7 @@ impl AppState {
             }
             return;
         }
-        training.view_step = None;
-        training.compare_step = None;
-        training.compare_analysis = None;
-        training.shown_step = None;
-        training.show_requested = false;
-        training.installed = None;
+        training.detach_from_views();
         if training.status == TrainingStatus::Preparing {
             training.start_in_background = true;
         }
