@@ -312,16 +312,30 @@ impl ExplorerApp {
     }
 
     fn export_table(&mut self, format: ExportFormat, path: PathBuf) {
-        let Some(analysis) = &self.state.analysis else {
-            self.state.error = Some("Nothing to export yet: the model has not run.".into());
+        let table = match self.state.settings.view {
+            // These two read the run and the experiment, not the trace.
+            ViewKind::Training => self.state.training.history.as_ref().map(|h| h.table()),
+            ViewKind::Patching => self.state.patching.outcome.as_ref().map(|o| o.table()),
+            kind => self.state.analysis.as_ref().map(|analysis| {
+                let view = ViewContext {
+                    analysis,
+                    selection: &self.state.selection,
+                    settings: &self.state.settings,
+                };
+                views::view_table(kind, &view)
+            }),
+        };
+        let Some(table) = table else {
+            self.state.error = Some(
+                match self.state.settings.view {
+                    ViewKind::Training => "Nothing to export yet: no training run.",
+                    ViewKind::Patching => "Nothing to export yet: run the patching first.",
+                    _ => "Nothing to export yet: the model has not run.",
+                }
+                .into(),
+            );
             return;
         };
-        let view = ViewContext {
-            analysis,
-            selection: &self.state.selection,
-            settings: &self.state.settings,
-        };
-        let table = views::view_table(self.state.settings.view, &view);
         let text = match format {
             ExportFormat::Json => table.to_json(),
             _ => table.to_csv(),

@@ -16,7 +16,7 @@ use ndarray::Axis;
 use residual_explorer::app::ExplorerApp;
 use residual_explorer::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use residual_explorer::state::training_run::TrainingCommand;
-use residual_explorer::state::{Command, ViewKind};
+use residual_explorer::state::{Command, ExportFormat, ViewKind};
 
 /// Runs frames until `done` holds (panics after `timeout`).
 fn run_until(
@@ -209,6 +209,10 @@ fn patching_runs_from_its_tab() {
     let n_layers = state.model.params.config.n_layers;
     assert_eq!(outcome.result.restored.dim(), (n_layers, 18));
     harness.get_by_label_contains("Most restored: layer");
+    // Its numbers export: one row per layer and position.
+    let csv = export_csv(&mut harness);
+    assert!(csv.starts_with("layer,position,clean_token"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + n_layers * 18);
 }
 
 #[test]
@@ -320,6 +324,20 @@ fn short_run(steps: usize) -> TrainingSetup {
     }
 }
 
+/// Exports the numbers of the view on screen as CSV (File → Export, as the menu does) and
+/// returns the file's text.
+fn export_csv(harness: &mut Harness<'static, ExplorerApp>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("view.csv");
+    harness.state_mut().state.apply(Command::Export {
+        format: ExportFormat::Csv,
+        path: path.clone(),
+    });
+    settle(harness);
+    assert_eq!(harness.state().state.error, None);
+    std::fs::read_to_string(&path).unwrap()
+}
+
 /// Steps the current run has done.
 fn steps_done(harness: &Harness<'_, ExplorerApp>) -> usize {
     let history = harness.state().state.training.history.as_ref();
@@ -350,6 +368,13 @@ fn opening_another_model_closes_a_finished_run_and_its_timeline() {
     harness.get_by_role_and_label(Role::Slider, "Timeline");
     harness.get_by_label("trained in this session, step 12");
     assert!(!harness.state().state.training.last_snapshot_time.is_zero());
+    // The run's numbers export from the Training tab: one row per step.
+    let csv = export_csv(&mut harness);
+    assert!(
+        csv.starts_with("step,train_loss,val_loss,lr,grad_norm"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 12);
 
     // File → Default model: the run's timeline must not drive the default model's views.
     harness.get_by_label("File").click();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::AppState;
+use super::export::Table;
 use super::jobs::Waker;
 use crate::interp::interventions::{Component, Interventions, Patch};
 use crate::interp::patching::{ResidPatching, resid_pre_patching};
@@ -96,6 +97,33 @@ pub struct PatchingOutcome {
     pub model: Arc<LoadedModel>,
     /// The patches active in both runs.
     pub interventions: Interventions,
+}
+
+impl PatchingOutcome {
+    /// One row per (layer, position), for export: the clean and corrupted tokens there, the
+    /// fraction of the logit difference restored, and the patched run's logit difference.
+    pub fn table(&self) -> Table {
+        let mut table = Table::new(&[
+            "layer",
+            "position",
+            "clean_token",
+            "corrupted_token",
+            "restored",
+            "logit_diff",
+        ]);
+        let token = |tokens: &[String], pos: usize| tokens.get(pos).cloned().unwrap_or_default();
+        for ((layer, pos), &restored) in self.result.restored.indexed_iter() {
+            table.push(vec![
+                layer.into(),
+                pos.into(),
+                token(&self.clean_tokens, pos).into(),
+                token(&self.corrupted_tokens, pos).into(),
+                restored.into(),
+                self.result.logit_diff[[layer, pos]].into(),
+            ]);
+        }
+        table
+    }
 }
 
 /// The patching panel's state.

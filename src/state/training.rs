@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
 use super::analysis::Analysis;
+use super::export::{Cell, Table};
 use super::jobs::Waker;
 use super::snapshots::SnapshotWorker;
 use crate::interp::head_scores::{HeadScores, ScoreProbe};
@@ -252,6 +253,45 @@ pub struct RunHistory {
 }
 
 impl RunHistory {
+    /// Every step as a row, for export: step, training loss, validation loss (where one was
+    /// measured, else empty), learning rate, gradient norm, and each block's attention and MLP
+    /// gradient norms.
+    pub fn table(&self) -> Table {
+        let n_layers = self.points.first().map_or(0, |p| p.layer_grad_norms.len());
+        let mut columns = vec![
+            "step".to_string(),
+            "train_loss".into(),
+            "val_loss".into(),
+            "lr".into(),
+            "grad_norm".into(),
+        ];
+        for layer in 0..n_layers {
+            columns.push(format!("L{layer}_attn_grad_norm"));
+            columns.push(format!("L{layer}_mlp_grad_norm"));
+        }
+        let mut table = Table::new(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+        for point in &self.points {
+            let val_loss = self
+                .evaluations
+                .iter()
+                .find(|e| e.step == point.step)
+                .map_or(Cell::Text(String::new()), |e| e.val_loss.into());
+            let mut row = vec![
+                point.step.into(),
+                point.train_loss.into(),
+                val_loss,
+                point.lr.into(),
+                point.grad_norm.into(),
+            ];
+            for norms in &point.layer_grad_norms {
+                row.push(norms.attn.into());
+                row.push(norms.mlp.into());
+            }
+            table.push(row);
+        }
+        table
+    }
+
     /// Steps done.
     pub fn steps_done(&self) -> usize {
         self.points.last().map_or(0, |p| p.step)

@@ -64,7 +64,9 @@ pub fn view_ui(kind: ViewKind, ui: &mut Ui, view: &ViewContext<'_>, commands: &m
     }
 }
 
-/// The numbers behind the view `kind`, for CSV and JSON export.
+/// The numbers behind the view `kind`, for CSV and JSON export (the Training and Patching
+/// views export their run's and experiment's tables instead: `RunHistory::table`,
+/// `PatchingOutcome::table`).
 pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
     match kind {
         ViewKind::Residual => residual::table(view),
