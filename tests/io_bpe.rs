@@ -1,6 +1,7 @@
 //! GPT-2's byte-level BPE with hand-made vocabularies: known GPT-2 behaviours of the
 //! pre-tokenizer, merge order, both tokenizer.json merge forms and vocab.json + merges.txt,
-//! added tokens, unknown bytes, lossless decoding, and the tokenizer found beside a model.
+//! added tokens, unknown bytes, lossless decoding, and the tokenizer found beside a model;
+//! and with GPT-2's real vocabulary against OpenAI's tiktoken (tests/data/gpt2-bpe).
 
 mod io_support;
 
@@ -242,4 +243,32 @@ fn long_runs_of_one_class_still_round_trip() {
     // "ll" merges pairwise: 25 000 tokens for the letters.
     let ll = t.token_id("ll").unwrap();
     assert_eq!(encoding.ids.iter().filter(|&&id| id == ll).count(), 25_000);
+}
+
+/// GPT-2's real vocabulary (tests/data/gpt2-bpe, built by scripts/make_gpt2_bpe_fixture.py
+/// from openai-whisper's gpt2.tiktoken, with reference encodings by OpenAI's tiktoken): ours
+/// are the same ids on every text, and decode back to the text.
+#[test]
+fn the_real_gpt2_vocabulary_encodes_as_tiktoken_does() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2-bpe");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let t = bpe_from_vocab_and_merges(&read("vocab.json"), &read("merges.txt")).unwrap();
+    assert_eq!(t.vocab_size(), 50257);
+    assert_eq!(t.merges().len(), 50000);
+    let reference: serde_json::Value = serde_json::from_slice(&read("encodings.json")).unwrap();
+    let cases = reference["cases"].as_array().unwrap();
+    assert!(cases.len() >= 16);
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_u64().unwrap() as u32)
+            .collect();
+        let got = t.encode(text);
+        assert!(got.unknown.is_empty(), "{text:?}: {:?}", got.unknown);
+        assert_eq!(got.ids, want, "{text:?}");
+        assert_eq!(t.decode(&got.ids), text);
+    }
 }
