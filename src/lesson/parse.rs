@@ -221,6 +221,26 @@ fn split_key_value(line: &str) -> Option<(&str, &str)> {
     key_ok.then_some((key, value))
 }
 
+/// The `key: value` lines of a block as (line number, key, raw value), skipping blank lines
+/// and `#` comments and reporting any other line.
+fn key_value_lines<'a>(
+    lines: impl Iterator<Item = (usize, &'a str)>,
+    report: &mut dyn FnMut(usize, String),
+) -> Vec<(usize, &'a str, &'a str)> {
+    let mut pairs = Vec::new();
+    for (number, line) in lines {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match split_key_value(trimmed) {
+            Some((key, raw)) => pairs.push((number, key, raw)),
+            None => report(number, format!("expected `key: value`, found {trimmed:?}")),
+        }
+    }
+    pairs
+}
+
 struct FrontValues {
     title: String,
     summary: String,
@@ -261,16 +281,8 @@ fn parse_front_matter(
     let close = close + 1;
     let mut key_lines = KeyLines::new();
     let mut values = std::collections::BTreeMap::new();
-    for (index, line) in lines[1..close].iter().enumerate() {
-        let number = index + 2;
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let Some((key, raw)) = split_key_value(trimmed) else {
-            report(number, format!("expected `key: value`, found {trimmed:?}"));
-            continue;
-        };
+    let numbered = lines[1..close].iter().enumerate().map(|(i, l)| (i + 2, *l));
+    for (number, key, raw) in key_value_lines(numbered, report) {
         if !FRONT_KEYS.contains(&key) {
             report(
                 number,
@@ -569,16 +581,12 @@ fn read_state_block(step: &mut OpenStep, fence: &Fence, report: &mut dyn FnMut(u
         return;
     }
     step.state_block_line = Some(fence.line);
-    for (offset, line) in fence.content.iter().enumerate() {
-        let number = fence.line + offset + 1;
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let Some((key, raw)) = split_key_value(trimmed) else {
-            report(number, format!("expected `key: value`, found {trimmed:?}"));
-            continue;
-        };
+    let numbered = fence
+        .content
+        .iter()
+        .enumerate()
+        .map(|(offset, l)| (fence.line + offset + 1, l.as_ref()));
+    for (number, key, raw) in key_value_lines(numbered, report) {
         if step.state_lines.contains_key(key) {
             report(number, format!("{key} is set twice in this step"));
             continue;

@@ -70,24 +70,8 @@ impl AppState {
                 });
             }
             TrainingCommand::Start => self.start_training(),
-            TrainingCommand::Pause => {
-                if let Some(worker) = &self.training.worker {
-                    worker.pause();
-                }
-                if let Some(worker) = &self.training.compare_worker {
-                    worker.set_paused(true);
-                    self.training.status = TrainingStatus::Paused;
-                }
-            }
-            TrainingCommand::Resume => {
-                if let Some(worker) = &self.training.worker {
-                    worker.resume();
-                }
-                if let Some(worker) = &self.training.compare_worker {
-                    worker.set_paused(false);
-                    self.training.status = TrainingStatus::Running;
-                }
-            }
+            TrainingCommand::Pause => self.set_training_paused(true),
+            TrainingCommand::Resume => self.set_training_paused(false),
             TrainingCommand::Stop => {
                 if let Some(worker) = &self.training.worker {
                     worker.stop();
@@ -184,6 +168,26 @@ impl AppState {
             )),
         };
         self.training.snapshots.request(request);
+    }
+
+    /// Pauses or resumes whichever run is going (the single run reports its new status
+    /// itself; the two-stack comparison's status is set here).
+    fn set_training_paused(&mut self, paused: bool) {
+        if let Some(worker) = &self.training.worker {
+            if paused {
+                worker.pause();
+            } else {
+                worker.resume();
+            }
+        }
+        if let Some(worker) = &self.training.compare_worker {
+            worker.set_paused(paused);
+            self.training.status = if paused {
+                TrainingStatus::Paused
+            } else {
+                TrainingStatus::Running
+            };
+        }
     }
 
     /// Whether the explorer shows a snapshot of the training run (not a model opened since):
