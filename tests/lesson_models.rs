@@ -33,6 +33,21 @@ fn load(name: &str) -> LoadedModel {
     load_any(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `model`'s trace of `ids` with `patches` applied.
+fn trace_with(
+    model: &LoadedModel,
+    ids: &[u32],
+    patches: &[residual_explorer::interp::interventions::Patch],
+) -> residual_explorer::model::Trace {
+    let mut interventions = residual_explorer::interp::interventions::Interventions::new();
+    for patch in patches {
+        interventions
+            .add(patch.clone(), &model.params.config)
+            .unwrap();
+    }
+    residual_explorer::model::forward_batch(&model.params, &[ids], &interventions).unwrap()
+}
+
 /// For the prompt's last token: (top prediction, probability of `target`) at every lens stage.
 fn lens_at_last(model: &LoadedModel, prompt: &str, target: &str) -> Vec<(Stage, String, f32)> {
     let ids = model.tokenizer.encode(prompt).ids;
@@ -255,18 +270,10 @@ fn lesson_6_words_need_more_layers_and_every_block_adds() {
 fn cat_sat_attribution(
     patches: &[residual_explorer::interp::interventions::Patch],
 ) -> (Vec<(String, f32)>, f32, f32, f32, String) {
-    use residual_explorer::interp::interventions::Interventions;
-    use residual_explorer::model::forward_batch;
     let model = load("word.safetensors");
     let ids = model.tokenizer.encode("the cat sat on the").ids;
     let mat = model.tokenizer.encode("mat").ids[0];
-    let mut interventions = Interventions::new();
-    for patch in patches {
-        interventions
-            .add(patch.clone(), &model.params.config)
-            .unwrap();
-    }
-    let trace = forward_batch(&model.params, &[&ids[..]], &interventions).unwrap();
+    let trace = trace_with(&model, &ids, patches);
     let analysis = TraceAnalysis::compute(&model.params, &trace, AnalysisOptions::default());
     let attribution = analysis.attribution(&model.params, &trace, mat).unwrap();
     let last = ids.len() - 1;
@@ -370,18 +377,10 @@ const REPEAT: &str = "0 9 11 5 25 14 17 6 4 24 2 27 19 9 11 5 25 14 17 6 4 24 2 
 fn repeat_predictions(
     patches: &[residual_explorer::interp::interventions::Patch],
 ) -> (usize, usize) {
-    use residual_explorer::interp::interventions::Interventions;
-    use residual_explorer::model::forward_batch;
     let model = load("induction.safetensors");
     let ids = model.tokenizer.encode(REPEAT).ids;
     assert_eq!(ids.len(), 25);
-    let mut interventions = Interventions::new();
-    for patch in patches {
-        interventions
-            .add(patch.clone(), &model.params.config)
-            .unwrap();
-    }
-    let trace = forward_batch(&model.params, &[&ids[..]], &interventions).unwrap();
+    let trace = trace_with(&model, &ids, patches);
     let right = |pos: usize| {
         let row = trace.logits.row(pos);
         let top = (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b]));

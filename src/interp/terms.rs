@@ -270,10 +270,14 @@ pub struct SkipChange {
     pub zeroed: bool,
 }
 
+/// Position of a sublayer in forward order: layer l's attention, then its MLP.
+fn sublayer_order(layer: usize, mlp: bool) -> usize {
+    2 * layer + usize::from(mlp)
+}
+
 impl SkipChange {
-    /// Position in forward order: the skips of layer l's attention, then of its MLP.
     fn order(self) -> usize {
-        2 * self.layer + usize::from(self.mlp)
+        sublayer_order(self.layer, self.mlp)
     }
 
     fn sublayer_label(self) -> String {
@@ -326,14 +330,9 @@ fn composition(
                 .into(),
         };
     }
-    let here = SkipChange {
-        layer,
-        mlp,
-        zeroed: true,
-    };
     let latest_cut = skips
         .iter()
-        .filter(|cut| cut.order() <= here.order())
+        .filter(|cut| cut.order() <= sublayer_order(layer, mlp))
         .max_by_key(|cut| cut.order());
     match latest_cut {
         None => Composition::AllTermsSoFar(0..range.end),

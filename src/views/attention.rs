@@ -56,34 +56,12 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         &format!("layer {layer}, head {head}"),
     );
     ui.horizontal(|ui| {
-        ui.label("Layer");
-        let layer_combo = egui::ComboBox::from_id_salt("layer picker")
-            .selected_text(format!("Layer {layer}"))
-            .show_ui(ui, |ui| {
-                for l in 0..config.n_layers {
-                    if ui
-                        .selectable_label(l == layer, format!("Layer {l}"))
-                        .clicked()
-                    {
-                        commands.push(Command::SelectHead { layer: l, head });
-                    }
-                }
-            });
-        set_accessible_name(&layer_combo.response, "Layer");
-        ui.label("Head");
-        let head_combo = egui::ComboBox::from_id_salt("head picker")
-            .selected_text(format!("Head {head}"))
-            .show_ui(ui, |ui| {
-                for h in 0..config.n_heads {
-                    if ui
-                        .selectable_label(h == head, format!("Head {h}"))
-                        .clicked()
-                    {
-                        commands.push(Command::SelectHead { layer, head: h });
-                    }
-                }
-            });
-        set_accessible_name(&head_combo.response, "Head");
+        if let Some(l) = index_picker(ui, "Layer", config.n_layers, layer) {
+            commands.push(Command::SelectHead { layer: l, head });
+        }
+        if let Some(h) = index_picker(ui, "Head", config.n_heads, head) {
+            commands.push(Command::SelectHead { layer, head: h });
+        }
         ui.separator();
         colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
     });
@@ -330,4 +308,25 @@ pub fn table(view: &ViewContext<'_>) -> Table {
         }
     }
     table
+}
+
+/// A labelled drop-down of "`name` 0" … "`name` count−1" (its accessible name is `name`);
+/// returns the index picked this frame.
+fn index_picker(ui: &mut Ui, name: &str, count: usize, selected: usize) -> Option<usize> {
+    ui.label(name);
+    let mut picked = None;
+    let combo = egui::ComboBox::from_id_salt(format!("{name} picker"))
+        .selected_text(format!("{name} {selected}"))
+        .show_ui(ui, |ui| {
+            for i in 0..count {
+                if ui
+                    .selectable_label(i == selected, format!("{name} {i}"))
+                    .clicked()
+                {
+                    picked = Some(i);
+                }
+            }
+        });
+    set_accessible_name(&combo.response, name);
+    picked
 }

@@ -30,18 +30,8 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
     });
     ui.horizontal(|ui| {
         ui.spacing_mut().slider_width = (ui.available_width() / 3.0).clamp(120.0, 420.0);
-        let label = ui.label("Timeline");
-        let mut index = shown;
-        let format_steps = steps.clone();
-        let response = ui
-            .add(
-                egui::Slider::new(&mut index, 0..=last)
-                    .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
-                    .custom_parser(|_| None),
-            )
-            .labelled_by(label.id)
-            .on_hover_text("Drag to show a past snapshot of the run in every view");
-        if response.changed() && index != shown {
+        let hover = "Drag to show a past snapshot of the run in every view";
+        if let Some(index) = step_slider(ui, "Timeline", &steps, shown, Some(hover)) {
             commands.push(Command::Training(TrainingCommand::ShowStep(Some(
                 steps[index],
             ))));
@@ -66,17 +56,7 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         }
         if let Some(step) = training.compare_step {
             let current = training.timeline.index_at_or_before(step).unwrap_or(0);
-            let mut index = current;
-            let label = ui.label("Other step");
-            let format_steps = steps.clone();
-            let response = ui
-                .add(
-                    egui::Slider::new(&mut index, 0..=last)
-                        .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
-                        .custom_parser(|_| None),
-                )
-                .labelled_by(label.id);
-            if response.changed() && index != current {
+            if let Some(index) = step_slider(ui, "Other step", &steps, current, None) {
                 commands.push(Command::Training(TrainingCommand::CompareStep(Some(
                     steps[index],
                 ))));
@@ -184,4 +164,29 @@ pub fn view_or_side_by_side_ui(
             });
         }
     });
+}
+
+/// A labelled slider over the timeline's snapshots, showing each one's step; returns the
+/// newly chosen index when the user moves it away from `current`.
+fn step_slider(
+    ui: &mut Ui,
+    label: &str,
+    steps: &[usize],
+    current: usize,
+    hover: Option<&str>,
+) -> Option<usize> {
+    let label = ui.label(label);
+    let mut index = current;
+    let format_steps = steps.to_vec();
+    let mut response = ui
+        .add(
+            egui::Slider::new(&mut index, 0..=steps.len() - 1)
+                .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
+                .custom_parser(|_| None),
+        )
+        .labelled_by(label.id);
+    if let Some(hover) = hover {
+        response = response.on_hover_text(hover);
+    }
+    (response.changed() && index != current).then_some(index)
 }
