@@ -52,7 +52,7 @@ fn setup(steps: usize) -> TrainingSetup {
 fn training_from_the_gui_updates_every_view_pauses_and_scrubs() {
     let mut harness = app();
     harness.get_by_label("Training").click();
-    harness.run();
+    settle(&mut harness);
     harness
         .state_mut()
         .state
@@ -219,7 +219,7 @@ fn patching_runs_from_its_tab() {
 fn the_residual_comparison_runs_both_stacks() {
     let mut harness = app();
     harness.get_by_label("Training").click();
-    harness.run();
+    settle(&mut harness);
     let comparison = TrainingSetup {
         preset: "deep".into(),
         data: DataChoice::Shakespeare,
@@ -248,7 +248,7 @@ fn the_residual_comparison_runs_both_stacks() {
 fn a_diverging_run_is_stopped_and_reported_and_a_finished_run_can_be_saved() {
     let mut harness = app();
     harness.get_by_label("Training").click();
-    harness.run();
+    settle(&mut harness);
     let diverging = TrainingSetup {
         preset: "word".into(),
         data: DataChoice::Task("sentences".into()),
@@ -345,9 +345,9 @@ fn steps_done(harness: &Harness<'_, ExplorerApp>) -> usize {
 }
 
 /// Opens the Training tab, sets the form to `setup` and presses Start.
-fn start_from_the_training_tab(harness: &mut Harness<'_, ExplorerApp>, setup: TrainingSetup) {
+fn start_from_the_training_tab(harness: &mut Harness<'static, ExplorerApp>, setup: TrainingSetup) {
     harness.get_by_label("Training").click();
-    harness.run();
+    settle(harness);
     harness
         .state_mut()
         .state
