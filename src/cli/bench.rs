@@ -133,7 +133,6 @@ fn run_train(args: &BenchTrainArgs) -> Result<(), CliError> {
             "seq": args.seq,
             "vocab": args.vocab,
             "threads": threads,
-            "matmul_threads": std::env::var("MATMUL_NUM_THREADS").unwrap_or_default(),
         });
         println!("{out}");
     } else {

@@ -89,9 +89,6 @@ impl CliError {
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    // Before any other thread exists: products stay on one thread each; the forward pass and
-    // training split their work over rayon's threads themselves.
-    crate::train::step::prefer_data_parallel_products();
     crate::train::step::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -8,6 +8,7 @@
 //! Probabilities handed to callers are recomputed with the exact `exp`.
 
 use crate::model::TokenId;
+use crate::model::simd::with_avx512;
 
 /// Lanes of the vector loops: one AVX-512 or four SSE registers.
 const LANES: usize = 16;
@@ -50,20 +51,7 @@ pub fn summarize_row(logits: &[f32], k: usize) -> RowSummary {
 /// SSE2 build of these loops, 54 ms with AVX-512.
 pub fn summarize_row_into(logits: &[f32], top_ids: &mut [TokenId], top_logits: &mut [f32]) -> f32 {
     assert!(top_ids.len() == top_logits.len() && top_ids.len() <= logits.len());
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU supports AVX-512F, checked just above.
-        return unsafe { summarize_row_avx512(logits, top_ids, top_logits) };
-    }
-    summarize_row_portable(logits, top_ids, top_logits)
-}
-
-/// [`summarize_row_into`] compiled for AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn summarize_row_avx512(logits: &[f32], top_ids: &mut [TokenId], top_logits: &mut [f32]) -> f32 {
-    summarize_row_portable(logits, top_ids, top_logits)
+    with_avx512(|| summarize_row_portable(logits, top_ids, top_logits))
 }
 
 /// [`summarize_row_into`] for any CPU; inlined into the AVX-512 build.

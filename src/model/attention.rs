@@ -6,13 +6,13 @@
 //! product is several times faster than `3·n_heads` thin ones; the per-head arrays the
 //! Trace records are slices of it.
 
-use ndarray::linalg::general_mat_mul;
+use super::linalg::mat_mul;
 use ndarray::{
-    Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4,
-    Axis, Zip, s,
+    Array1, Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3,
+    ArrayViewMut4, Axis, Zip, s,
 };
 
-use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place};
+use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, repeat_rows};
 use super::parallel::{Split, mat_mul_rows};
 use super::params::AttentionParams;
 use super::scalar::{Scalar, c};
@@ -61,7 +61,7 @@ fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
 }
 
 /// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows).
-/// With `per_head_results` each head's output `z[h]·W_O[h]` is kept (the views and head
+/// With `full_trace` each head's output `z[h]·W_O[h]` is kept (the views and head
 /// interventions need it); without, the heads' sum comes from one fused product
 /// `[z₀ … z_H]·W_O` (training, where only the sum matters).
 pub(crate) fn attention_forward<F: Scalar>(
@@ -69,7 +69,7 @@ pub(crate) fn attention_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     batch: usize,
     n_pos: usize,
-    per_head_results: bool,
+    full_trace: bool,
     split: Split<'_>,
 ) -> AttentionTrace<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
@@ -77,18 +77,11 @@ pub(crate) fn attention_forward<F: Scalar>(
     let width = n_heads * d_head;
 
     // qkv = x · W_qkv + b_qkv, one product for every head of Q, K and V. [rows, 3·width]
-    let mut qkv = Array2::zeros((rows, 3 * width));
-    for (part, b) in [&weights.b_q, &weights.b_k, &weights.b_v]
+    let b_qkv: Vec<F> = [&weights.b_q, &weights.b_k, &weights.b_v]
         .into_iter()
-        .enumerate()
-    {
-        let bias = b
-            .view()
-            .into_shape_with_order(width)
-            .expect("b is [head, d_head]");
-        qkv.slice_mut(s![.., part * width..(part + 1) * width])
-            .assign(&bias);
-    }
+        .flat_map(|b| b.iter().copied())
+        .collect(); // [3·width], each b is [head, d_head]
+    let mut qkv = repeat_rows(Array1::from(b_qkv).view(), rows);
     let w_qkv = fused_qkv_weight(weights);
     mat_mul_rows(
         split,
@@ -110,7 +103,9 @@ pub(crate) fn attention_forward<F: Scalar>(
     let (q, k, v) = (part_of_qkv(0), part_of_qkv(1), part_of_qkv(2));
 
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    let mut scores = Array4::zeros((batch, n_heads, n_pos, n_pos));
+    // Training reads only the pattern: the scores are then computed straight into it.
+    let score_len = if full_trace { n_pos } else { 0 };
+    let mut scores = Array4::zeros((batch, n_heads, score_len, score_len));
     let mut pattern = Array4::zeros((batch, n_heads, n_pos, n_pos));
     let mut z = Array3::zeros((n_heads, rows, d_head));
     // One head: its scores, pattern and z for every sequence.
@@ -123,19 +118,20 @@ pub(crate) fn attention_forward<F: Scalar>(
         // [rows, d_head]
         for b in 0..batch {
             let seq = s![b * n_pos..(b + 1) * n_pos, ..];
-            let mut scores_bh = scores_h.index_axis_mut(Axis(0), b); // [query_pos, key_pos]
-            general_mat_mul(
+            let mut pattern_bh = pattern_h.index_axis_mut(Axis(0), b); // [query_pos, key_pos]
+            mat_mul(
                 scale,
                 &q_h.slice(seq),
                 &k_h.slice(seq).t(),
                 F::zero(),
-                &mut scores_bh,
+                &mut pattern_bh,
             );
-            let mut pattern_bh = pattern_h.index_axis_mut(Axis(0), b);
-            pattern_bh.assign(&scores_bh);
+            if full_trace {
+                scores_h.index_axis_mut(Axis(0), b).assign(&pattern_bh);
+            }
             causal_softmax_in_place(pattern_bh.view_mut());
             let mut z_bh = z_h.slice_mut(seq);
-            general_mat_mul(F::one(), &pattern_bh, &v_h.slice(seq), F::zero(), &mut z_bh);
+            mat_mul(F::one(), &pattern_bh, &v_h.slice(seq), F::zero(), &mut z_bh);
         }
     };
     let run_heads =
@@ -172,7 +168,7 @@ pub(crate) fn attention_forward<F: Scalar>(
             (q.view(), k.view(), v.view()),
         );
     }
-    if !per_head_results {
+    if !full_trace {
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
         let mut z_concat = Array2::zeros((rows, width)); // [rows, head·d_head]
         for head in 0..n_heads {
@@ -208,7 +204,7 @@ pub(crate) fn attention_forward<F: Scalar>(
                 .and(z.axis_iter(Axis(0)))
                 .and(w_o.axis_iter(Axis(0)))
                 .for_each(|mut out_h, z_h, w_o_h| {
-                    general_mat_mul(F::one(), &z_h, &w_o_h, F::zero(), &mut out_h)
+                    mat_mul(F::one(), &z_h, &w_o_h, F::zero(), &mut out_h)
                 });
         };
     if n_heads >= 2 && split.worth_it(rows, n_heads * rows * d_head * d_model) {
@@ -263,7 +259,7 @@ pub(crate) fn attention_backward<F: Scalar>(
     grads.b_o += &d_attn_out.sum_axis(Axis(0));
     for head in 0..n_heads {
         let mut d_w_o = grads.w_o.index_axis_mut(Axis(0), head); // [d_head, d_model]
-        general_mat_mul(
+        mat_mul(
             F::one(),
             &cache.z.index_axis(Axis(0), head).t(),
             &d_attn_out,
@@ -274,7 +270,7 @@ pub(crate) fn attention_backward<F: Scalar>(
     // dz for all heads at once: d_attn_out · W_Oᵀ with W_O seen as [head·d_head, d_model].
     let w_o_flat = w_o_flat(weights);
     let mut d_z = Array2::zeros((rows, width)); // [rows, head·d_head]
-    general_mat_mul(F::one(), &d_attn_out, &w_o_flat.t(), F::zero(), &mut d_z);
+    mat_mul(F::one(), &d_attn_out, &w_o_flat.t(), F::zero(), &mut d_z);
 
     // Per sequence and head: reverses `z = pattern·v`, the softmax and `scores = q·kᵀ·scale`,
     // writing dq, dk, dv into one [rows, 3·width] array laid out like the fused product.
@@ -292,22 +288,22 @@ pub(crate) fn attention_backward<F: Scalar>(
             let v_bh = cache.v.slice(s![head, seq_rows.clone(), ..]);
             let d_z_bh = d_z.slice(s![seq_rows.clone(), cols(0)]); // [query_pos, d_head]
             // z = P·v  →  dP = dz·vᵀ, dv = Pᵀ·dz.
-            general_mat_mul(F::one(), &d_z_bh, &v_bh.t(), F::zero(), &mut d_pattern);
+            mat_mul(F::one(), &d_z_bh, &v_bh.t(), F::zero(), &mut d_pattern);
             let mut d_v = d_qkv.slice_mut(s![seq_rows.clone(), cols(2)]);
-            general_mat_mul(F::one(), &pattern_bh.t(), &d_z_bh, F::zero(), &mut d_v);
+            mat_mul(F::one(), &pattern_bh.t(), &d_z_bh, F::zero(), &mut d_v);
             // P = causal_softmax(S)  →  dS.
             causal_softmax_backward_in_place(pattern_bh, d_pattern.view_mut());
             // S = scale·q·kᵀ  →  dq = scale·dS·k, dk = scale·dSᵀ·q.
             let mut d_q = d_qkv.slice_mut(s![seq_rows.clone(), cols(0)]);
-            general_mat_mul(scale, &d_pattern, &k_bh, F::zero(), &mut d_q);
+            mat_mul(scale, &d_pattern, &k_bh, F::zero(), &mut d_q);
             let mut d_k = d_qkv.slice_mut(s![seq_rows.clone(), cols(1)]);
-            general_mat_mul(scale, &d_pattern.t(), &q_bh, F::zero(), &mut d_k);
+            mat_mul(scale, &d_pattern.t(), &q_bh, F::zero(), &mut d_k);
         }
     }
 
     // Reverses `qkv = x·W_qkv + b_qkv`.
     let mut d_w_qkv = Array2::zeros((d_model, 3 * width));
-    general_mat_mul(F::one(), &cache.x.t(), &d_qkv, F::zero(), &mut d_w_qkv);
+    mat_mul(F::one(), &cache.x.t(), &d_qkv, F::zero(), &mut d_w_qkv);
     let d_b_qkv = d_qkv.sum_axis(Axis(0)); // [3·width]
     for (part, (d_w, d_b)) in [
         (&mut grads.w_q, &mut grads.b_q),
@@ -326,7 +322,7 @@ pub(crate) fn attention_backward<F: Scalar>(
         }
     }
     let mut d_x = Array2::zeros((rows, d_model));
-    general_mat_mul(
+    mat_mul(
         F::one(),
         &d_qkv,
         &fused_qkv_weight(weights).t(),

@@ -8,7 +8,7 @@
 //!
 //! The backward assumes the trace came from the plain forward (no intervention).
 
-use ndarray::linalg::general_mat_mul;
+use super::linalg::mat_mul;
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::attention::{AttentionCache, attention_backward};
@@ -44,8 +44,8 @@ pub fn backward<F: Scalar>(
         *d_b_u += &d_logits.sum_axis(Axis(0));
     }
     match grads.w_u.as_mut() {
-        Some(d_w_u) => general_mat_mul(F::one(), &unembed_in.t(), &d_logits, F::one(), d_w_u),
-        None => general_mat_mul(
+        Some(d_w_u) => mat_mul(F::one(), &unembed_in.t(), &d_logits, F::one(), d_w_u),
+        None => mat_mul(
             F::one(),
             &d_logits.t(),
             &unembed_in,
@@ -54,7 +54,7 @@ pub fn backward<F: Scalar>(
         ),
     }
     let mut d_resid = Array2::zeros(unembed_in.raw_dim()); // [rows, d_model]
-    general_mat_mul(
+    mat_mul(
         F::one(),
         &d_logits,
         &params.unembed().t(),

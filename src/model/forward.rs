@@ -4,7 +4,7 @@
 //! `rows = batch · n_pos` rows, sequence-major, so a single prompt (batch 1) reads `[pos, …]`.
 //! The same Trace is what every view reads and what backward uses as its cache.
 
-use ndarray::linalg::general_mat_mul;
+use super::linalg::mat_mul;
 use ndarray::{Array2, Array3, Array4, ArrayView2, Axis};
 
 use super::attention::attention_forward;
@@ -12,7 +12,7 @@ use super::config::{Activation, NormPlacement};
 use super::hooks::{HookSite, Intervention, NoIntervention};
 use super::ops::{
     LayerNormTrace, activation_backward_in_place, activation_forward, cross_entropy,
-    layer_norm_forward,
+    layer_norm_forward, repeat_rows,
 };
 use super::parallel::{Split, mat_mul_rows, with_split};
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
@@ -48,7 +48,9 @@ pub struct LayerTrace<F> {
     /// `hook_v`. [head, rows, d_head]
     pub v: Array3<F>,
     /// `hook_attn_scores`: `q·kᵀ/√d_head`, before the causal mask (entries above the
-    /// diagonal are the raw values the mask discards). [batch, head, query_pos, key_pos]
+    /// diagonal are the raw values the mask discards). [batch, head, query_pos, key_pos];
+    /// empty ([batch, head, 0, 0]) in traces from [`forward_for_training`] (backward reads
+    /// only the pattern).
     pub scores: Array4<F>,
     /// `hook_pattern`: causal softmax of the scores; rows sum to 1, the upper triangle is 0.
     /// [batch, head, query_pos, key_pos]
@@ -197,8 +199,9 @@ pub fn forward_batch<F: Scalar>(
     forward_impl(params, sequences, intervention, true, true)
 }
 
-/// The plain forward pass for training: the same Trace except that `head_result` is left
-/// empty (the heads' outputs are summed by one fused product, which is faster), and the pass
+/// The plain forward pass for training: the same Trace except that `head_result` and
+/// `scores` are left empty (the heads' outputs are summed by one fused product, which is
+/// faster, and the backward pass reads only the pattern), and the pass
 /// runs on the calling thread (training runs one group of sequences per thread).
 pub fn forward_for_training<F: Scalar>(
     params: &Params<F>,
@@ -211,11 +214,11 @@ fn forward_impl<F: Scalar>(
     params: &Params<F>,
     sequences: &[&[TokenId]],
     intervention: &dyn Intervention<F>,
-    per_head_results: bool,
+    full_trace: bool,
     two_threads: bool,
 ) -> Result<Trace<F>, InputError> {
     with_split(two_threads, |split| {
-        forward_checked(params, sequences, intervention, per_head_results, split)
+        forward_checked(params, sequences, intervention, full_trace, split)
     })
 }
 
@@ -223,7 +226,7 @@ fn forward_checked<F: Scalar>(
     params: &Params<F>,
     sequences: &[&[TokenId]],
     intervention: &dyn Intervention<F>,
-    per_head_results: bool,
+    full_trace: bool,
     split: Split<'_>,
 ) -> Result<Trace<F>, InputError> {
     let n_pos = sequences.first().map_or(0, |s| s.len());
@@ -258,7 +261,7 @@ fn forward_checked<F: Scalar>(
             n_pos,
             resid,
             intervention,
-            per_head_results,
+            full_trace,
             split,
         );
         resid = trace.resid_post.clone();
@@ -289,10 +292,7 @@ pub fn unembed<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>) -> Array2<F>
 
 fn unembed_split<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>, split: Split) -> Array2<F> {
     let mut logits = match &params.b_u {
-        Some(b_u) => b_u
-            .broadcast((x.nrows(), b_u.len()))
-            .expect("b_U is [d_vocab]")
-            .to_owned(),
+        Some(b_u) => repeat_rows(b_u.view(), x.nrows()),
         None => Array2::zeros((x.nrows(), params.config.d_vocab)),
     }; // [rows, d_vocab]
     mat_mul_rows(
@@ -327,7 +327,7 @@ fn block_forward<F: Scalar>(
     n_pos: usize,
     resid_pre: Array2<F>,
     intervention: &dyn Intervention<F>,
-    per_head_results: bool,
+    full_trace: bool,
     split: Split<'_>,
 ) -> LayerTrace<F> {
     let config = &params.config;
@@ -346,7 +346,7 @@ fn block_forward<F: Scalar>(
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
-    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, per_head_results, split);
+    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, full_trace, split);
     let mut attn_out = match attn.fused_out.take() {
         Some(sum) => sum + &block.attn.b_o,
         None => {
@@ -443,8 +443,7 @@ pub(crate) fn mlp_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     split: Split<'_>,
 ) -> (Array2<F>, Array2<F>, Array2<F>) {
-    let mut pre = Array2::zeros((x.nrows(), weights.w_in.ncols())); // [rows, d_mlp]
-    pre.assign(&weights.b_in);
+    let mut pre = repeat_rows(weights.b_in.view(), x.nrows()); // [rows, d_mlp]
     mat_mul_rows(
         split,
         F::one(),
@@ -454,8 +453,7 @@ pub(crate) fn mlp_forward<F: Scalar>(
         &mut pre.view_mut(),
     );
     let post = activation_forward(activation, &pre, split);
-    let mut out = Array2::zeros((x.nrows(), weights.w_out.ncols())); // [rows, d_model]
-    out.assign(&weights.b_out);
+    let mut out = repeat_rows(weights.b_out.view(), x.nrows()); // [rows, d_model]
     mat_mul_rows(
         split,
         F::one(),
@@ -480,7 +478,7 @@ pub(crate) fn mlp_backward<F: Scalar>(
 ) -> Array2<F> {
     // Reverses `out = post·W_out + b_out`.
     grads.b_out += &d_out.sum_axis(Axis(0));
-    general_mat_mul(
+    mat_mul(
         F::one(),
         &trace.post.t(),
         &d_out,
@@ -488,13 +486,13 @@ pub(crate) fn mlp_backward<F: Scalar>(
         &mut grads.w_out,
     );
     let mut d_pre = Array2::zeros(trace.pre.raw_dim()); // [rows, d_mlp]
-    general_mat_mul(F::one(), &d_out, &weights.w_out.t(), F::zero(), &mut d_pre);
+    mat_mul(F::one(), &d_out, &weights.w_out.t(), F::zero(), &mut d_pre);
     // Reverses `post = act(pre)`.
     activation_backward_in_place(activation, &trace.pre, &mut d_pre);
     // Reverses `pre = x·W_in + b_in`.
     grads.b_in += &d_pre.sum_axis(Axis(0));
-    general_mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);
+    mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);
     let mut d_x = Array2::zeros(x.raw_dim()); // [rows, d_model]
-    general_mat_mul(F::one(), &d_pre, &weights.w_in.t(), F::zero(), &mut d_x);
+    mat_mul(F::one(), &d_pre, &weights.w_in.t(), F::zero(), &mut d_x);
     d_x
 }

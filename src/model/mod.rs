@@ -9,10 +9,12 @@ pub mod config;
 pub mod forward;
 pub mod hooks;
 pub mod io;
+pub(crate) mod linalg;
 pub mod ops;
 pub mod parallel;
 pub mod params;
 pub mod scalar;
+pub mod simd;
 pub mod tokenizer;
 
 pub use config::{Activation, ConfigError, ModelConfig, NormPlacement};

@@ -10,6 +10,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMu
 use super::config::Activation;
 use super::parallel::Split;
 use super::scalar::{Scalar, c};
+use super::simd::with_avx512;
 
 /// What LayerNorm computed for a batch of rows, kept for views and for backward.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +59,14 @@ fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
         sum += f(v);
     }
     sum
+}
+
+/// `rows` copies of `row` stacked: [rows, row.len()]. Outputs that start from a bias are
+/// made this way, written once (not zero-filled first).
+pub fn repeat_rows<F: Scalar>(row: ArrayView1<'_, F>, rows: usize) -> Array2<F> {
+    row.broadcast((rows, row.len()))
+        .expect("a row broadcasts to any number of rows")
+        .to_owned()
 }
 
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
@@ -190,11 +199,13 @@ pub fn gelu_new_backward<F: Scalar>(x: F) -> F {
 }
 
 /// `max(0, x)`.
+#[inline(always)]
 pub fn relu<F: Scalar>(x: F) -> F {
     x.max(F::zero())
 }
 
 /// Reverses [`relu`]: 1 where `x > 0`, else 0 (the subgradient at 0 is 0).
+#[inline(always)]
 pub fn relu_backward<F: Scalar>(x: F) -> F {
     if x > F::zero() { F::one() } else { F::zero() }
 }
@@ -238,15 +249,16 @@ pub fn activation_forward<F: Scalar>(
         let (in_first, in_second) = input.split_at(mid);
         let (out_first, out_second) = out.split_at_mut(mid);
         split.join(
-            || activate_slice(activation, in_first, out_first),
-            || activate_slice(activation, in_second, out_second),
+            || with_avx512(|| activate_slice(activation, in_first, out_first)),
+            || with_avx512(|| activate_slice(activation, in_second, out_second)),
         );
     } else {
-        activate_slice(activation, input, out);
+        with_avx512(|| activate_slice(activation, input, out));
     }
     post
 }
 
+#[inline(always)]
 fn activate_slice<F: Scalar>(activation: Activation, input: &[F], out: &mut [F]) {
     match activation {
         Activation::GeluNew => out
@@ -266,7 +278,7 @@ pub fn activation_backward_in_place<F: Scalar>(
 ) {
     let input = pre.as_slice().expect("pre-activations are contiguous");
     let grad = d.as_slice_mut().expect("fresh arrays are contiguous");
-    match activation {
+    with_avx512(|| match activation {
         Activation::GeluNew => grad
             .iter_mut()
             .zip(input)
@@ -275,7 +287,7 @@ pub fn activation_backward_in_place<F: Scalar>(
             .iter_mut()
             .zip(input)
             .for_each(|(g, &x)| *g *= relu_backward(x)),
-    }
+    })
 }
 
 /// Reverses [`causal_softmax_in_place`] for one head: turns `d_pattern` [query_pos, key_pos]

@@ -6,13 +6,12 @@
 //! is why matrixmultiply's own threading and rayon's `join` made a 64×128×512 product slower
 //! (85 µs alone, 230 µs split through rayon). A [`Team`] instead keeps one helper thread
 //! spinning for the length of one pass and hands it half of each large step (51 µs split);
-//! the process keeps matrixmultiply single-threaded
-//! ([`crate::train::step::prefer_data_parallel_products`]).
+//! every product itself runs on one thread ([`super::linalg::mat_mul`]).
 //!
 //! What is split: a product `c = a·b` into two bands of rows of `a` and `c` ([`mat_mul_rows`]),
 //! elementwise activations into two halves, attention into two groups of heads. Every band is
 //! an ordinary product with the same order of sums along `k`, so results equal the unsplit
-//! ones to rounding (matrixmultiply finishes a partial tile at a band's edge through a buffer,
+//! ones to rounding (the GEMM finishes a partial tile at a band's edge through a buffer,
 //! which can round the last bit differently).
 //!
 //! The caller never waits on a job nobody has started: when it finishes its own half first
@@ -23,7 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use ndarray::linalg::general_mat_mul;
+use super::linalg::mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use super::scalar::Scalar;
@@ -259,15 +258,15 @@ pub(crate) fn mat_mul_rows<F: Scalar>(
 ) {
     let (rows, depth) = a.dim();
     if !split.worth_it(rows, rows * depth * b.ncols()) {
-        general_mat_mul(alpha, a, b, beta, c);
+        mat_mul(alpha, a, b, beta, c);
         return;
     }
     let mid = rows / 2;
     let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
     let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
     split.join(
-        || general_mat_mul(alpha, &a_top, b, beta, &mut c_top),
-        || general_mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
+        || mat_mul(alpha, &a_top, b, beta, &mut c_top),
+        || mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
     );
 }
 
@@ -286,7 +285,7 @@ mod tests {
         });
         let mut plain = Array2::from_elem((77, 50), 0.5f32);
         let mut split = plain.clone();
-        general_mat_mul(0.7, &a, &b, 1.0, &mut plain);
+        mat_mul(0.7, &a, &b, 1.0, &mut plain);
         with_split(true, |team| {
             assert!(team.worth_it(77, 77 * 96 * 50) || matches!(team, Split::None));
             mat_mul_rows(team, 0.7, &a.view(), &b.view(), 1.0, &mut split.view_mut())

@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use crate::model::scalar::c;
+use crate::model::simd::with_avx512;
 use crate::model::{Params, Scalar};
 
 /// AdamW's hyper-parameters.
@@ -170,17 +171,18 @@ impl<F: Scalar> AdamW<F> {
                 &mut self.first_moment[index],
                 &mut self.second_moment[index],
             );
+            let update_all = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
+                with_avx512(|| p.iter_mut().zip(g).zip(m).zip(v).for_each(update))
+            };
             if values.len() >= PARALLEL_CHUNK {
                 values
                     .par_chunks_mut(PARALLEL_CHUNK)
                     .zip(grad.par_chunks(PARALLEL_CHUNK))
                     .zip(m.par_chunks_mut(PARALLEL_CHUNK))
                     .zip(v.par_chunks_mut(PARALLEL_CHUNK))
-                    .for_each(|(((p, g), m), v)| {
-                        p.iter_mut().zip(g).zip(m).zip(v).for_each(update)
-                    });
+                    .for_each(|(((p, g), m), v)| update_all(p, g, m, v));
             } else {
-                values.iter_mut().zip(grad).zip(m).zip(v).for_each(update);
+                update_all(values, grad, m, v);
             }
             index += 1;
         });

@@ -80,25 +80,6 @@ pub fn keep_freed_memory() {
     });
 }
 
-/// Makes ndarray's matrix products (matrixmultiply) single-threaded for this process, unless
-/// `MATMUL_NUM_THREADS` is already set. `train_step` parallelises over groups of sequences
-/// with rayon; a product that also splits itself over the cores makes the two thread pools
-/// queue behind each other. matrixmultiply reads the variable once, at its first product, so
-/// this only works when called before any product: the binary calls it first thing in
-/// `cli::main`, for every command and the GUI. The forward pass splits its own products over
-/// rayon's threads instead (see `model::parallel`).
-pub fn prefer_data_parallel_products() {
-    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
-        #[allow(unsafe_code)]
-        // SAFETY: `set_var` is unsafe only because another thread could read the environment
-        // at the same time; the callers run this at the start of a CLI command, before any
-        // other thread (rayon's pool, indicatif's ticker, the GUI's) exists.
-        unsafe {
-            std::env::set_var("MATMUL_NUM_THREADS", "1");
-        }
-    }
-}
-
 /// Contiguous groups of sequences, one per rayon thread (at most one per sequence).
 fn groups(batch: usize) -> Vec<std::ops::Range<usize>> {
     let count = rayon::current_num_threads().clamp(1, batch.max(1));
