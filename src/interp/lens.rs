@@ -15,22 +15,18 @@
 //! Speed: every (stage, row) pair is normalised into one [stages·rows, d_model] matrix and
 //! multiplied by the unembedding in one product (for GPT-2 small at 25 stages × 64 tokens
 //! that is 1600 × 768 · 768 × 50257, the dominant cost of a trace); then each row's top-k and
-//! log-sum-exp are taken in parallel. Probabilities are `exp(logit − lse)`, produced on demand.
+//! log-sum-exp are taken, both split over the two threads of [`with_split`]. Probabilities are `exp(logit − lse)`, produced on demand.
 
 use std::sync::Mutex;
 
 use ndarray::{Array1, Array2, Array3, Axis, s};
-use rayon::prelude::*;
 
 use super::resid::stage_array;
 use super::stage::Stage;
 use super::vocab_rows::summarize_row_into;
 use crate::model::ops::mean_and_rstd;
-use crate::model::parallel::{mat_mul_rows, with_split};
+use crate::model::parallel::{Split, mat_mul_rows, with_split};
 use crate::model::{Params, TokenId, Trace};
-
-/// Below this many lens logits the per-row statistics run on the calling thread.
-const PARALLEL_MIN_LOGITS: usize = 1 << 18;
 
 /// How the final LayerNorm is applied to a stage's stream.
 #[derive(
@@ -121,7 +117,9 @@ impl LogitLens {
 
         let mut flat_logits = Array2::from_shape_vec((n, d_vocab), take_logits_buffer(n * d_vocab))
             .expect("the buffer has n·d_vocab values"); // [stage·rows, d_vocab]
-        let mut logits_view = flat_logits.view_mut();
+        let mut log_sum_exp = Array1::<f32>::zeros(n);
+        let mut top_ids = Array2::<TokenId>::zeros((n, k));
+        let mut top_probs = Array2::<f32>::zeros((n, k)); // holds the top logits at first
         with_split(true, |split| {
             mat_mul_rows(
                 split,
@@ -129,36 +127,21 @@ impl LogitLens {
                 &normalized.view(),
                 &params.unembed(),
                 0.0,
-                &mut logits_view,
-            )
+                &mut flat_logits.view_mut(),
+            );
+            if let Some(b_u) = &params.b_u {
+                flat_logits += b_u;
+            }
+            summarize_rows(
+                split,
+                flat_logits.as_slice().expect("a fresh array is contiguous"),
+                RowSummaries {
+                    top_ids: top_ids.as_slice_mut().expect("contiguous"),
+                    top_probs: top_probs.as_slice_mut().expect("contiguous"),
+                    log_sum_exp: log_sum_exp.as_slice_mut().expect("contiguous"),
+                },
+            );
         });
-        if let Some(b_u) = &params.b_u {
-            flat_logits += b_u;
-        }
-
-        let mut log_sum_exp = Array1::<f32>::zeros(n);
-        let mut top_ids = Array2::<TokenId>::zeros((n, k));
-        let mut top_probs = Array2::<f32>::zeros((n, k)); // holds the top logits at first
-        let all_logits = flat_logits.as_slice().expect("a fresh array is contiguous");
-        let ids = top_ids.as_slice_mut().expect("contiguous");
-        let probs = top_probs.as_slice_mut().expect("contiguous");
-        let lse = log_sum_exp.as_slice_mut().expect("contiguous");
-        // Waking the thread pool costs more than small lenses take.
-        if n * d_vocab >= PARALLEL_MIN_LOGITS {
-            all_logits
-                .par_chunks(d_vocab)
-                .zip(ids.par_chunks_mut(k))
-                .zip(probs.par_chunks_mut(k))
-                .zip(lse.par_iter_mut())
-                .for_each(|(((logits, ids), probs), lse)| summarize(logits, ids, probs, lse));
-        } else {
-            all_logits
-                .chunks(d_vocab)
-                .zip(ids.chunks_mut(k))
-                .zip(probs.chunks_mut(k))
-                .zip(lse.iter_mut())
-                .for_each(|(((logits, ids), probs), lse)| summarize(logits, ids, probs, lse));
-        }
         let shape3 = |width: usize| (stages.len(), rows, width);
         Self {
             stages: stages.to_vec(),
@@ -220,10 +203,46 @@ impl LogitLens {
     }
 }
 
-/// One lens row: its top-k ids and probabilities, and its log-sum-exp.
-fn summarize(logits: &[f32], top_ids: &mut [TokenId], top_probs: &mut [f32], lse: &mut f32) {
-    *lse = summarize_row_into(logits, top_ids, top_probs); // top_probs holds logits here
-    top_probs.iter_mut().for_each(|p| *p = (*p - *lse).exp());
+/// Where the rows' summaries go: `k` ids and probabilities per row, and a log-sum-exp.
+struct RowSummaries<'a> {
+    top_ids: &'a mut [TokenId], // [rows·k]
+    top_probs: &'a mut [f32],   // [rows·k]
+    log_sum_exp: &'a mut [f32], // [rows]
+}
+
+/// Summarises every row of `logits` [rows·d_vocab] into `out`, in two halves when `split`
+/// has a helper and the work is worth it.
+fn summarize_rows(split: Split<'_>, logits: &[f32], out: RowSummaries<'_>) {
+    let rows = out.log_sum_exp.len();
+    let k = out.top_ids.len() / rows.max(1);
+    let d_vocab = logits.len() / rows.max(1);
+    // A row's summary costs a few operations per logit.
+    if split.worth_it(rows, 4 * logits.len()) {
+        let mid = rows / 2;
+        let (logits_a, logits_b) = logits.split_at(mid * d_vocab);
+        let (ids_a, ids_b) = out.top_ids.split_at_mut(mid * k);
+        let (probs_a, probs_b) = out.top_probs.split_at_mut(mid * k);
+        let (lse_a, lse_b) = out.log_sum_exp.split_at_mut(mid);
+        let half = |top_ids, top_probs, log_sum_exp| RowSummaries {
+            top_ids,
+            top_probs,
+            log_sum_exp,
+        };
+        split.join(
+            || summarize_rows(Split::None, logits_a, half(ids_a, probs_a, lse_a)),
+            || summarize_rows(Split::None, logits_b, half(ids_b, probs_b, lse_b)),
+        );
+        return;
+    }
+    for (((logits, ids), probs), lse) in logits
+        .chunks(d_vocab)
+        .zip(out.top_ids.chunks_mut(k))
+        .zip(out.top_probs.chunks_mut(k))
+        .zip(out.log_sum_exp.iter_mut())
+    {
+        *lse = summarize_row_into(logits, ids, probs); // probs holds logits here
+        probs.iter_mut().for_each(|p| *p = (*p - *lse).exp());
+    }
 }
 
 /// Writes the final LayerNorm of `stream` [rows, d_model] into `out` [rows, d_model] as

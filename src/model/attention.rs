@@ -6,12 +6,14 @@
 //! product is several times faster than `3·n_heads` thin ones; the per-head arrays the
 //! Trace records are slices of it.
 
-use super::linalg::mat_mul;
+use std::mem::MaybeUninit;
+
 use ndarray::{
     Array1, Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3,
     ArrayViewMut4, Axis, Zip, s,
 };
 
+use super::linalg::{mat_mul, mat_mul_into};
 use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, repeat_rows};
 use super::parallel::{Split, mat_mul_rows};
 use super::params::AttentionParams;
@@ -91,53 +93,56 @@ pub(crate) fn attention_forward<F: Scalar>(
         F::one(),
         &mut qkv.view_mut(),
     );
+    // Part `part` (0 = Q, 1 = K, 2 = V) of every head, copied out of qkv. [head, rows, d_head]
     let part_of_qkv = |part: usize| {
-        let mut out = Array3::zeros((n_heads, rows, d_head));
-        for head in 0..n_heads {
-            let col = part * width + head * d_head;
-            out.index_axis_mut(Axis(0), head)
-                .assign(&qkv.slice(s![.., col..col + d_head]));
-        }
-        out
+        let heads: Vec<ArrayView2<'_, F>> = (0..n_heads)
+            .map(|head| {
+                let col = part * width + head * d_head;
+                qkv.slice(s![.., col..col + d_head])
+            })
+            .collect();
+        ndarray::stack(Axis(0), &heads).expect("the heads have one shape")
     };
     let (q, k, v) = (part_of_qkv(0), part_of_qkv(1), part_of_qkv(2));
 
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    // Training reads only the pattern: the scores are then computed straight into it.
+    // New arrays, not zero-filled: every element is written below (see the SAFETY note).
+    // Training reads only the pattern, so its traces keep no scores.
     let score_len = if full_trace { n_pos } else { 0 };
-    let mut scores = Array4::zeros((batch, n_heads, score_len, score_len));
-    let mut pattern = Array4::zeros((batch, n_heads, n_pos, n_pos));
-    let mut z = Array3::zeros((n_heads, rows, d_head));
+    let mut scores = Array4::<F>::uninit((batch, n_heads, score_len, score_len));
+    let mut pattern = Array4::<F>::uninit((batch, n_heads, n_pos, n_pos));
+    let mut z = Array3::<F>::uninit((n_heads, rows, d_head));
     // One head: its scores, pattern and z for every sequence.
-    let one_head = |mut scores_h: ArrayViewMut3<'_, F>,  // [batch, query_pos, key_pos]
-                    mut pattern_h: ArrayViewMut3<'_, F>, // [batch, query_pos, key_pos]
-                    mut z_h: ArrayViewMut2<'_, F>,       // [rows, d_head]
-                    q_h: ArrayView2<'_, F>,              // [rows, d_head]
-                    k_h: ArrayView2<'_, F>,              // [rows, d_head]
+    let one_head = |mut scores_h: ArrayViewMut3<'_, MaybeUninit<F>>, // [batch, query_pos, key_pos]
+                    mut pattern_h: ArrayViewMut3<'_, MaybeUninit<F>>, // [batch, query_pos, key_pos]
+                    mut z_h: ArrayViewMut2<'_, MaybeUninit<F>>,      // [rows, d_head]
+                    q_h: ArrayView2<'_, F>,                          // [rows, d_head]
+                    k_h: ArrayView2<'_, F>,                          // [rows, d_head]
                     v_h: ArrayView2<'_, F>| {
         // [rows, d_head]
         for b in 0..batch {
             let seq = s![b * n_pos..(b + 1) * n_pos, ..];
-            let mut pattern_bh = pattern_h.index_axis_mut(Axis(0), b); // [query_pos, key_pos]
-            mat_mul(
+            let mut pattern_bh = mat_mul_into(
                 scale,
                 &q_h.slice(seq),
                 &k_h.slice(seq).t(),
-                F::zero(),
-                &mut pattern_bh,
-            );
+                pattern_h.index_axis_mut(Axis(0), b),
+            ); // [query_pos, key_pos], the scores until the softmax
             if full_trace {
-                scores_h.index_axis_mut(Axis(0), b).assign(&pattern_bh);
+                Zip::from(scores_h.index_axis_mut(Axis(0), b))
+                    .and(&pattern_bh)
+                    .for_each(|score, &value| {
+                        score.write(value);
+                    });
             }
             causal_softmax_in_place(pattern_bh.view_mut());
-            let mut z_bh = z_h.slice_mut(seq);
-            mat_mul(F::one(), &pattern_bh, &v_h.slice(seq), F::zero(), &mut z_bh);
+            mat_mul_into(F::one(), &pattern_bh, &v_h.slice(seq), z_h.slice_mut(seq));
         }
     };
     let run_heads =
-        |mut scores: ArrayViewMut4<'_, F>,
-         mut pattern: ArrayViewMut4<'_, F>,
-         mut z: ArrayViewMut3<'_, F>,
+        |mut scores: ArrayViewMut4<'_, MaybeUninit<F>>,
+         mut pattern: ArrayViewMut4<'_, MaybeUninit<F>>,
+         mut z: ArrayViewMut3<'_, MaybeUninit<F>>,
          (q, k, v): (ArrayView3<'_, F>, ArrayView3<'_, F>, ArrayView3<'_, F>)| {
             Zip::from(scores.axis_iter_mut(Axis(1)))
                 .and(pattern.axis_iter_mut(Axis(1)))
@@ -168,14 +173,18 @@ pub(crate) fn attention_forward<F: Scalar>(
             (q.view(), k.view(), v.view()),
         );
     }
+    #[allow(unsafe_code)]
+    // SAFETY: `run_heads` visited every head (a Zip over the whole head axis, or its two
+    // halves), and for each head every sequence `b`: `mat_mul_into` wrote all of the
+    // pattern block [b, head] and z's rows of sequence b (the sequences tile the rows), and
+    // with `full_trace` the Zip wrote all of the scores block [b, head] (without it the
+    // scores are empty).
+    let (scores, pattern, z) =
+        unsafe { (scores.assume_init(), pattern.assume_init(), z.assume_init()) };
     if !full_trace {
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
-        let mut z_concat = Array2::zeros((rows, width)); // [rows, head·d_head]
-        for head in 0..n_heads {
-            z_concat
-                .slice_mut(s![.., head * d_head..(head + 1) * d_head])
-                .assign(&z.index_axis(Axis(0), head));
-        }
+        let z_heads: Vec<ArrayView2<'_, F>> = z.outer_iter().collect();
+        let z_concat = ndarray::concatenate(Axis(1), &z_heads).expect("the heads have one shape"); // [rows, head·d_head]
         let mut out = Array2::zeros((rows, d_model));
         mat_mul_rows(
             split,
@@ -197,16 +206,17 @@ pub(crate) fn attention_forward<F: Scalar>(
         };
     }
     // head_result[h] = z[h] · W_O[h]: each head's own write into the stream.
-    let mut head_result = Array3::zeros((n_heads, rows, d_model));
-    let run_results =
-        |mut out: ArrayViewMut3<'_, F>, z: ArrayView3<'_, F>, w_o: ArrayView3<'_, F>| {
-            Zip::from(out.axis_iter_mut(Axis(0)))
-                .and(z.axis_iter(Axis(0)))
-                .and(w_o.axis_iter(Axis(0)))
-                .for_each(|mut out_h, z_h, w_o_h| {
-                    mat_mul(F::one(), &z_h, &w_o_h, F::zero(), &mut out_h)
-                });
-        };
+    let mut head_result = Array3::<F>::uninit((n_heads, rows, d_model));
+    let run_results = |mut out: ArrayViewMut3<'_, MaybeUninit<F>>,
+                       z: ArrayView3<'_, F>,
+                       w_o: ArrayView3<'_, F>| {
+        Zip::from(out.axis_iter_mut(Axis(0)))
+            .and(z.axis_iter(Axis(0)))
+            .and(w_o.axis_iter(Axis(0)))
+            .for_each(|out_h, z_h, w_o_h| {
+                mat_mul_into(F::one(), &z_h, &w_o_h, out_h);
+            });
+    };
     if n_heads >= 2 && split.worth_it(rows, n_heads * rows * d_head * d_model) {
         let half = n_heads / 2;
         let (out_a, out_b) = head_result.view_mut().split_at(Axis(0), half);
@@ -219,6 +229,10 @@ pub(crate) fn attention_forward<F: Scalar>(
     } else {
         run_results(head_result.view_mut(), z.view(), weights.w_o.view());
     }
+    #[allow(unsafe_code)]
+    // SAFETY: `run_results` wrote every head's whole [rows, d_model] block (a Zip over the
+    // whole head axis, or its two halves).
+    let head_result = unsafe { head_result.assume_init() };
     AttentionTrace {
         q,
         k,

@@ -5,6 +5,8 @@
 //! says which forward line it reverses and reads what the forward recorded as its cache.
 //! `attention.rs` holds the attention pair, `backward.rs` the block-level assembly.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use super::config::Activation;
@@ -64,9 +66,8 @@ fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
 /// `rows` copies of `row` stacked: [rows, row.len()]. Outputs that start from a bias are
 /// made this way, written once (not zero-filled first).
 pub fn repeat_rows<F: Scalar>(row: ArrayView1<'_, F>, rows: usize) -> Array2<F> {
-    row.broadcast((rows, row.len()))
-        .expect("a row broadcasts to any number of rows")
-        .to_owned()
+    let row = row.to_vec();
+    Array2::from_shape_vec((rows, row.len()), row.repeat(rows)).expect("rows·len values")
 }
 
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
@@ -77,27 +78,22 @@ pub fn layer_norm_forward<F: Scalar>(
     b: ArrayView1<'_, F>,
     eps: f64,
 ) -> LayerNormTrace<F> {
-    let (rows, d) = x.dim();
     let eps = c::<F>(eps);
-    let mut mean = Array1::zeros(rows);
-    let mut rstd = Array1::zeros(rows);
-    let mut normalized = Array2::zeros((rows, d));
-    let mut out = Array2::zeros((rows, d));
-    for row in 0..rows {
-        let x_row = x.row(row);
-        let (mu, r) = mean_and_rstd(x_row, eps);
-        mean[row] = mu;
-        rstd[row] = r;
-        Zip::from(normalized.row_mut(row))
-            .and(out.row_mut(row))
-            .and(x_row)
-            .and(w)
-            .and(b)
-            .for_each(|n, o, &xv, &wv, &bv| {
-                *n = (xv - mu) * r;
-                *o = *n * wv + bv;
-            });
-    }
+    let (mean, rstd): (Vec<F>, Vec<F>) = x
+        .rows()
+        .into_iter()
+        .map(|row| mean_and_rstd(row, eps))
+        .unzip();
+    let (mean, rstd) = (Array1::from(mean), Array1::from(rstd));
+    // New arrays written once (map_collect does not zero-fill first).
+    let normalized = Zip::from(&x)
+        .and_broadcast(mean.view().insert_axis(Axis(1)))
+        .and_broadcast(rstd.view().insert_axis(Axis(1)))
+        .map_collect(|&xv, &mu, &r| (xv - mu) * r);
+    let out = Zip::from(&normalized)
+        .and_broadcast(w)
+        .and_broadcast(b)
+        .map_collect(|&n, &wv, &bv| n * wv + bv);
     LayerNormTrace {
         mean,
         rstd,
@@ -234,13 +230,14 @@ pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
 
 /// `post = act(pre)` elementwise over a contiguous array (plain slice loops, which the
 /// compiler vectorizes; ndarray's `mapv` did not), in two halves on two threads when `split`
-/// says so and the array is large. `pre` [rows, d_mlp].
+/// says so and the array is large. `post` is a new array written once, not zero-filled
+/// first. `pre` [rows, d_mlp].
 pub fn activation_forward<F: Scalar>(
     activation: Activation,
     pre: &Array2<F>,
     split: Split<'_>,
 ) -> Array2<F> {
-    let mut post = Array2::zeros(pre.raw_dim());
+    let mut post = Array2::<F>::uninit(pre.raw_dim());
     let out = post.as_slice_mut().expect("fresh arrays are contiguous");
     let input = pre.as_slice().expect("pre-activations are contiguous");
     // A gelu_new costs about as much as a dozen multiply-adds.
@@ -255,17 +252,26 @@ pub fn activation_forward<F: Scalar>(
     } else {
         with_avx512(|| activate_slice(activation, input, out));
     }
-    post
+    #[allow(unsafe_code)]
+    // SAFETY: `activate_slice` wrote every element of `post`: it writes all of its output
+    // slice (asserted to be as long as its input), and the slices passed to it are all of
+    // `post` or its two halves.
+    unsafe {
+        post.assume_init()
+    }
 }
 
+/// Writes `act(input[i])` into every `out[i]`.
 #[inline(always)]
-fn activate_slice<F: Scalar>(activation: Activation, input: &[F], out: &mut [F]) {
+fn activate_slice<F: Scalar>(activation: Activation, input: &[F], out: &mut [MaybeUninit<F>]) {
+    assert_eq!(input.len(), out.len(), "one output per input");
     match activation {
-        Activation::GeluNew => out
-            .iter_mut()
-            .zip(input)
-            .for_each(|(o, &x)| *o = gelu_new(x)),
-        Activation::Relu => out.iter_mut().zip(input).for_each(|(o, &x)| *o = relu(x)),
+        Activation::GeluNew => out.iter_mut().zip(input).for_each(|(o, &x)| {
+            o.write(gelu_new(x));
+        }),
+        Activation::Relu => out.iter_mut().zip(input).for_each(|(o, &x)| {
+            o.write(relu(x));
+        }),
     }
 }
 

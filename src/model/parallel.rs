@@ -20,7 +20,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
 use super::linalg::mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
@@ -76,13 +77,23 @@ impl Split<'_> {
 
 /// Runs `work` with a [`Team`] when two threads are wanted and would help, otherwise with
 /// [`Split::None`]. They would not help on a single core, nor inside rayon's pool (the caller
-/// is then already one of several parallel tasks, as when patching runs many passes). The
-/// helper thread lives exactly as long as `work`.
+/// is then already one of several parallel tasks, as when patching runs many passes).
+///
+/// The team is the process's shared one ([`shared_team`]): its helper thread is started once
+/// and parks between passes, so a pass costs a wake-up (the caller does not wait for it: it
+/// runs both halves itself until the helper shows up) instead of a thread start (~35 µs
+/// here). When another thread is using the shared team, this pass gets a helper of its own
+/// for its duration.
 pub fn with_split<R>(threads_wanted: bool, work: impl FnOnce(Split<'_>) -> R) -> R {
     if !threads_wanted || cores() < 2 || rayon::current_thread_index().is_some() {
         return work(Split::None);
     }
-    let team = Team::new();
+    if let Some(shared) = shared_team()
+        && let Some(_pass) = shared.begin_pass()
+    {
+        return work(Split::Team(shared.team));
+    }
+    let team = Team::new(true);
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(HELPER_NAME.into())
@@ -95,6 +106,58 @@ pub fn with_split<R>(threads_wanted: bool, work: impl FnOnce(Split<'_>) -> R) ->
             Err(panic) => resume_unwind(panic),
         }
     })
+}
+
+/// The process's shared team: one helper thread, started on first use, that serves one pass
+/// at a time.
+struct SharedTeam {
+    team: &'static Team,
+    /// The helper, to wake at the start of a pass.
+    helper: std::thread::Thread,
+    /// Whether a pass is using the team.
+    in_use: AtomicBool,
+}
+
+/// A pass holding the shared team; ends it when dropped (also on a panic).
+struct Pass<'a>(&'a SharedTeam);
+
+impl SharedTeam {
+    /// Takes the team for one pass and wakes its helper, or `None` when another pass has it.
+    fn begin_pass(&self) -> Option<Pass<'_>> {
+        self.in_use
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        self.team.in_pass.store(true, Ordering::Release);
+        self.helper.unpark();
+        Some(Pass(self))
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        self.0.team.in_pass.store(false, Ordering::Release);
+        self.0.in_use.store(false, Ordering::Release);
+    }
+}
+
+/// The shared team, or `None` if its thread could not be started.
+fn shared_team() -> Option<&'static SharedTeam> {
+    static SHARED: std::sync::OnceLock<Option<SharedTeam>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            // Lives as long as the process, like its thread.
+            let team: &'static Team = Box::leak(Box::new(Team::new(false)));
+            let helper = std::thread::Builder::new()
+                .name(HELPER_NAME.into())
+                .spawn(move || team.serve())
+                .ok()?;
+            Some(SharedTeam {
+                team,
+                helper: helper.thread().clone(),
+                in_use: AtomicBool::new(false),
+            })
+        })
+        .as_ref()
 }
 
 /// The cores this process may use, read once (`available_parallelism` reads the cgroup
@@ -114,6 +177,8 @@ const EXIT: u8 = 4;
 /// A helper thread that spins waiting for one job at a time (see the module header).
 pub struct Team {
     state: AtomicU8,
+    /// Whether a pass is running: between passes the helper parks after [`LINGER`].
+    in_pass: AtomicBool,
     /// The posted job, as a type-erased pointer to a closure on the poster's stack.
     job: Mutex<Option<ErasedJob>>,
     /// A panic of the helper's job, handed back to the poster.
@@ -145,6 +210,10 @@ unsafe fn call_erased<B: FnOnce()>(slot: *mut ()) {
     }
 }
 
+/// How long an idle helper keeps spinning after a pass, so that the next pass (the lens
+/// right after the forward pass, a slider's next position) finds it awake.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// Spins this many times before yielding the core while waiting.
 const SPINS_BEFORE_YIELD: u32 = 1 << 12;
 
@@ -161,20 +230,38 @@ fn wait_while(mut busy: impl FnMut() -> bool) {
 }
 
 impl Team {
-    fn new() -> Self {
+    /// A team whose helper parks between passes unless `always_in_pass` (a helper that
+    /// lives for one pass only).
+    fn new(always_in_pass: bool) -> Self {
         Team {
             state: AtomicU8::new(IDLE),
+            in_pass: AtomicBool::new(always_in_pass),
             job: Mutex::new(None),
             panic: Mutex::new(None),
         }
     }
 
-    /// The helper thread's loop: take posted jobs until told to exit.
+    /// The helper thread's loop: take posted jobs until told to exit. Out of a pass, it
+    /// parks once it has been idle for [`LINGER`] (a pass wakes it).
     fn serve(&self) {
         loop {
+            let mut idle_since: Option<Instant> = None;
+            let mut checks = 0u32;
             wait_while(|| {
                 let state = self.state.load(Ordering::Acquire);
-                state != POSTED && state != EXIT
+                if state == POSTED || state == EXIT {
+                    return false;
+                }
+                checks = checks.wrapping_add(1);
+                if self.in_pass.load(Ordering::Acquire) {
+                    idle_since = None;
+                } else if checks.is_multiple_of(1024) // the clock costs more than a check
+                    && idle_since.get_or_insert_with(Instant::now).elapsed() > LINGER
+                {
+                    std::thread::park();
+                    idle_since = None;
+                }
+                true
             });
             if self.state.load(Ordering::Acquire) == EXIT {
                 return;
@@ -246,8 +333,11 @@ impl Team {
 /// The helper thread's name (a job running there does not split again).
 const HELPER_NAME: &str = "forward-helper";
 
-/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]; split into two bands of rows of
-/// `a` and `c` when `split` is a team and the product is large enough.
+/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]; split in two when `split` is a
+/// team and the product is large enough: into bands of rows of `a` and `c` when `a` is the
+/// larger operand, into bands of columns of `b` and `c` when `b` is (a prompt's 64 rows
+/// against a weight matrix: each thread then reads half the weights instead of all of them,
+/// which is what bounds GPT-2-sized products).
 pub(crate) fn mat_mul_rows<F: Scalar>(
     split: Split<'_>,
     alpha: F,
@@ -257,17 +347,28 @@ pub(crate) fn mat_mul_rows<F: Scalar>(
     c: &mut ArrayViewMut2<'_, F>,
 ) {
     let (rows, depth) = a.dim();
-    if !split.worth_it(rows, rows * depth * b.ncols()) {
+    let columns = b.ncols();
+    if !split.worth_it(rows.max(columns), rows * depth * columns) {
         mat_mul(alpha, a, b, beta, c);
         return;
     }
-    let mid = rows / 2;
-    let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
-    let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
-    split.join(
-        || mat_mul(alpha, &a_top, b, beta, &mut c_top),
-        || mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
-    );
+    if rows >= columns {
+        let mid = rows / 2;
+        let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
+        let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
+        split.join(
+            || mat_mul(alpha, &a_top, b, beta, &mut c_top),
+            || mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
+        );
+    } else {
+        let mid = columns / 2;
+        let (b_left, b_right) = b.view().split_at(Axis(1), mid);
+        let (mut c_left, mut c_right) = c.view_mut().split_at(Axis(1), mid);
+        split.join(
+            || mat_mul(alpha, a, &b_left, beta, &mut c_left),
+            || mat_mul(alpha, a, &b_right, beta, &mut c_right),
+        );
+    }
 }
 
 #[cfg(test)]
