@@ -13,7 +13,7 @@ use ndarray::{
     ArrayViewMut4, Axis, Zip, s,
 };
 
-use super::linalg::{mat_mul, mat_mul_into};
+use super::linalg::{mat_mul, mat_mul_into, product};
 use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, repeat_rows};
 use super::parallel::{Split, mat_mul_rows};
 use super::params::AttentionParams;
@@ -264,7 +264,7 @@ pub(crate) fn attention_backward<F: Scalar>(
     d_attn_out: ArrayView2<'_, F>,
     grads: &mut AttentionParams<F>,
 ) -> Array2<F> {
-    let (n_heads, d_model, d_head) = weights.w_q.dim();
+    let (n_heads, _, d_head) = weights.w_q.dim();
     let (batch, _, n_pos, _) = cache.pattern.dim();
     let rows = cache.x.nrows();
     let width = n_heads * d_head;
@@ -283,13 +283,12 @@ pub(crate) fn attention_backward<F: Scalar>(
     }
     // dz for all heads at once: d_attn_out · W_Oᵀ with W_O seen as [head·d_head, d_model].
     let w_o_flat = w_o_flat(weights);
-    let mut d_z = Array2::zeros((rows, width)); // [rows, head·d_head]
-    mat_mul(F::one(), &d_attn_out, &w_o_flat.t(), F::zero(), &mut d_z);
+    let d_z = product(F::one(), &d_attn_out, &w_o_flat.t()); // [rows, head·d_head]
 
     // Per sequence and head: reverses `z = pattern·v`, the softmax and `scores = q·kᵀ·scale`,
     // writing dq, dk, dv into one [rows, 3·width] array laid out like the fused product.
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    let mut d_qkv = Array2::zeros((rows, 3 * width));
+    let mut d_qkv = Array2::<F>::uninit((rows, 3 * width)); // written block by block below
     let mut d_pattern = Array2::zeros((n_pos, n_pos)); // [query_pos, key_pos]
     for b in 0..batch {
         let seq_rows = b * n_pos..(b + 1) * n_pos;
@@ -303,21 +302,25 @@ pub(crate) fn attention_backward<F: Scalar>(
             let d_z_bh = d_z.slice(s![seq_rows.clone(), cols(0)]); // [query_pos, d_head]
             // z = P·v  →  dP = dz·vᵀ, dv = Pᵀ·dz.
             mat_mul(F::one(), &d_z_bh, &v_bh.t(), F::zero(), &mut d_pattern);
-            let mut d_v = d_qkv.slice_mut(s![seq_rows.clone(), cols(2)]);
-            mat_mul(F::one(), &pattern_bh.t(), &d_z_bh, F::zero(), &mut d_v);
+            let d_v = d_qkv.slice_mut(s![seq_rows.clone(), cols(2)]);
+            mat_mul_into(F::one(), &pattern_bh.t(), &d_z_bh, d_v);
             // P = causal_softmax(S)  →  dS.
             causal_softmax_backward_in_place(pattern_bh, d_pattern.view_mut());
             // S = scale·q·kᵀ  →  dq = scale·dS·k, dk = scale·dSᵀ·q.
-            let mut d_q = d_qkv.slice_mut(s![seq_rows.clone(), cols(0)]);
-            mat_mul(scale, &d_pattern, &k_bh, F::zero(), &mut d_q);
-            let mut d_k = d_qkv.slice_mut(s![seq_rows.clone(), cols(1)]);
-            mat_mul(scale, &d_pattern.t(), &q_bh, F::zero(), &mut d_k);
+            let d_q = d_qkv.slice_mut(s![seq_rows.clone(), cols(0)]);
+            mat_mul_into(scale, &d_pattern, &k_bh, d_q);
+            let d_k = d_qkv.slice_mut(s![seq_rows.clone(), cols(1)]);
+            mat_mul_into(scale, &d_pattern.t(), &q_bh, d_k);
         }
     }
+    #[allow(unsafe_code)]
+    // SAFETY: every element was written: the sequences `b` tile the rows, and for each
+    // head the blocks cols(0), cols(1), cols(2) written by `mat_mul_into` tile that head's
+    // columns of Q, K and V, so all heads together tile the 3·width columns.
+    let d_qkv = unsafe { d_qkv.assume_init() };
 
     // Reverses `qkv = x·W_qkv + b_qkv`.
-    let mut d_w_qkv = Array2::zeros((d_model, 3 * width));
-    mat_mul(F::one(), &cache.x.t(), &d_qkv, F::zero(), &mut d_w_qkv);
+    let d_w_qkv = product(F::one(), &cache.x.t(), &d_qkv); // [d_model, 3·width]
     let d_b_qkv = d_qkv.sum_axis(Axis(0)); // [3·width]
     for (part, (d_w, d_b)) in [
         (&mut grads.w_q, &mut grads.b_q),
@@ -335,13 +338,5 @@ pub(crate) fn attention_backward<F: Scalar>(
             d_b_h += &d_b_qkv.slice(s![col..col + d_head]);
         }
     }
-    let mut d_x = Array2::zeros((rows, d_model));
-    mat_mul(
-        F::one(),
-        &d_qkv,
-        &fused_qkv_weight(weights).t(),
-        F::zero(),
-        &mut d_x,
-    );
-    d_x
+    product(F::one(), &d_qkv, &fused_qkv_weight(weights).t()) // d_x [rows, d_model]
 }

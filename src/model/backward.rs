@@ -8,7 +8,7 @@
 //!
 //! The backward assumes the trace came from the plain forward (no intervention).
 
-use super::linalg::mat_mul;
+use super::linalg::{mat_mul, product};
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::attention::{AttentionCache, attention_backward};
@@ -53,14 +53,7 @@ pub fn backward<F: Scalar>(
             &mut grads.w_e,
         ),
     }
-    let mut d_resid = Array2::zeros(unembed_in.raw_dim()); // [rows, d_model]
-    mat_mul(
-        F::one(),
-        &d_logits,
-        &params.unembed().t(),
-        F::zero(),
-        &mut d_resid,
-    );
+    let mut d_resid = product(F::one(), &d_logits, &params.unembed().t()); // [rows, d_model]
 
     // Reverses `ln_final`.
     if let (Some(ln), Some(ln_trace), Some(d_ln)) = (

@@ -4,7 +4,7 @@
 //! `rows = batch · n_pos` rows, sequence-major, so a single prompt (batch 1) reads `[pos, …]`.
 //! The same Trace is what every view reads and what backward uses as its cache.
 
-use super::linalg::mat_mul;
+use super::linalg::{mat_mul, product};
 use ndarray::{Array2, Array3, Array4, ArrayView2, Axis};
 
 use super::attention::attention_forward;
@@ -485,14 +485,11 @@ pub(crate) fn mlp_backward<F: Scalar>(
         F::one(),
         &mut grads.w_out,
     );
-    let mut d_pre = Array2::zeros(trace.pre.raw_dim()); // [rows, d_mlp]
-    mat_mul(F::one(), &d_out, &weights.w_out.t(), F::zero(), &mut d_pre);
+    let mut d_pre = product(F::one(), &d_out, &weights.w_out.t()); // [rows, d_mlp]
     // Reverses `post = act(pre)`.
     activation_backward_in_place(activation, &trace.pre, &mut d_pre);
     // Reverses `pre = x·W_in + b_in`.
     grads.b_in += &d_pre.sum_axis(Axis(0));
     mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);
-    let mut d_x = Array2::zeros(x.raw_dim()); // [rows, d_model]
-    mat_mul(F::one(), &d_pre, &weights.w_in.t(), F::zero(), &mut d_x);
-    d_x
+    product(F::one(), &d_pre, &weights.w_in.t()) // d_x [rows, d_model]
 }

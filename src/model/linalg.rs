@@ -10,7 +10,7 @@
 
 use std::mem::MaybeUninit;
 
-use ndarray::{ArrayBase, ArrayViewMut2, Data, DataMut, Ix2};
+use ndarray::{Array2, ArrayBase, ArrayViewMut2, Data, DataMut, Ix2};
 
 use super::scalar::Scalar;
 
@@ -73,6 +73,26 @@ where
     // its output (k > 0), and the fill covers the k = 0 case.
     unsafe {
         c.assume_init()
+    }
+}
+
+/// `alpha·a·b` as a new [m, n] array, written once (not zero-filled first).
+pub(crate) fn product<F, SA, SB>(
+    alpha: F,
+    a: &ArrayBase<SA, Ix2>,
+    b: &ArrayBase<SB, Ix2>,
+) -> Array2<F>
+where
+    F: Scalar,
+    SA: Data<Elem = F>,
+    SB: Data<Elem = F>,
+{
+    let mut out = Array2::<F>::uninit((a.nrows(), b.ncols()));
+    mat_mul_into(alpha, a, b, out.view_mut());
+    #[allow(unsafe_code)]
+    // SAFETY: `mat_mul_into` wrote every element of the view of the whole array.
+    unsafe {
+        out.assume_init()
     }
 }
 
@@ -150,7 +170,7 @@ unsafe fn gemm_raw<F, SA, SB>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, ShapeBuilder};
+    use ndarray::ShapeBuilder;
 
     /// The product by the definition, in f64.
     fn naive(
