@@ -165,10 +165,17 @@ fn the_lens_at_the_last_stage_is_the_softmax_of_the_logits() {
         cases.push((params, trace));
     }
     for (params, trace) in &cases {
-        let last = *stream_stages(&params.config).last().unwrap();
-        for norm in [LensNorm::OwnStatistics, LensNorm::CachedFinalScale] {
+        let stages = stream_stages(&params.config);
+        let (first, last) = (stages[0], *stages.last().unwrap());
+        // Alone (or last in the list) the final stage reuses the trace's logits; first in the
+        // list, it goes through the lens's own LayerNorm and unembedding.
+        for (norm, list) in [
+            (LensNorm::OwnStatistics, vec![last]),
+            (LensNorm::OwnStatistics, vec![last, first]),
+            (LensNorm::CachedFinalScale, vec![last, first]),
+        ] {
             let options = LensOptions { norm, top_k: 3 };
-            let lens = LogitLens::compute(params, trace, &[last], options);
+            let lens = LogitLens::compute(params, trace, &list, options);
             for row in 0..trace.n_pos {
                 let want = softmax(trace.logits.row(row));
                 let got = lens.probs(0, row);
