@@ -48,6 +48,8 @@ impl std::fmt::Debug for Split<'_> {
 
 /// Below this many multiply-adds a step is not split (a hand-over costs ~1 µs).
 const MIN_SPLIT_MULTIPLY_ADDS: usize = 1 << 16;
+/// Products split by columns only when `b` has at least this many elements (4 MB of f32).
+const COLUMN_SPLIT_MIN_WEIGHTS: usize = 1 << 20;
 /// A band has at least this many rows.
 const MIN_BAND_ROWS: usize = 4;
 
@@ -352,7 +354,8 @@ pub(crate) fn mat_mul_rows<F: Scalar>(
         mat_mul(alpha, a, b, beta, c);
         return;
     }
-    if rows >= columns {
+    // Weights that fit in a core's cache are cheap to read twice; then rows split better.
+    if rows >= columns || depth * columns < COLUMN_SPLIT_MIN_WEIGHTS {
         let mid = rows / 2;
         let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
         let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
