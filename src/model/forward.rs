@@ -270,7 +270,7 @@ fn forward_checked<F: Scalar>(
     let ln_final = params
         .ln_final
         .as_ref()
-        .map(|ln| layer_norm(ln, resid.view(), config.layer_norm_eps));
+        .map(|ln| layer_norm(ln, resid.view(), config.layer_norm_eps, split));
     let unembed_in = ln_final.as_ref().map_or(resid.view(), |ln| ln.out.view());
     let logits = unembed_split(params, unembed_in, split);
     Ok(Trace {
@@ -314,8 +314,9 @@ fn layer_norm<F: Scalar>(
     ln: &LayerNormParams<F>,
     x: ArrayView2<'_, F>,
     eps: f64,
+    split: Split<'_>,
 ) -> LayerNormTrace<F> {
-    layer_norm_forward(x, ln.w.view(), ln.b.view(), eps)
+    layer_norm_forward(x, ln.w.view(), ln.b.view(), eps, split)
 }
 
 /// One block. `resid_pre` [rows, d_model] is moved into the trace.
@@ -342,7 +343,7 @@ fn block_forward<F: Scalar>(
     };
 
     // Attention sublayer. Pre-LN: attn(ln1(x)); post-LN: attn(x).
-    let ln1_pre = (!post_norm).then(|| layer_norm(&block.ln1, resid_pre.view(), eps));
+    let ln1_pre = (!post_norm).then(|| layer_norm(&block.ln1, resid_pre.view(), eps, split));
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
@@ -364,7 +365,7 @@ fn block_forward<F: Scalar>(
     let (ln1, resid_mid_pre_norm, mut resid_mid) = match ln1_pre {
         Some(ln1) => (ln1, None, attn_sum),
         None => {
-            let ln1 = layer_norm(&block.ln1, attn_sum.view(), eps);
+            let ln1 = layer_norm(&block.ln1, attn_sum.view(), eps, split);
             let out = ln1.out.clone();
             (ln1, Some(attn_sum), out)
         }
@@ -378,7 +379,8 @@ fn block_forward<F: Scalar>(
     let (mlp, resid_post_pre_norm, resid_post) = match &block.mlp {
         None => (None, None, resid_mid.clone()),
         Some(weights) => {
-            let ln2_pre = (!post_norm).then(|| layer_norm(&weights.ln2, resid_mid.view(), eps));
+            let ln2_pre =
+                (!post_norm).then(|| layer_norm(&weights.ln2, resid_mid.view(), eps, split));
             let mlp_in = ln2_pre
                 .as_ref()
                 .map_or(resid_mid.view(), |ln| ln.out.view());
@@ -399,7 +401,7 @@ fn block_forward<F: Scalar>(
                     mlp_sum,
                 ),
                 None => {
-                    let ln2 = layer_norm(&weights.ln2, mlp_sum.view(), eps);
+                    let ln2 = layer_norm(&weights.ln2, mlp_sum.view(), eps, split);
                     let resid_post = ln2.out.clone();
                     (
                         Some(MlpTrace {

@@ -71,34 +71,121 @@ pub fn repeat_rows<F: Scalar>(row: ArrayView1<'_, F>, rows: usize) -> Array2<F> 
 }
 
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
-/// `x` [rows, d], `w`, `b` [d].
+/// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
 pub fn layer_norm_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     w: ArrayView1<'_, F>,
     b: ArrayView1<'_, F>,
     eps: f64,
+    split: Split<'_>,
 ) -> LayerNormTrace<F> {
+    let (rows, d) = x.dim();
+    let mut trace = LayerNormTrace {
+        mean: Array1::zeros(rows),
+        rstd: Array1::zeros(rows),
+        normalized: Array2::zeros((rows, d)),
+        out: Array2::zeros((rows, d)),
+    };
     let eps = c::<F>(eps);
-    let (mean, rstd): (Vec<F>, Vec<F>) = x
-        .rows()
-        .into_iter()
-        .map(|row| mean_and_rstd(row, eps))
-        .unzip();
-    let (mean, rstd) = (Array1::from(mean), Array1::from(rstd));
-    // New arrays written once (map_collect does not zero-fill first).
-    let normalized = Zip::from(&x)
-        .and_broadcast(mean.view().insert_axis(Axis(1)))
-        .and_broadcast(rstd.view().insert_axis(Axis(1)))
-        .map_collect(|&xv, &mu, &r| (xv - mu) * r);
-    let out = Zip::from(&normalized)
-        .and_broadcast(w)
-        .and_broadcast(b)
-        .map_collect(|&n, &wv, &bv| n * wv + bv);
-    LayerNormTrace {
-        mean,
-        rstd,
-        normalized,
-        out,
+    let (w, b) = (w.to_vec(), b.to_vec());
+    let norm_rows = |x: ArrayView2<'_, F>, mut part: LayerNormRows<'_, F>| {
+        with_avx512(|| {
+            for (row, x_row) in x.outer_iter().enumerate() {
+                let (mu, r) = mean_and_rstd(x_row, eps);
+                part.mean[row] = mu;
+                part.rstd[row] = r;
+                normalize_row(
+                    x_row,
+                    (mu, r),
+                    (&w, &b),
+                    part.normalized.row_mut(row),
+                    part.out.row_mut(row),
+                );
+            }
+        })
+    };
+    let whole = LayerNormRows {
+        mean: trace.mean.view_mut(),
+        rstd: trace.rstd.view_mut(),
+        normalized: trace.normalized.view_mut(),
+        out: trace.out.view_mut(),
+    };
+    // A row costs a few passes over its d values.
+    if split.worth_it(rows, 8 * rows * d) {
+        let mid = rows / 2;
+        let (x_a, x_b) = x.split_at(Axis(0), mid);
+        let (part_a, part_b) = whole.split_at(mid);
+        split.join(|| norm_rows(x_a, part_a), || norm_rows(x_b, part_b));
+    } else {
+        norm_rows(x, whole);
+    }
+    trace
+}
+
+/// Mutable views of a [`LayerNormTrace`]'s arrays over a band of rows.
+struct LayerNormRows<'a, F> {
+    mean: ArrayViewMut1<'a, F>,
+    rstd: ArrayViewMut1<'a, F>,
+    normalized: ArrayViewMut2<'a, F>,
+    out: ArrayViewMut2<'a, F>,
+}
+
+impl<'a, F> LayerNormRows<'a, F> {
+    fn split_at(self, row: usize) -> (Self, Self) {
+        let (mean_a, mean_b) = self.mean.split_at(Axis(0), row);
+        let (rstd_a, rstd_b) = self.rstd.split_at(Axis(0), row);
+        let (normalized_a, normalized_b) = self.normalized.split_at(Axis(0), row);
+        let (out_a, out_b) = self.out.split_at(Axis(0), row);
+        (
+            Self {
+                mean: mean_a,
+                rstd: rstd_a,
+                normalized: normalized_a,
+                out: out_a,
+            },
+            Self {
+                mean: mean_b,
+                rstd: rstd_b,
+                normalized: normalized_b,
+                out: out_b,
+            },
+        )
+    }
+}
+
+/// One row of LayerNorm: `normalized = (x − mean)·rstd`, `out = normalized·w + b`.
+#[inline(always)]
+fn normalize_row<F: Scalar>(
+    x: ArrayView1<'_, F>,
+    (mean, rstd): (F, F),
+    (w, b): (&[F], &[F]),
+    mut normalized: ArrayViewMut1<'_, F>,
+    mut out: ArrayViewMut1<'_, F>,
+) {
+    let (Some(x), Some(normalized), Some(out)) =
+        (x.as_slice(), normalized.as_slice_mut(), out.as_slice_mut())
+    else {
+        // Strided rows (never in a trace): the same arithmetic, element by element.
+        Zip::from(&mut normalized)
+            .and(&mut out)
+            .and(&x)
+            .and(w)
+            .and(b)
+            .for_each(|n, o, &xv, &wv, &bv| {
+                *n = (xv - mean) * rstd;
+                *o = *n * wv + bv;
+            });
+        return;
+    };
+    for ((((n, o), &xv), &wv), &bv) in normalized
+        .iter_mut()
+        .zip(out.iter_mut())
+        .zip(x)
+        .zip(w)
+        .zip(b)
+    {
+        *n = (xv - mean) * rstd;
+        *o = *n * wv + bv;
     }
 }
 
@@ -393,7 +480,7 @@ mod tests {
         let x = array![[1.0f64, 2.0, 3.0]];
         let w = array![1.0, 1.0, 2.0];
         let b = array![0.0, 1.0, 0.0];
-        let t = layer_norm_forward(x.view(), w.view(), b.view(), 0.0);
+        let t = layer_norm_forward(x.view(), w.view(), b.view(), 0.0, Split::None);
         let s = (2.0f64 / 3.0).sqrt();
         assert!((t.mean[0] - 2.0).abs() < 1e-12);
         assert!((t.out[[0, 0]] + 1.0 / s).abs() < 1e-12);
