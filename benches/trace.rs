@@ -12,6 +12,8 @@ use residual_explorer::interp::{
 use residual_explorer::model::{InitOptions, ModelConfig, Params, TokenId, forward};
 
 fn lesson_trace(c: &mut Criterion) {
+    // As the binary does at start-up (cli::main): freed activations stay in the heap.
+    residual_explorer::train::step::keep_freed_memory();
     let config = ModelConfig::lesson(65);
     let params = Params::<f32>::init(&config, InitOptions::default()).unwrap();
     let tokens: Vec<TokenId> = (0..64u32).map(|i| (i * 37 + 11) % 65).collect();

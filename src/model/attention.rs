@@ -14,8 +14,8 @@ use ndarray::{
 };
 
 use super::linalg::{mat_mul, mat_mul_into, product};
-use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, repeat_rows};
-use super::parallel::{Split, mat_mul_rows};
+use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place};
+use super::parallel::{Split, affine, mat_mul_rows};
 use super::params::AttentionParams;
 use super::scalar::{Scalar, c};
 
@@ -83,16 +83,8 @@ pub(crate) fn attention_forward<F: Scalar>(
         .into_iter()
         .flat_map(|b| b.iter().copied())
         .collect(); // [3·width], each b is [head, d_head]
-    let mut qkv = repeat_rows(Array1::from(b_qkv).view(), rows);
     let w_qkv = fused_qkv_weight(weights);
-    mat_mul_rows(
-        split,
-        F::one(),
-        &x,
-        &w_qkv.view(),
-        F::one(),
-        &mut qkv.view_mut(),
-    );
+    let qkv = affine(split, &x, &w_qkv.view(), Some(Array1::from(b_qkv).view()));
     // Part `part` (0 = Q, 1 = K, 2 = V) of every head, copied out of qkv. [head, rows, d_head]
     let part_of_qkv = |part: usize| {
         let heads: Vec<ArrayView2<'_, F>> = (0..n_heads)

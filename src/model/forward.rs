@@ -12,9 +12,9 @@ use super::config::{Activation, NormPlacement};
 use super::hooks::{HookSite, Intervention, NoIntervention};
 use super::ops::{
     LayerNormTrace, activation_backward_in_place, activation_forward, cross_entropy,
-    layer_norm_forward, repeat_rows,
+    layer_norm_forward,
 };
-use super::parallel::{Split, mat_mul_rows, with_split};
+use super::parallel::{Split, affine, with_split};
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
 use super::scalar::Scalar;
 
@@ -291,19 +291,12 @@ pub fn unembed<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>) -> Array2<F>
 }
 
 fn unembed_split<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>, split: Split) -> Array2<F> {
-    let mut logits = match &params.b_u {
-        Some(b_u) => repeat_rows(b_u.view(), x.nrows()),
-        None => Array2::zeros((x.nrows(), params.config.d_vocab)),
-    }; // [rows, d_vocab]
-    mat_mul_rows(
+    affine(
         split,
-        F::one(),
         &x,
         &params.unembed(),
-        F::one(),
-        &mut logits.view_mut(),
-    );
-    logits
+        params.b_u.as_ref().map(|b_u| b_u.view()),
+    ) // [rows, d_vocab]
 }
 
 fn as_indices(tokens: &[TokenId]) -> Vec<usize> {
@@ -445,25 +438,14 @@ pub(crate) fn mlp_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     split: Split<'_>,
 ) -> (Array2<F>, Array2<F>, Array2<F>) {
-    let mut pre = repeat_rows(weights.b_in.view(), x.nrows()); // [rows, d_mlp]
-    mat_mul_rows(
-        split,
-        F::one(),
-        &x,
-        &weights.w_in.view(),
-        F::one(),
-        &mut pre.view_mut(),
-    );
+    let pre = affine(split, &x, &weights.w_in.view(), Some(weights.b_in.view())); // [rows, d_mlp]
     let post = activation_forward(activation, &pre, split);
-    let mut out = repeat_rows(weights.b_out.view(), x.nrows()); // [rows, d_model]
-    mat_mul_rows(
+    let out = affine(
         split,
-        F::one(),
         &post.view(),
         &weights.w_out.view(),
-        F::one(),
-        &mut out.view_mut(),
-    );
+        Some(weights.b_out.view()),
+    ); // [rows, d_model]
     (pre, post, out)
 }
 

@@ -63,13 +63,6 @@ fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
     sum
 }
 
-/// `rows` copies of `row` stacked: [rows, row.len()]. Outputs that start from a bias are
-/// made this way, written once (not zero-filled first).
-pub fn repeat_rows<F: Scalar>(row: ArrayView1<'_, F>, rows: usize) -> Array2<F> {
-    let row = row.to_vec();
-    Array2::from_shape_vec((rows, row.len()), row.repeat(rows)).expect("rows·len values")
-}
-
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
 /// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
 pub fn layer_norm_forward<F: Scalar>(

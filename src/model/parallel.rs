@@ -18,14 +18,15 @@
 //! and the helper has not yet taken the other, it takes that half back and runs it itself. So
 //! a busy machine (the helper not scheduled) costs at most the time of the unsplit step.
 
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use super::linalg::mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
+use super::linalg::{mat_mul, mat_mul_into};
 use super::scalar::Scalar;
 
 /// Whether (and with whom) a forward pass splits its work.
@@ -371,6 +372,64 @@ pub(crate) fn mat_mul_rows<F: Scalar>(
             || mat_mul(alpha, a, &b_left, beta, &mut c_left),
             || mat_mul(alpha, a, &b_right, beta, &mut c_right),
         );
+    }
+}
+
+/// `x·w + bias` as a new array: x [m, k], w [k, n], bias [n] (`None`: no bias) → [m, n].
+/// Split like [`mat_mul_rows`]; each thread adds the bias to its own band right after its
+/// product, while the band is in cache, and nothing is zero-filled or pre-filled first.
+pub(crate) fn affine<F: Scalar>(
+    split: Split<'_>,
+    x: &ArrayView2<'_, F>,
+    w: &ArrayView2<'_, F>,
+    bias: Option<ArrayView1<'_, F>>,
+) -> Array2<F> {
+    let mut out = Array2::<F>::uninit((x.nrows(), w.ncols()));
+    // One band: its product, then its bias columns added row by row.
+    let band = |x: ArrayView2<'_, F>,
+                w: ArrayView2<'_, F>,
+                bias: Option<ArrayView1<'_, F>>,
+                out: ArrayViewMut2<'_, MaybeUninit<F>>| {
+        let mut out = mat_mul_into(F::one(), &x, &w, out);
+        if let Some(bias) = bias {
+            for mut row in out.rows_mut() {
+                row += &bias;
+            }
+        }
+    };
+    let (rows, depth) = x.dim();
+    let columns = w.ncols();
+    if !split.worth_it(rows.max(columns), rows * depth * columns) {
+        band(x.view(), w.view(), bias, out.view_mut());
+    } else if rows >= columns || depth * columns < COLUMN_SPLIT_MIN_WEIGHTS {
+        let mid = rows / 2;
+        let (x_top, x_bottom) = x.view().split_at(Axis(0), mid);
+        let (out_top, out_bottom) = out.view_mut().split_at(Axis(0), mid);
+        split.join(
+            || band(x_top, w.view(), bias, out_top),
+            || band(x_bottom, w.view(), bias, out_bottom),
+        );
+    } else {
+        let mid = columns / 2;
+        let (w_left, w_right) = w.view().split_at(Axis(1), mid);
+        let (out_left, out_right) = out.view_mut().split_at(Axis(1), mid);
+        let (bias_left, bias_right) = match bias {
+            Some(bias) => {
+                let (left, right) = bias.split_at(Axis(0), mid);
+                (Some(left), Some(right))
+            }
+            None => (None, None),
+        };
+        split.join(
+            || band(x.view(), w_left, bias_left, out_left),
+            || band(x.view(), w_right, bias_right, out_right),
+        );
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `mat_mul_into` wrote every element of each band it was given, and the bands
+    // (the whole array, or its two halves by rows or by columns) tile the array.
+    unsafe {
+        out.assume_init()
     }
 }
 
