@@ -107,9 +107,8 @@ impl AppState {
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
             jobs: Jobs::new(wake),
         };
-        if state.settings.prompt.is_empty() {
-            state.settings.prompt = prompt::default_prompt(&state.model.tokenizer);
-        }
+        // A saved prompt may have been written for another model (a lesson's, a file's).
+        fit_prompt(&mut state.settings.prompt, &state.model);
         state.retokenize();
         state
     }
@@ -224,11 +223,7 @@ impl AppState {
 
     /// Replaces the prompt by one `model` can read unless its tokenizer encodes all of it.
     fn fit_prompt_to(&mut self, model: &LoadedModel) {
-        let config = &model.params.config;
-        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
-        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
-            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
-        }
+        fit_prompt(&mut self.settings.prompt, model);
     }
 
     /// Opens `model` in place of whatever is shown (a file, the default model, a lesson's
@@ -321,5 +316,43 @@ impl AppState {
                 }
             }
         }
+    }
+}
+
+/// Replaces `text` by `model`'s default prompt unless its tokenizer encodes all of it.
+fn fit_prompt(text: &mut String, model: &LoadedModel) {
+    let encoded = PromptTokens::encode(text, &model.tokenizer, model.params.config.n_ctx);
+    if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
+        *text = prompt::default_prompt(&model.tokenizer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_prompt_the_model_cannot_read_is_replaced_at_start() {
+        let settings = |prompt: &str| Settings {
+            prompt: prompt.into(),
+            ..Settings::default()
+        };
+        let wake: Waker = Arc::new(|| ());
+        // Token ids typed for a word-level or induction model: the character model's
+        // vocabulary lacks some of these characters.
+        let foreign = AppState::new(
+            models::default_model(),
+            settings("0 26 31 ☃ 2 23"),
+            wake.clone(),
+        );
+        assert_eq!(
+            foreign.settings.prompt,
+            prompt::default_prompt(&foreign.model.tokenizer)
+        );
+        let own = AppState::new(models::default_model(), settings("To be, or not"), wake);
+        assert_eq!(
+            own.settings.prompt, "To be, or not",
+            "a readable prompt is kept"
+        );
     }
 }
