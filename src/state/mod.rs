@@ -107,8 +107,17 @@ impl AppState {
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
             jobs: Jobs::new(wake),
         };
-        // A saved prompt may have been written for another model (a lesson's, a file's).
-        fit_prompt(&mut state.settings.prompt, &state.model);
+        // A saved prompt may have been written for another model (a lesson's, a file's):
+        // replaced when the model reads less than half of it. A few unknown characters in a
+        // prompt the user typed for this model stay, flagged in the prompt bar.
+        let encoded = PromptTokens::encode(
+            &state.settings.prompt,
+            &state.model.tokenizer,
+            state.model.params.config.n_ctx,
+        );
+        if encoded.ids.is_empty() || 2 * encoded.unknown.len() > encoded.ids.len() {
+            state.settings.prompt = prompt::default_prompt(&state.model.tokenizer);
+        }
         state.retokenize();
         state
     }
@@ -223,7 +232,11 @@ impl AppState {
 
     /// Replaces the prompt by one `model` can read unless its tokenizer encodes all of it.
     fn fit_prompt_to(&mut self, model: &LoadedModel) {
-        fit_prompt(&mut self.settings.prompt, model);
+        let config = &model.params.config;
+        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
+        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
+            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
+        }
     }
 
     /// Opens `model` in place of whatever is shown (a file, the default model, a lesson's
@@ -319,14 +332,6 @@ impl AppState {
     }
 }
 
-/// Replaces `text` by `model`'s default prompt unless its tokenizer encodes all of it.
-fn fit_prompt(text: &mut String, model: &LoadedModel) {
-    let encoded = PromptTokens::encode(text, &model.tokenizer, model.params.config.n_ctx);
-    if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
-        *text = prompt::default_prompt(&model.tokenizer);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,21 +343,21 @@ mod tests {
             ..Settings::default()
         };
         let wake: Waker = Arc::new(|| ());
-        // Token ids typed for a word-level or induction model: the character model's
-        // vocabulary lacks some of these characters.
+        // Token ids typed for an induction model: the character model's vocabulary has
+        // no digit but 3.
         let foreign = AppState::new(
             models::default_model(),
-            settings("0 26 31 ☃ 2 23"),
+            settings("0 26 31 2 23 11 17 13 8 4 16 22"),
             wake.clone(),
         );
         assert_eq!(
             foreign.settings.prompt,
             prompt::default_prompt(&foreign.model.tokenizer)
         );
-        let own = AppState::new(models::default_model(), settings("To be, or not"), wake);
+        let own = AppState::new(models::default_model(), settings("to bé or not"), wake);
         assert_eq!(
-            own.settings.prompt, "To be, or not",
-            "a readable prompt is kept"
+            own.settings.prompt, "to bé or not",
+            "a mostly readable prompt is kept, its unknown piece flagged"
         );
     }
 }
