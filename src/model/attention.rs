@@ -15,7 +15,7 @@ use ndarray::{
 
 use super::linalg::{mat_mul, mat_mul_into, product};
 use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place};
-use super::parallel::{Split, affine, mat_mul_rows};
+use super::parallel::{Split, affine};
 use super::params::AttentionParams;
 use super::scalar::{Scalar, c};
 
@@ -177,15 +177,7 @@ pub(crate) fn attention_forward<F: Scalar>(
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
         let z_heads: Vec<ArrayView2<'_, F>> = z.outer_iter().collect();
         let z_concat = ndarray::concatenate(Axis(1), &z_heads).expect("the heads have one shape"); // [rows, head·d_head]
-        let mut out = Array2::zeros((rows, d_model));
-        mat_mul_rows(
-            split,
-            F::one(),
-            &z_concat.view(),
-            &w_o_flat(weights),
-            F::zero(),
-            &mut out.view_mut(),
-        );
+        let out = affine(split, &z_concat.view(), &w_o_flat(weights), None); // [rows, d_model]
         return AttentionTrace {
             q,
             k,

@@ -18,7 +18,7 @@
 //! and the helper has not yet taken the other, it takes that half back and runs it itself. So
 //! a busy machine (the helper not scheduled) costs at most the time of the unsplit step.
 
-use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -336,11 +336,7 @@ impl Team {
 /// The helper thread's name (a job running there does not split again).
 const HELPER_NAME: &str = "forward-helper";
 
-/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]; split in two when `split` is a
-/// team and the product is large enough: into bands of rows of `a` and `c` when `a` is the
-/// larger operand, into bands of columns of `b` and `c` when `b` is (a prompt's 64 rows
-/// against a weight matrix: each thread then reads half the weights instead of all of them,
-/// which is what bounds GPT-2-sized products).
+/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n], split as [`split_product`] says.
 pub(crate) fn mat_mul_rows<F: Scalar>(
     split: Split<'_>,
     alpha: F,
@@ -349,35 +345,14 @@ pub(crate) fn mat_mul_rows<F: Scalar>(
     beta: F,
     c: &mut ArrayViewMut2<'_, F>,
 ) {
-    let (rows, depth) = a.dim();
-    let columns = b.ncols();
-    if !split.worth_it(rows.max(columns), rows * depth * columns) {
-        mat_mul(alpha, a, b, beta, c);
-        return;
-    }
-    // Weights that fit in a core's cache are cheap to read twice; then rows split better.
-    if rows >= columns || depth * columns < COLUMN_SPLIT_MIN_WEIGHTS {
-        let mid = rows / 2;
-        let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
-        let (mut c_top, mut c_bottom) = c.view_mut().split_at(Axis(0), mid);
-        split.join(
-            || mat_mul(alpha, &a_top, b, beta, &mut c_top),
-            || mat_mul(alpha, &a_bottom, b, beta, &mut c_bottom),
-        );
-    } else {
-        let mid = columns / 2;
-        let (b_left, b_right) = b.view().split_at(Axis(1), mid);
-        let (mut c_left, mut c_right) = c.view_mut().split_at(Axis(1), mid);
-        split.join(
-            || mat_mul(alpha, a, &b_left, beta, &mut c_left),
-            || mat_mul(alpha, a, &b_right, beta, &mut c_right),
-        );
-    }
+    split_product(split, a, b, c.view_mut(), |a, b, _, mut c| {
+        mat_mul(alpha, &a, &b, beta, &mut c)
+    });
 }
 
 /// `x·w + bias` as a new array: x [m, k], w [k, n], bias [n] (`None`: no bias) → [m, n].
-/// Split like [`mat_mul_rows`]; each thread adds the bias to its own band right after its
-/// product, while the band is in cache, and nothing is zero-filled or pre-filled first.
+/// Split as [`split_product`] says; each thread adds the bias to its own band right after
+/// its product, while the band is in cache, and nothing is zero-filled or pre-filled first.
 pub(crate) fn affine<F: Scalar>(
     split: Split<'_>,
     x: &ArrayView2<'_, F>,
@@ -385,51 +360,58 @@ pub(crate) fn affine<F: Scalar>(
     bias: Option<ArrayView1<'_, F>>,
 ) -> Array2<F> {
     let mut out = Array2::<F>::uninit((x.nrows(), w.ncols()));
-    // One band: its product, then its bias columns added row by row.
-    let band = |x: ArrayView2<'_, F>,
-                w: ArrayView2<'_, F>,
-                bias: Option<ArrayView1<'_, F>>,
-                out: ArrayViewMut2<'_, MaybeUninit<F>>| {
+    split_product(split, x, w, out.view_mut(), |x, w, columns, out| {
         let mut out = mat_mul_into(F::one(), &x, &w, out);
         if let Some(bias) = bias {
+            let bias = bias.slice(ndarray::s![columns]);
             for mut row in out.rows_mut() {
                 row += &bias;
             }
         }
-    };
-    let (rows, depth) = x.dim();
-    let columns = w.ncols();
+    });
+    #[allow(unsafe_code)]
+    // SAFETY: `split_product` gave `mat_mul_into` bands that tile the whole array (the
+    // array itself, or its two halves by rows or by columns), and it wrote every element of
+    // each band.
+    unsafe {
+        out.assume_init()
+    }
+}
+
+/// Runs the product of a [m, k] and b [k, n] into `out` [m, n] as `band(a_band, b_band,
+/// b_band's columns, out_band)`: whole when `split` has no helper or the product is small;
+/// otherwise in two bands, of rows of `a` and `out` when `a` is the larger operand or `b`
+/// fits in cache, of columns of `b` and `out` when `b` is a large weight matrix (a prompt's
+/// 64 rows against GPT-2's weights: each thread then reads half the weights instead of all
+/// of them, which is what bounds such products).
+fn split_product<F: Scalar, T: Send>(
+    split: Split<'_>,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    mut out: ArrayViewMut2<'_, T>,
+    band: impl Fn(ArrayView2<'_, F>, ArrayView2<'_, F>, Range<usize>, ArrayViewMut2<'_, T>) + Sync,
+) {
+    let (rows, depth) = a.dim();
+    let columns = b.ncols();
     if !split.worth_it(rows.max(columns), rows * depth * columns) {
-        band(x.view(), w.view(), bias, out.view_mut());
+        band(a.view(), b.view(), 0..columns, out);
     } else if rows >= columns || depth * columns < COLUMN_SPLIT_MIN_WEIGHTS {
+        // Weights that fit in a core's cache are cheap to read twice; then rows split better.
         let mid = rows / 2;
-        let (x_top, x_bottom) = x.view().split_at(Axis(0), mid);
+        let (a_top, a_bottom) = a.view().split_at(Axis(0), mid);
         let (out_top, out_bottom) = out.view_mut().split_at(Axis(0), mid);
         split.join(
-            || band(x_top, w.view(), bias, out_top),
-            || band(x_bottom, w.view(), bias, out_bottom),
+            || band(a_top, b.view(), 0..columns, out_top),
+            || band(a_bottom, b.view(), 0..columns, out_bottom),
         );
     } else {
         let mid = columns / 2;
-        let (w_left, w_right) = w.view().split_at(Axis(1), mid);
+        let (b_left, b_right) = b.view().split_at(Axis(1), mid);
         let (out_left, out_right) = out.view_mut().split_at(Axis(1), mid);
-        let (bias_left, bias_right) = match bias {
-            Some(bias) => {
-                let (left, right) = bias.split_at(Axis(0), mid);
-                (Some(left), Some(right))
-            }
-            None => (None, None),
-        };
         split.join(
-            || band(x.view(), w_left, bias_left, out_left),
-            || band(x.view(), w_right, bias_right, out_right),
+            || band(a.view(), b_left, 0..mid, out_left),
+            || band(a.view(), b_right, mid..columns, out_right),
         );
-    }
-    #[allow(unsafe_code)]
-    // SAFETY: `mat_mul_into` wrote every element of each band it was given, and the bands
-    // (the whole array, or its two halves by rows or by columns) tile the array.
-    unsafe {
-        out.assume_init()
     }
 }
 
@@ -464,6 +446,33 @@ mod tests {
             Array2::from_elem((77, 50), 0.5f32),
             "the product ran"
         );
+    }
+
+    #[test]
+    fn affine_equals_the_plain_product_plus_bias_for_every_split() {
+        // 9 rows against weights of 256 × 4100 (≥ COLUMN_SPLIT_MIN_WEIGHTS): split by columns;
+        // 300 rows against 256 × 50: split by rows; 3 rows: not split.
+        for (rows, depth, columns) in [(9, 256, 4100), (300, 256, 50), (3, 8, 5)] {
+            let x = Array2::from_shape_fn((rows, depth), |(i, j)| {
+                ((i * 7 + j * 3) % 17) as f32 * 0.1 - 0.8
+            });
+            let w = Array2::from_shape_fn((depth, columns), |(i, j)| {
+                ((i * 5 + j * 11) % 13) as f32 * 0.05 - 0.3
+            });
+            let bias = ndarray::Array1::from_shape_fn(columns, |j| (j % 7) as f32 - 3.0);
+            let mut plain = Array2::zeros((rows, columns));
+            mat_mul(1.0, &x, &w, 0.0, &mut plain);
+            plain += &bias;
+            let got = with_split(true, |split| {
+                affine(split, &x.view(), &w.view(), Some(bias.view()))
+            });
+            let scale = plain.fold(0.0f32, |m, v| m.max(v.abs()));
+            let diff = (&plain - &got).fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(
+                diff <= 4.0 * f32::EPSILON * scale,
+                "{rows}×{depth}×{columns}: {diff:e}"
+            );
+        }
     }
 
     #[test]

@@ -107,17 +107,9 @@ impl AppState {
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
             jobs: Jobs::new(wake),
         };
-        // A saved prompt may have been written for another model (a lesson's, a file's):
-        // replaced when the model reads less than half of it. A few unknown characters in a
-        // prompt the user typed for this model stay, flagged in the prompt bar.
-        let encoded = PromptTokens::encode(
-            &state.settings.prompt,
-            &state.model.tokenizer,
-            state.model.params.config.n_ctx,
-        );
-        if encoded.ids.is_empty() || 2 * encoded.unknown.len() > encoded.ids.len() {
-            state.settings.prompt = prompt::default_prompt(&state.model.tokenizer);
-        }
+        // A saved prompt may have been written for another model (a lesson's, a file's); a
+        // few unknown characters in one typed for this model stay, flagged in the prompt bar.
+        fit_prompt(&mut state.settings.prompt, &state.model, PromptFit::MostOf);
         state.retokenize();
         state
     }
@@ -232,11 +224,7 @@ impl AppState {
 
     /// Replaces the prompt by one `model` can read unless its tokenizer encodes all of it.
     fn fit_prompt_to(&mut self, model: &LoadedModel) {
-        let config = &model.params.config;
-        let encoded = PromptTokens::encode(&self.settings.prompt, &model.tokenizer, config.n_ctx);
-        if encoded.ids.is_empty() || !encoded.unknown.is_empty() {
-            self.settings.prompt = prompt::default_prompt(&model.tokenizer);
-        }
+        fit_prompt(&mut self.settings.prompt, model, PromptFit::Every);
     }
 
     /// Opens `model` in place of whatever is shown (a file, the default model, a lesson's
@@ -329,6 +317,28 @@ impl AppState {
                 }
             }
         }
+    }
+}
+
+/// How much of a prompt a model must read for the prompt to be kept.
+#[derive(Clone, Copy)]
+enum PromptFit {
+    /// Every piece (a model change: the old prompt was written for the old model).
+    Every,
+    /// More than half of the pieces read (start-up: the prompt may be the user's own).
+    MostOf,
+}
+
+/// Replaces `text` by `model`'s default prompt unless `model` reads enough of it (`fit`).
+fn fit_prompt(text: &mut String, model: &LoadedModel, fit: PromptFit) {
+    let encoded = PromptTokens::encode(text, &model.tokenizer, model.params.config.n_ctx);
+    let unread = encoded.unknown.len();
+    let readable = match fit {
+        PromptFit::Every => unread == 0,
+        PromptFit::MostOf => 2 * unread <= encoded.ids.len(),
+    };
+    if encoded.ids.is_empty() || !readable {
+        *text = prompt::default_prompt(&model.tokenizer);
     }
 }
 
