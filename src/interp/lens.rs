@@ -17,15 +17,16 @@
 //! that is 1600 × 768 · 768 × 50257, the dominant cost of a trace); then each row's top-k and
 //! log-sum-exp are taken, both split over the two threads of [`with_split`]. Probabilities are `exp(logit − lse)`, produced on demand.
 
+use std::mem::MaybeUninit;
 use std::sync::Mutex;
 
-use ndarray::{Array1, Array2, Array3, Axis, s};
+use ndarray::{Array1, Array2, Array3, ArrayViewMut2, Axis, Zip, s};
 
 use super::resid::stage_array;
 use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
 use crate::model::ops::mean_and_rstd;
-use crate::model::parallel::{Split, mat_mul_rows, with_split};
+use crate::model::parallel::{Split, affine_into, with_split};
 use crate::model::{Params, TokenId, Trace};
 
 /// How the final LayerNorm is applied to a stage's stream.
@@ -117,7 +118,8 @@ impl LogitLens {
             && !stages.is_empty();
         let computed_rows = if reuse_logits { n - rows } else { n };
 
-        let mut normalized = Array2::<f32>::zeros((computed_rows, d_model)); // [stage·rows, d_model]
+        // Written stage by stage below, not zero-filled first. [stage·rows, d_model]
+        let mut normalized = Array2::<f32>::uninit((computed_rows, d_model));
         for (stage_index, &stage) in stages.iter().enumerate() {
             if stage_index * rows >= computed_rows {
                 break;
@@ -126,32 +128,43 @@ impl LogitLens {
             let block = normalized.slice_mut(s![stage_index * rows..(stage_index + 1) * rows, ..]);
             apply_final_norm(params, trace, stream, options.norm, block);
         }
+        #[allow(unsafe_code)]
+        // SAFETY: `computed_rows` is `rows` times the number of stages visited above, and
+        // `apply_final_norm` wrote every element of each stage's block of `rows` rows.
+        let normalized = unsafe { normalized.assume_init() };
 
-        let mut flat_logits = Array2::from_shape_vec((n, d_vocab), take_logits_buffer(n * d_vocab))
-            .expect("the buffer has n·d_vocab values"); // [stage·rows, d_vocab]
+        let len = n * d_vocab;
+        let mut buffer = take_logits_buffer(len); // empty, with room for `len`
         let mut log_sum_exp = Array1::<f32>::zeros(n);
         let mut top_ids = Array2::<TokenId>::zeros((n, k));
         let mut top_probs = Array2::<f32>::zeros((n, k)); // holds the top logits at first
         with_split(true, |split| {
-            let (mut computed, mut reused) =
-                flat_logits.view_mut().split_at(Axis(0), computed_rows);
-            mat_mul_rows(
+            let (computed, reused) =
+                buffer.spare_capacity_mut()[..len].split_at_mut(computed_rows * d_vocab);
+            affine_into(
                 split,
-                1.0,
                 &normalized.view(),
                 &params.unembed(),
-                0.0,
-                &mut computed,
+                params.b_u.as_ref().map(|b_u| b_u.view()),
+                ArrayViewMut2::from_shape((computed_rows, d_vocab), computed)
+                    .expect("computed_rows·d_vocab values"),
             );
-            if let Some(b_u) = &params.b_u {
-                computed += b_u;
-            }
             if reuse_logits {
-                reused.assign(&trace.logits);
+                for (out, &logit) in reused.iter_mut().zip(&trace.logits) {
+                    out.write(logit);
+                }
+            }
+            #[allow(unsafe_code)]
+            // SAFETY: the first `len` values of the buffer's capacity are written:
+            // `affine_into` wrote all of the computed rows, and the rest is either empty
+            // (no reuse: computed_rows = n) or the last `rows` rows, rows·d_vocab values that
+            // the zip with the trace's logits (checked to be [rows, d_vocab]) wrote.
+            unsafe {
+                buffer.set_len(len);
             }
             summarize_rows(
                 split,
-                flat_logits.as_slice().expect("a fresh array is contiguous"),
+                &buffer,
                 RowSummaries {
                     top_ids: top_ids.as_slice_mut().expect("contiguous"),
                     top_probs: top_probs.as_slice_mut().expect("contiguous"),
@@ -159,6 +172,8 @@ impl LogitLens {
                 },
             );
         });
+        let flat_logits =
+            Array2::from_shape_vec((n, d_vocab), buffer).expect("the buffer has n·d_vocab values"); // [stage·rows, d_vocab]
         let shape3 = |width: usize| (stages.len(), rows, width);
         Self {
             stages: stages.to_vec(),
@@ -271,10 +286,12 @@ fn apply_final_norm(
     trace: &Trace<f32>,
     stream: &Array2<f32>,
     norm: LensNorm,
-    mut out: ndarray::ArrayViewMut2<'_, f32>,
+    mut out: ArrayViewMut2<'_, MaybeUninit<f32>>,
 ) {
     let Some(ln) = &params.ln_final else {
-        out.assign(stream);
+        Zip::from(&mut out).and(stream).for_each(|y, &x| {
+            y.write(x);
+        });
         return;
     };
     let eps = params.config.layer_norm_eps as f32;
@@ -285,11 +302,13 @@ fn apply_final_norm(
     for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {
         let (mean, own_rstd) = mean_and_rstd(x, eps);
         let rstd = frozen_rstd.map_or(own_rstd, |rstd| rstd[row]);
-        ndarray::Zip::from(&mut y)
+        Zip::from(&mut y)
             .and(x)
             .and(&ln.w)
             .and(&ln.b)
-            .for_each(|y, &x, &w, &b| *y = (x - mean) * rstd * w + b);
+            .for_each(|y, &x, &w, &b| {
+                y.write((x - mean) * rstd * w + b);
+            });
     }
 }
 
@@ -299,7 +318,7 @@ const RECYCLE_MIN_LEN: usize = 1 << 22;
 /// The logits buffer of the last large lens that was dropped, kept for the next one.
 static SPARE_LOGITS: Mutex<Vec<f32>> = Mutex::new(Vec::new());
 
-/// A buffer of `len` floats for lens logits (every value is overwritten by the product).
+/// An empty buffer with room for `len` floats of lens logits (the caller writes them all).
 ///
 /// A GPT-2-sized lens at every stage holds 321 MB of logits; faulting in that many fresh
 /// pages cost ~170 ms of CPU per trace here (4 KiB pages in a VM), as much as half the
@@ -308,14 +327,14 @@ static SPARE_LOGITS: Mutex<Vec<f32>> = Mutex::new(Vec::new());
 /// then pays no page faults. The spare costs its size in memory until the next lens.
 fn take_logits_buffer(len: usize) -> Vec<f32> {
     if len >= RECYCLE_MIN_LEN {
-        let spare = std::mem::take(&mut *SPARE_LOGITS.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut spare =
+            std::mem::take(&mut *SPARE_LOGITS.lock().unwrap_or_else(|e| e.into_inner()));
         if (len..=2 * len).contains(&spare.capacity()) {
-            let mut buffer = spare;
-            buffer.resize(len, 0.0); // within the capacity: no new pages
-            return buffer;
+            spare.clear(); // keeps the capacity: no new pages
+            return spare;
         }
     }
-    vec![0.0; len]
+    Vec::with_capacity(len)
 }
 
 impl Drop for LogitLens {

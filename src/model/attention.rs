@@ -44,22 +44,30 @@ pub(crate) struct AttentionCache<'a, F> {
 }
 
 /// `W_Q`, `W_K`, `W_V` [head, d_model, d_head] side by side: [d_model, 3·head·d_head].
+/// A new array written once, block by block, not zero-filled first.
 fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
     let width = n_heads * d_head;
-    let mut w_qkv = Array2::zeros((d_model, 3 * width));
+    let mut w_qkv = Array2::<F>::uninit((d_model, 3 * width));
     for (part, w) in [&weights.w_q, &weights.w_k, &weights.w_v]
         .into_iter()
         .enumerate()
     {
         for head in 0..n_heads {
             let col = part * width + head * d_head;
-            w_qkv
-                .slice_mut(s![.., col..col + d_head])
-                .assign(&w.index_axis(Axis(0), head));
+            Zip::from(w_qkv.slice_mut(s![.., col..col + d_head]))
+                .and(&w.index_axis(Axis(0), head))
+                .for_each(|fused, &value| {
+                    fused.write(value);
+                });
         }
     }
-    w_qkv
+    #[allow(unsafe_code)]
+    // SAFETY: the blocks written above, columns `part·width + head·d_head ..` + d_head for
+    // the three parts and every head, over all d_model rows, tile the 3·width columns.
+    unsafe {
+        w_qkv.assume_init()
+    }
 }
 
 /// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows).

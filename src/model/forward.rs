@@ -5,7 +5,7 @@
 //! The same Trace is what every view reads and what backward uses as its cache.
 
 use super::linalg::{mat_mul, product};
-use ndarray::{Array2, Array3, Array4, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView2, Axis};
 
 use super::attention::attention_forward;
 use super::config::{Activation, NormPlacement};
@@ -327,12 +327,19 @@ fn block_forward<F: Scalar>(
     let config = &params.config;
     let eps = config.layer_norm_eps;
     let post_norm = config.norm == NormPlacement::Post;
-    let skip_or_zero = |x: &Array2<F>| {
-        if config.residual {
-            x.clone()
-        } else {
-            Array2::zeros(x.raw_dim())
+    // `skip + sublayer_out`, where the skip term is `skip_source` (residual connections on)
+    // or zeros (off), as the intervention at `site` leaves it.
+    let add_skip = |site: HookSite, skip_source: &Array2<F>, sublayer_out: &Array2<F>| {
+        if config.residual && !intervention.may_change(site) {
+            return skip_source + sublayer_out;
         }
+        let mut skip = if config.residual {
+            skip_source.clone()
+        } else {
+            Array2::zeros(skip_source.raw_dim())
+        };
+        intervention.apply(site, skip.view_mut().into_dyn());
+        skip + sublayer_out
     };
 
     // Attention sublayer. Pre-LN: attn(ln1(x)); post-LN: attn(x).
@@ -348,13 +355,11 @@ fn block_forward<F: Scalar>(
                 HookSite::HeadResult { layer },
                 attn.head_result.view_mut().into_dyn(),
             );
-            attn.head_result.sum_axis(Axis(0)) + &block.attn.b_o
+            sum_heads_plus_bias(&attn.head_result, &block.attn.b_o)
         }
     }; // [rows, d_model]
     intervention.apply(HookSite::AttnOut { layer }, attn_out.view_mut().into_dyn());
-    let mut skip = skip_or_zero(&resid_pre);
-    intervention.apply(HookSite::AttnSkip { layer }, skip.view_mut().into_dyn());
-    let attn_sum = skip + &attn_out; // [rows, d_model]
+    let attn_sum = add_skip(HookSite::AttnSkip { layer }, &resid_pre, &attn_out); // [rows, d_model]
     let (ln1, resid_mid_pre_norm, mut resid_mid) = match ln1_pre {
         Some(ln1) => (ln1, None, attn_sum),
         None => {
@@ -379,9 +384,7 @@ fn block_forward<F: Scalar>(
                 .map_or(resid_mid.view(), |ln| ln.out.view());
             let (pre, post, mut out) = mlp_forward(weights, config.activation, mlp_in, split);
             intervention.apply(HookSite::MlpOut { layer }, out.view_mut().into_dyn());
-            let mut skip = skip_or_zero(&resid_mid);
-            intervention.apply(HookSite::MlpSkip { layer }, skip.view_mut().into_dyn());
-            let mlp_sum = skip + &out;
+            let mlp_sum = add_skip(HookSite::MlpSkip { layer }, &resid_mid, &out); // [rows, d_model]
             match ln2_pre {
                 Some(ln2) => (
                     Some(MlpTrace {
@@ -427,6 +430,44 @@ fn block_forward<F: Scalar>(
         mlp,
         resid_post_pre_norm,
         resid_post,
+    }
+}
+
+/// `Σ_h head_result[h] + b_O`, summed in head order and then the bias, as
+/// `sum_axis(Axis(0)) + b_O` would, into a new array written once. `head_result`
+/// [head, rows, d_model], `b_o` [d_model] → [rows, d_model].
+fn sum_heads_plus_bias<F: Scalar>(head_result: &Array3<F>, b_o: &Array1<F>) -> Array2<F> {
+    let (n_heads, rows, d_model) = head_result.dim();
+    let (Some(results), Some(bias), true) = (
+        head_result.as_slice(),
+        b_o.as_slice(),
+        n_heads > 0 && b_o.len() == d_model,
+    ) else {
+        return head_result.sum_axis(Axis(0)) + b_o;
+    };
+    let block = rows * d_model;
+    let mut sum = Array2::<F>::uninit((rows, d_model));
+    let out = sum.as_slice_mut().expect("fresh arrays are contiguous");
+    let mut total = vec![F::zero(); d_model]; // one row's running sum
+    for (row, out_row) in out.chunks_exact_mut(d_model).enumerate() {
+        let offset = row * d_model;
+        total.copy_from_slice(&results[offset..offset + d_model]);
+        for head in 1..n_heads {
+            let start = head * block + offset;
+            for (t, &r) in total.iter_mut().zip(&results[start..start + d_model]) {
+                *t += r;
+            }
+        }
+        for ((out_value, &t), &b) in out_row.iter_mut().zip(&total).zip(bias) {
+            out_value.write(t + b);
+        }
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the loops above wrote every element: `chunks_exact_mut(d_model)` covers the
+    // rows·d_model elements, and each chunk is written whole from `total` and `bias` (both
+    // d_model long).
+    unsafe {
+        sum.assume_init()
     }
 }
 

@@ -54,6 +54,12 @@ pub enum HookSite {
 pub trait Intervention<F>: Sync {
     /// Changes `values` (shaped as documented on the site) in place, or leaves them.
     fn apply(&self, site: HookSite, values: ArrayViewMutD<'_, F>);
+
+    /// Whether [`Intervention::apply`] may change the values at `site`. `false` lets the
+    /// forward pass skip preparing them (the skip terms are copies made only to be patched).
+    fn may_change(&self, _site: HookSite) -> bool {
+        true
+    }
 }
 
 /// The plain forward pass: changes nothing.
@@ -62,4 +68,8 @@ pub struct NoIntervention;
 
 impl<F> Intervention<F> for NoIntervention {
     fn apply(&self, _site: HookSite, _values: ArrayViewMutD<'_, F>) {}
+
+    fn may_change(&self, _site: HookSite) -> bool {
+        false
+    }
 }

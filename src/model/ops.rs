@@ -65,6 +65,7 @@ fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
 
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
 /// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
+/// The trace's arrays are new and written once, row by row, not zero-filled first.
 pub fn layer_norm_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     w: ArrayView1<'_, F>,
@@ -73,20 +74,18 @@ pub fn layer_norm_forward<F: Scalar>(
     split: Split<'_>,
 ) -> LayerNormTrace<F> {
     let (rows, d) = x.dim();
-    let mut trace = LayerNormTrace {
-        mean: Array1::zeros(rows),
-        rstd: Array1::zeros(rows),
-        normalized: Array2::zeros((rows, d)),
-        out: Array2::zeros((rows, d)),
-    };
+    let mut mean = Array1::<F>::uninit(rows);
+    let mut rstd = Array1::<F>::uninit(rows);
+    let mut normalized = Array2::<F>::uninit((rows, d));
+    let mut out = Array2::<F>::uninit((rows, d));
     let eps = c::<F>(eps);
     let (w, b) = (w.to_vec(), b.to_vec());
     let norm_rows = |x: ArrayView2<'_, F>, mut part: LayerNormRows<'_, F>| {
         with_avx512(|| {
             for (row, x_row) in x.outer_iter().enumerate() {
                 let (mu, r) = mean_and_rstd(x_row, eps);
-                part.mean[row] = mu;
-                part.rstd[row] = r;
+                part.mean[row].write(mu);
+                part.rstd[row].write(r);
                 normalize_row(
                     x_row,
                     (mu, r),
@@ -98,10 +97,10 @@ pub fn layer_norm_forward<F: Scalar>(
         })
     };
     let whole = LayerNormRows {
-        mean: trace.mean.view_mut(),
-        rstd: trace.rstd.view_mut(),
-        normalized: trace.normalized.view_mut(),
-        out: trace.out.view_mut(),
+        mean: mean.view_mut(),
+        rstd: rstd.view_mut(),
+        normalized: normalized.view_mut(),
+        out: out.view_mut(),
     };
     // A row costs a few passes over its d values.
     if split.worth_it(rows, 8 * rows * d) {
@@ -112,15 +111,26 @@ pub fn layer_norm_forward<F: Scalar>(
     } else {
         norm_rows(x, whole);
     }
-    trace
+    #[allow(unsafe_code)]
+    // SAFETY: `norm_rows` visited every row of `x` (all of them, or the two bands that tile
+    // them) and wrote that row's mean and rstd and, through `normalize_row`, every element
+    // of its `normalized` and `out` rows.
+    unsafe {
+        LayerNormTrace {
+            mean: mean.assume_init(),
+            rstd: rstd.assume_init(),
+            normalized: normalized.assume_init(),
+            out: out.assume_init(),
+        }
+    }
 }
 
-/// Mutable views of a [`LayerNormTrace`]'s arrays over a band of rows.
+/// Mutable views of a [`LayerNormTrace`]'s arrays, not yet written, over a band of rows.
 struct LayerNormRows<'a, F> {
-    mean: ArrayViewMut1<'a, F>,
-    rstd: ArrayViewMut1<'a, F>,
-    normalized: ArrayViewMut2<'a, F>,
-    out: ArrayViewMut2<'a, F>,
+    mean: ArrayViewMut1<'a, MaybeUninit<F>>,
+    rstd: ArrayViewMut1<'a, MaybeUninit<F>>,
+    normalized: ArrayViewMut2<'a, MaybeUninit<F>>,
+    out: ArrayViewMut2<'a, MaybeUninit<F>>,
 }
 
 impl<'a, F> LayerNormRows<'a, F> {
@@ -146,14 +156,15 @@ impl<'a, F> LayerNormRows<'a, F> {
     }
 }
 
-/// One row of LayerNorm: `normalized = (x − mean)·rstd`, `out = normalized·w + b`.
+/// One row of LayerNorm: writes `normalized = (x − mean)·rstd` and `out = normalized·w + b`
+/// into every element of both output rows.
 #[inline(always)]
 fn normalize_row<F: Scalar>(
     x: ArrayView1<'_, F>,
     (mean, rstd): (F, F),
     (w, b): (&[F], &[F]),
-    mut normalized: ArrayViewMut1<'_, F>,
-    mut out: ArrayViewMut1<'_, F>,
+    mut normalized: ArrayViewMut1<'_, MaybeUninit<F>>,
+    mut out: ArrayViewMut1<'_, MaybeUninit<F>>,
 ) {
     let (Some(x), Some(normalized), Some(out)) =
         (x.as_slice(), normalized.as_slice_mut(), out.as_slice_mut())
@@ -165,8 +176,9 @@ fn normalize_row<F: Scalar>(
             .and(w)
             .and(b)
             .for_each(|n, o, &xv, &wv, &bv| {
-                *n = (xv - mean) * rstd;
-                *o = *n * wv + bv;
+                let value = (xv - mean) * rstd;
+                n.write(value);
+                o.write(value * wv + bv);
             });
         return;
     };
@@ -177,8 +189,9 @@ fn normalize_row<F: Scalar>(
         .zip(w)
         .zip(b)
     {
-        *n = (xv - mean) * rstd;
-        *o = *n * wv + bv;
+        let value = (xv - mean) * rstd;
+        n.write(value);
+        o.write(value * wv + bv);
     }
 }
 

@@ -8,8 +8,9 @@
 //! spinning for the length of one pass and hands it half of each large step (51 µs split);
 //! every product itself runs on one thread ([`super::linalg::mat_mul`]).
 //!
-//! What is split: a product `c = a·b` into two bands of rows of `a` and `c` ([`mat_mul_rows`]),
-//! elementwise activations into two halves, attention into two groups of heads. Every band is
+//! What is split: a product `x·w (+ bias)` into two bands of rows, or of columns for large
+//! weights ([`affine`]), elementwise activations into two halves, attention into two groups
+//! of heads. Every band is
 //! an ordinary product with the same order of sums along `k`, so results equal the unsplit
 //! ones to rounding (the GEMM finishes a partial tile at a band's edge through a buffer,
 //! which can round the last bit differently).
@@ -18,6 +19,7 @@
 //! and the helper has not yet taken the other, it takes that half back and runs it itself. So
 //! a busy machine (the helper not scheduled) costs at most the time of the unsplit step.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
-use super::linalg::{mat_mul, mat_mul_into};
+use super::linalg::mat_mul_into;
 use super::scalar::Scalar;
 
 /// Whether (and with whom) a forward pass splits its work.
@@ -336,20 +338,6 @@ impl Team {
 /// The helper thread's name (a job running there does not split again).
 const HELPER_NAME: &str = "forward-helper";
 
-/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n], split as [`split_product`] says.
-pub(crate) fn mat_mul_rows<F: Scalar>(
-    split: Split<'_>,
-    alpha: F,
-    a: &ArrayView2<'_, F>,
-    b: &ArrayView2<'_, F>,
-    beta: F,
-    c: &mut ArrayViewMut2<'_, F>,
-) {
-    split_product(split, a, b, c.view_mut(), |a, b, _, mut c| {
-        mat_mul(alpha, &a, &b, beta, &mut c)
-    });
-}
-
 /// `x·w + bias` as a new array: x [m, k], w [k, n], bias [n] (`None`: no bias) → [m, n].
 /// Split as [`split_product`] says; each thread adds the bias to its own band right after
 /// its product, while the band is in cache, and nothing is zero-filled or pre-filled first.
@@ -360,7 +348,26 @@ pub(crate) fn affine<F: Scalar>(
     bias: Option<ArrayView1<'_, F>>,
 ) -> Array2<F> {
     let mut out = Array2::<F>::uninit((x.nrows(), w.ncols()));
-    split_product(split, x, w, out.view_mut(), |x, w, columns, out| {
+    affine_into(split, x, w, bias, out.view_mut());
+    #[allow(unsafe_code)]
+    // SAFETY: `affine_into` wrote every element of `out`.
+    unsafe {
+        out.assume_init()
+    }
+}
+
+/// [`affine`] into `out` [m, n], which need not be initialised: every element is written.
+pub(crate) fn affine_into<F: Scalar>(
+    split: Split<'_>,
+    x: &ArrayView2<'_, F>,
+    w: &ArrayView2<'_, F>,
+    bias: Option<ArrayView1<'_, F>>,
+    out: ArrayViewMut2<'_, MaybeUninit<F>>,
+) {
+    // `split_product` gives `mat_mul_into` bands that tile the whole of `out` (all of it,
+    // or its two halves by rows or by columns), and `mat_mul_into` writes every element of
+    // its band.
+    split_product(split, x, w, out, |x, w, columns, out| {
         let mut out = mat_mul_into(F::one(), &x, &w, out);
         if let Some(bias) = bias {
             let bias = bias.slice(ndarray::s![columns]);
@@ -369,13 +376,6 @@ pub(crate) fn affine<F: Scalar>(
             }
         }
     });
-    #[allow(unsafe_code)]
-    // SAFETY: `split_product` gave `mat_mul_into` bands that tile the whole array (the
-    // array itself, or its two halves by rows or by columns), and it wrote every element of
-    // each band.
-    unsafe {
-        out.assume_init()
-    }
 }
 
 /// Runs the product of a [m, k] and b [k, n] into `out` [m, n] as `band(a_band, b_band,
@@ -418,35 +418,8 @@ fn split_product<F: Scalar, T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::linalg::mat_mul;
     use ndarray::Array2;
-
-    #[test]
-    fn a_split_product_equals_the_plain_one_to_rounding() {
-        let a = Array2::from_shape_fn((77, 96), |(i, j)| {
-            ((i * 31 + j * 17) % 23) as f32 * 0.1 - 1.0
-        });
-        let b = Array2::from_shape_fn((96, 50), |(i, j)| {
-            ((i * 7 + j * 13) % 19) as f32 * 0.05 - 0.4
-        });
-        let mut plain = Array2::from_elem((77, 50), 0.5f32);
-        let mut split = plain.clone();
-        mat_mul(0.7, &a, &b, 1.0, &mut plain);
-        with_split(true, |team| {
-            assert!(team.worth_it(77, 77 * 96 * 50) || matches!(team, Split::None));
-            mat_mul_rows(team, 0.7, &a.view(), &b.view(), 1.0, &mut split.view_mut())
-        });
-        let scale = plain.fold(0.0f32, |m, x| m.max(x.abs()));
-        let diff = (&plain - &split).fold(0.0f32, |m, x| m.max(x.abs()));
-        assert!(
-            diff <= 4.0 * f32::EPSILON * scale,
-            "{diff:e} against {scale}"
-        );
-        assert_ne!(
-            split,
-            Array2::from_elem((77, 50), 0.5f32),
-            "the product ran"
-        );
-    }
 
     #[test]
     fn affine_equals_the_plain_product_plus_bias_for_every_split() {
