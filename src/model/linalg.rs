@@ -6,7 +6,9 @@
 //! on the large ones and 20–55 % on the small per-head ones (`64×32 · 32×64`), mostly because
 //! it packs less (`bench train` spent 15 % of its time in matrixmultiply's packing). It runs
 //! single-threaded here: the callers split work between threads themselves
-//! (`model::parallel`, `train::step`).
+//! (`model::parallel`, `train::step`). With its `x86-v4` feature it picks AVX-512 kernels at
+//! run time on CPUs that have them (larger register tiles: 101–110 instead of 83–94
+//! GFLOP/s per core on the lesson model's products here), AVX2/FMA ones otherwise.
 
 use std::mem::MaybeUninit;
 
