@@ -44,27 +44,36 @@ pub(crate) struct AttentionCache<'a, F> {
 }
 
 /// `W_Q`, `W_K`, `W_V` [head, d_model, d_head] side by side: [d_model, 3·head·d_head].
-/// A new array written once, block by block, not zero-filled first.
+/// A new array written once, not zero-filled first.
 fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
     let width = n_heads * d_head;
+    let parts = [&weights.w_q, &weights.w_k, &weights.w_v].map(|w| w.as_slice());
+    let [Some(w_q), Some(w_k), Some(w_v)] = parts else {
+        // Not in standard layout (never the case for loaded or trained weights).
+        let views: Vec<ArrayView2<'_, F>> = [&weights.w_q, &weights.w_k, &weights.w_v]
+            .into_iter()
+            .flat_map(|w| w.outer_iter())
+            .collect();
+        return ndarray::concatenate(Axis(1), &views).expect("the heads have one shape");
+    };
     let mut w_qkv = Array2::<F>::uninit((d_model, 3 * width));
-    for (part, w) in [&weights.w_q, &weights.w_k, &weights.w_v]
-        .into_iter()
-        .enumerate()
-    {
-        for head in 0..n_heads {
-            let col = part * width + head * d_head;
-            Zip::from(w_qkv.slice_mut(s![.., col..col + d_head]))
-                .and(&w.index_axis(Axis(0), head))
-                .for_each(|fused, &value| {
-                    fused.write(value);
-                });
+    let fused = w_qkv.as_slice_mut().expect("fresh arrays are contiguous");
+    // Row `row` of head `head` of a part is `w[(head·d_model + row)·d_head ..][..d_head]`.
+    for (row, fused_row) in fused.chunks_exact_mut(3 * width).enumerate() {
+        for (part_block, w) in fused_row.chunks_exact_mut(width).zip([w_q, w_k, w_v]) {
+            for (head, block) in part_block.chunks_exact_mut(d_head).enumerate() {
+                let start = (head * d_model + row) * d_head;
+                for (out, &value) in block.iter_mut().zip(&w[start..start + d_head]) {
+                    out.write(value);
+                }
+            }
         }
     }
     #[allow(unsafe_code)]
-    // SAFETY: the blocks written above, columns `part·width + head·d_head ..` + d_head for
-    // the three parts and every head, over all d_model rows, tile the 3·width columns.
+    // SAFETY: every element was written: the chunks of 3·width tile the d_model rows, each
+    // row's chunks of `width` are its three parts, and each part's chunks of d_head are its
+    // heads, each written whole from a d_head-long slice of the weights.
     unsafe {
         w_qkv.assume_init()
     }
@@ -331,4 +340,51 @@ pub(crate) fn attention_backward<F: Scalar>(
         }
     }
     product(F::one(), &d_qkv, &fused_qkv_weight(weights).t()) // d_x [rows, d_model]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array3, ShapeBuilder};
+
+    /// Weights of `n_heads` heads with distinct values, in standard or column-major layout.
+    fn weights(column_major: bool) -> AttentionParams<f32> {
+        let (n_heads, d_model, d_head) = (3, 5, 2);
+        let part = |offset: f32| {
+            let values = |(h, i, j): (usize, usize, usize)| offset + (h * 100 + i * 10 + j) as f32;
+            if column_major {
+                Array3::from_shape_fn((n_heads, d_model, d_head).f(), values)
+            } else {
+                Array3::from_shape_fn((n_heads, d_model, d_head), values)
+            }
+        };
+        AttentionParams {
+            w_q: part(0.0),
+            w_k: part(1000.0),
+            w_v: part(2000.0),
+            b_q: Array2::zeros((n_heads, d_head)),
+            b_k: Array2::zeros((n_heads, d_head)),
+            b_v: Array2::zeros((n_heads, d_head)),
+            w_o: Array3::zeros((n_heads, d_head, d_model)),
+            b_o: Array1::zeros(d_model),
+        }
+    }
+
+    #[test]
+    fn the_fused_weight_lays_the_heads_of_q_k_v_side_by_side_in_any_layout() {
+        for column_major in [false, true] {
+            let weights = weights(column_major);
+            let fused = fused_qkv_weight(&weights);
+            assert_eq!(fused.dim(), (5, 3 * 3 * 2));
+            for (part, w) in [&weights.w_q, &weights.w_k, &weights.w_v]
+                .into_iter()
+                .enumerate()
+            {
+                for ((head, row, j), &value) in w.indexed_iter() {
+                    let col = part * 6 + head * 2 + j;
+                    assert_eq!(fused[[row, col]], value, "part {part}, head {head}");
+                }
+            }
+        }
+    }
 }

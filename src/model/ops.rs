@@ -63,6 +63,24 @@ fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
     sum
 }
 
+/// The largest of `values` (−∞ for none; NaNs are skipped, as `F::max` does), in eight
+/// interleaved lanes like [`lane_sum`]: the result is the same whatever the order.
+fn lane_max<F: Scalar>(values: &[F]) -> F {
+    let mut lanes = [F::neg_infinity(); 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(v);
+        }
+    }
+    let mut max = lanes.into_iter().fold(F::neg_infinity(), F::max);
+    for &v in tail {
+        max = max.max(v);
+    }
+    max
+}
+
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
 /// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
 /// The trace's arrays are new and written once, row by row, not zero-filled first.
@@ -307,13 +325,11 @@ pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
             .as_slice_mut()
             .expect("score rows are contiguous")
             .split_at_mut(query + 1);
-        let max = visible.iter().copied().fold(F::neg_infinity(), F::max);
-        let mut total = F::zero();
+        let max = lane_max(visible);
         for value in visible.iter_mut() {
             *value = (*value - max).exp();
-            total += *value;
         }
-        let inv_total = F::one() / total;
+        let inv_total = F::one() / lane_sum(visible, |v| v);
         for value in visible.iter_mut() {
             *value *= inv_total;
         }
