@@ -27,6 +27,7 @@ use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
 use crate::model::ops::mean_and_rstd;
 use crate::model::parallel::{Split, affine_into, with_split};
+use crate::model::simd::with_avx512;
 use crate::model::{Params, TokenId, Trace};
 
 /// How the final LayerNorm is applied to a stage's stream.
@@ -299,17 +300,38 @@ fn apply_final_norm(
         LensNorm::OwnStatistics => None,
         LensNorm::CachedFinalScale => Some(&trace.ln_final.as_ref().expect("ln_final ran").rstd),
     };
-    for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {
-        let (mean, own_rstd) = mean_and_rstd(x, eps);
-        let rstd = frozen_rstd.map_or(own_rstd, |rstd| rstd[row]);
-        Zip::from(&mut y)
-            .and(x)
-            .and(&ln.w)
-            .and(&ln.b)
-            .for_each(|y, &x, &w, &b| {
-                y.write((x - mean) * rstd * w + b);
-            });
-    }
+    with_avx512(
+        #[inline(always)]
+        || {
+            for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {
+                let (mean, own_rstd) = mean_and_rstd(x, eps);
+                let rstd = frozen_rstd.map_or(own_rstd, |rstd| rstd[row]);
+                let norm = |y: &mut MaybeUninit<f32>, x: f32, w: f32, b: f32| {
+                    y.write((x - mean) * rstd * w + b);
+                };
+                match (
+                    y.as_slice_mut(),
+                    x.as_slice(),
+                    ln.w.as_slice(),
+                    ln.b.as_slice(),
+                ) {
+                    // Plain slices: a loop the compiler vectorizes.
+                    (Some(y), Some(x), Some(w), Some(b))
+                        if [y.len(), w.len(), b.len()] == [x.len(); 3] =>
+                    {
+                        for (((y, &x), &w), &b) in y.iter_mut().zip(x).zip(w).zip(b) {
+                            norm(y, x, w, b);
+                        }
+                    }
+                    _ => Zip::from(&mut y)
+                        .and(x)
+                        .and(&ln.w)
+                        .and(&ln.b)
+                        .for_each(|y, &x, &w, &b| norm(y, x, w, b)),
+                }
+            }
+        },
+    );
 }
 
 /// Lens buffers at least this large are recycled (see [`take_logits_buffer`]).

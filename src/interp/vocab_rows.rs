@@ -51,7 +51,10 @@ pub fn summarize_row(logits: &[f32], k: usize) -> RowSummary {
 /// SSE2 build of these loops, 54 ms with AVX-512.
 pub fn summarize_row_into(logits: &[f32], top_ids: &mut [TokenId], top_logits: &mut [f32]) -> f32 {
     assert!(top_ids.len() == top_logits.len() && top_ids.len() <= logits.len());
-    with_avx512(|| summarize_row_portable(logits, top_ids, top_logits))
+    with_avx512(
+        #[inline(always)]
+        || summarize_row_portable(logits, top_ids, top_logits),
+    )
 }
 
 /// [`summarize_row_into`] for any CPU; inlined into the AVX-512 build.
@@ -120,8 +123,12 @@ fn insert(filled: &mut usize, index: usize, value: f32, ids: &mut [TokenId], bes
     // Strictly greater: an equal value stays after the earlier (lower) id.
     let at = best[..len].iter().position(|&b| value > b).unwrap_or(len);
     let new_len = (len + 1).min(k);
-    best.copy_within(at..new_len - 1, at + 1);
-    ids.copy_within(at..new_len - 1, at + 1);
+    // Shift the entries after `at` down by one (an element loop: k is small, and
+    // `copy_within` would call memmove for a few values).
+    for i in (at + 1..new_len).rev() {
+        best[i] = best[i - 1];
+        ids[i] = ids[i - 1];
+    }
     best[at] = value;
     ids[at] = index as TokenId;
     *filled = new_len;

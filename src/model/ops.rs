@@ -29,7 +29,9 @@ pub struct LayerNormTrace<F> {
 
 /// A row's mean and `1/√(var + eps)` (biased variance), the statistics LayerNorm uses.
 /// Sums run in eight interleaved partial sums, which the compiler turns into vector code
-/// (a plain running sum waits on every addition in turn). `x` [d].
+/// (a plain running sum waits on every addition in turn). `x` [d]. Inlined, so that inside
+/// [`with_avx512`] it is compiled for AVX-512 too.
+#[inline(always)]
 pub fn mean_and_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> (F, F) {
     let n = c::<F>(x.len() as f64);
     let owned;
@@ -46,6 +48,7 @@ pub fn mean_and_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> (F, F) {
 }
 
 /// `Σ f(v)` over `values`, in eight interleaved partial sums.
+#[inline(always)]
 fn lane_sum<F: Scalar>(values: &[F], f: impl Fn(F) -> F) -> F {
     let mut lanes = [F::zero(); 8];
     let chunks = values.chunks_exact(8);
@@ -99,20 +102,23 @@ pub fn layer_norm_forward<F: Scalar>(
     let eps = c::<F>(eps);
     let (w, b) = (w.to_vec(), b.to_vec());
     let norm_rows = |x: ArrayView2<'_, F>, mut part: LayerNormRows<'_, F>| {
-        with_avx512(|| {
-            for (row, x_row) in x.outer_iter().enumerate() {
-                let (mu, r) = mean_and_rstd(x_row, eps);
-                part.mean[row].write(mu);
-                part.rstd[row].write(r);
-                normalize_row(
-                    x_row,
-                    (mu, r),
-                    (&w, &b),
-                    part.normalized.row_mut(row),
-                    part.out.row_mut(row),
-                );
-            }
-        })
+        with_avx512(
+            #[inline(always)]
+            || {
+                for (row, x_row) in x.outer_iter().enumerate() {
+                    let (mu, r) = mean_and_rstd(x_row, eps);
+                    part.mean[row].write(mu);
+                    part.rstd[row].write(r);
+                    normalize_row(
+                        x_row,
+                        (mu, r),
+                        (&w, &b),
+                        part.normalized.row_mut(row),
+                        part.out.row_mut(row),
+                    );
+                }
+            },
+        )
     };
     let whole = LayerNormRows {
         mean: mean.view_mut(),
@@ -355,11 +361,24 @@ pub fn activation_forward<F: Scalar>(
         let (in_first, in_second) = input.split_at(mid);
         let (out_first, out_second) = out.split_at_mut(mid);
         split.join(
-            || with_avx512(|| activate_slice(activation, in_first, out_first)),
-            || with_avx512(|| activate_slice(activation, in_second, out_second)),
+            || {
+                with_avx512(
+                    #[inline(always)]
+                    || activate_slice(activation, in_first, out_first),
+                )
+            },
+            || {
+                with_avx512(
+                    #[inline(always)]
+                    || activate_slice(activation, in_second, out_second),
+                )
+            },
         );
     } else {
-        with_avx512(|| activate_slice(activation, input, out));
+        with_avx512(
+            #[inline(always)]
+            || activate_slice(activation, input, out),
+        );
     }
     #[allow(unsafe_code)]
     // SAFETY: `activate_slice` wrote every element of `post`: it writes all of its output
@@ -393,16 +412,19 @@ pub fn activation_backward_in_place<F: Scalar>(
 ) {
     let input = pre.as_slice().expect("pre-activations are contiguous");
     let grad = d.as_slice_mut().expect("fresh arrays are contiguous");
-    with_avx512(|| match activation {
-        Activation::GeluNew => grad
-            .iter_mut()
-            .zip(input)
-            .for_each(|(g, &x)| *g *= gelu_new_backward(x)),
-        Activation::Relu => grad
-            .iter_mut()
-            .zip(input)
-            .for_each(|(g, &x)| *g *= relu_backward(x)),
-    })
+    with_avx512(
+        #[inline(always)]
+        || match activation {
+            Activation::GeluNew => grad
+                .iter_mut()
+                .zip(input)
+                .for_each(|(g, &x)| *g *= gelu_new_backward(x)),
+            Activation::Relu => grad
+                .iter_mut()
+                .zip(input)
+                .for_each(|(g, &x)| *g *= relu_backward(x)),
+        },
+    )
 }
 
 /// Reverses [`causal_softmax_in_place`] for one head: turns `d_pattern` [query_pos, key_pos]

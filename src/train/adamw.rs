@@ -172,7 +172,10 @@ impl<F: Scalar> AdamW<F> {
                 &mut self.second_moment[index],
             );
             let update_all = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
-                with_avx512(|| p.iter_mut().zip(g).zip(m).zip(v).for_each(update))
+                with_avx512(
+                    #[inline(always)]
+                    || p.iter_mut().zip(g).zip(m).zip(v).for_each(update),
+                )
             };
             if values.len() >= PARALLEL_CHUNK {
                 values
