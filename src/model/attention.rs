@@ -9,8 +9,8 @@
 use std::mem::MaybeUninit;
 
 use ndarray::{
-    Array1, Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3,
-    ArrayViewMut4, Axis, Zip, s,
+    Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4, Axis,
+    Zip, s,
 };
 
 use super::linalg::{mat_mul, mat_mul_into, product};
@@ -79,10 +79,85 @@ fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
     }
 }
 
+/// The output arrays of a group of heads, not yet written: views of the trace's arrays
+/// over a range of heads.
+struct HeadOutputs<'a, F> {
+    q: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    k: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    v: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    scores: ArrayViewMut4<'a, MaybeUninit<F>>, // [batch, head, query_pos, key_pos] or [.., 0, 0]
+    pattern: ArrayViewMut4<'a, MaybeUninit<F>>, // [batch, head, query_pos, key_pos]
+    z: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    head_result: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_model] or [head, 0, d_model]
+}
+
+impl<F> HeadOutputs<'_, F> {
+    /// The first `head` heads, and the rest.
+    fn split_at(self, head: usize) -> (Self, Self) {
+        let (q_a, q_b) = self.q.split_at(Axis(0), head);
+        let (k_a, k_b) = self.k.split_at(Axis(0), head);
+        let (v_a, v_b) = self.v.split_at(Axis(0), head);
+        let (scores_a, scores_b) = self.scores.split_at(Axis(1), head);
+        let (pattern_a, pattern_b) = self.pattern.split_at(Axis(1), head);
+        let (z_a, z_b) = self.z.split_at(Axis(0), head);
+        let (result_a, result_b) = self.head_result.split_at(Axis(0), head);
+        (
+            HeadOutputs {
+                q: q_a,
+                k: k_a,
+                v: v_a,
+                scores: scores_a,
+                pattern: pattern_a,
+                z: z_a,
+                head_result: result_a,
+            },
+            HeadOutputs {
+                q: q_b,
+                k: k_b,
+                v: v_b,
+                scores: scores_b,
+                pattern: pattern_b,
+                z: z_b,
+                head_result: result_b,
+            },
+        )
+    }
+}
+
+/// Copies `source` into every element of `target` (same shape), row by row.
+fn copy_into<'t, F: Scalar>(
+    source: ArrayView2<'_, F>,
+    mut target: ArrayViewMut2<'t, MaybeUninit<F>>,
+) -> ArrayViewMut2<'t, F> {
+    assert_eq!(source.dim(), target.dim(), "copy_into: shapes differ");
+    for (source_row, mut target_row) in source.outer_iter().zip(target.outer_iter_mut()) {
+        match (source_row.as_slice(), target_row.as_slice_mut()) {
+            (Some(from), Some(to)) => {
+                for (to, &value) in to.iter_mut().zip(from) {
+                    to.write(value);
+                }
+            }
+            _ => Zip::from(&mut target_row)
+                .and(&source_row)
+                .for_each(|to, &value| {
+                    to.write(value);
+                }),
+        }
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the shapes are equal (asserted), and every row of `target` was written whole
+    // from the row of `source` of the same length.
+    unsafe {
+        target.assume_init()
+    }
+}
+
 /// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows).
-/// With `full_trace` each head's output `z[h]·W_O[h]` is kept (the views and head
-/// interventions need it); without, the heads' sum comes from one fused product
-/// `[z₀ … z_H]·W_O` (training, where only the sum matters).
+/// With `full_trace` the scores and each head's output `z[h]·W_O[h]` are kept (the views
+/// and head interventions need them); without, the heads' sum comes from one fused product
+/// `[z₀ … z_H]·W_O` (training, where only the sum matters). With a team, each thread runs
+/// half of the heads from start to end: its copies of Q, K, V out of the fused product,
+/// scores, softmax, z and the heads' outputs.
 pub(crate) fn attention_forward<F: Scalar>(
     weights: &AttentionParams<F>,
     x: ArrayView2<'_, F>,
@@ -102,138 +177,109 @@ pub(crate) fn attention_forward<F: Scalar>(
         .collect(); // [3·width], each b is [head, d_head]
     let w_qkv = fused_qkv_weight(weights);
     let qkv = affine(split, &x, &w_qkv.view(), Some(Array1::from(b_qkv).view()));
-    // Part `part` (0 = Q, 1 = K, 2 = V) of every head, copied out of qkv. [head, rows, d_head]
-    let part_of_qkv = |part: usize| {
-        let heads: Vec<ArrayView2<'_, F>> = (0..n_heads)
-            .map(|head| {
-                let col = part * width + head * d_head;
-                qkv.slice(s![.., col..col + d_head])
-            })
-            .collect();
-        ndarray::stack(Axis(0), &heads).expect("the heads have one shape")
-    };
-    let (q, k, v) = (part_of_qkv(0), part_of_qkv(1), part_of_qkv(2));
 
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
     // New arrays, not zero-filled: every element is written below (see the SAFETY note).
-    // Training reads only the pattern, so its traces keep no scores.
+    // Training reads only the pattern and the heads' sum, so its traces keep no scores and
+    // no per-head outputs.
     let score_len = if full_trace { n_pos } else { 0 };
+    let result_rows = if full_trace { rows } else { 0 };
+    let mut q = Array3::<F>::uninit((n_heads, rows, d_head));
+    let mut k = Array3::<F>::uninit((n_heads, rows, d_head));
+    let mut v = Array3::<F>::uninit((n_heads, rows, d_head));
     let mut scores = Array4::<F>::uninit((batch, n_heads, score_len, score_len));
     let mut pattern = Array4::<F>::uninit((batch, n_heads, n_pos, n_pos));
     let mut z = Array3::<F>::uninit((n_heads, rows, d_head));
-    // One head: its scores, pattern and z for every sequence.
-    let one_head = |mut scores_h: ArrayViewMut3<'_, MaybeUninit<F>>, // [batch, query_pos, key_pos]
-                    mut pattern_h: ArrayViewMut3<'_, MaybeUninit<F>>, // [batch, query_pos, key_pos]
-                    mut z_h: ArrayViewMut2<'_, MaybeUninit<F>>,      // [rows, d_head]
-                    q_h: ArrayView2<'_, F>,                          // [rows, d_head]
-                    k_h: ArrayView2<'_, F>,                          // [rows, d_head]
-                    v_h: ArrayView2<'_, F>| {
-        // [rows, d_head]
-        for b in 0..batch {
-            let seq = s![b * n_pos..(b + 1) * n_pos, ..];
-            let mut pattern_bh = mat_mul_into(
-                scale,
-                &q_h.slice(seq),
-                &k_h.slice(seq).t(),
-                pattern_h.index_axis_mut(Axis(0), b),
-            ); // [query_pos, key_pos], the scores until the softmax
-            if full_trace {
-                Zip::from(scores_h.index_axis_mut(Axis(0), b))
-                    .and(&pattern_bh)
-                    .for_each(|score, &value| {
-                        score.write(value);
-                    });
+    let mut head_result = Array3::<F>::uninit((n_heads, result_rows, d_model));
+
+    // Heads `first_head ..` into `out`, every array of each head in turn.
+    let run_heads = |first_head: usize, mut out: HeadOutputs<'_, F>| {
+        for local in 0..out.q.len_of(Axis(0)) {
+            let head = first_head + local;
+            let part = |part: usize| {
+                let col = part * width + head * d_head;
+                qkv.slice(s![.., col..col + d_head]) // [rows, d_head]
+            };
+            let q_h = copy_into(part(0), out.q.index_axis_mut(Axis(0), local));
+            let k_h = copy_into(part(1), out.k.index_axis_mut(Axis(0), local));
+            let v_h = copy_into(part(2), out.v.index_axis_mut(Axis(0), local));
+            let mut z_h = out.z.index_axis_mut(Axis(0), local); // [rows, d_head]
+            for b in 0..batch {
+                let seq = s![b * n_pos..(b + 1) * n_pos, ..];
+                let mut pattern_bh = mat_mul_into(
+                    scale,
+                    &q_h.slice(seq),
+                    &k_h.slice(seq).t(),
+                    out.pattern.slice_mut(s![b, local, .., ..]),
+                ); // [query_pos, key_pos], the scores until the softmax
+                if full_trace {
+                    copy_into(
+                        pattern_bh.view(),
+                        out.scores.slice_mut(s![b, local, .., ..]),
+                    );
+                }
+                causal_softmax_in_place(pattern_bh.view_mut());
+                mat_mul_into(F::one(), &pattern_bh, &v_h.slice(seq), z_h.slice_mut(seq));
             }
-            causal_softmax_in_place(pattern_bh.view_mut());
-            mat_mul_into(F::one(), &pattern_bh, &v_h.slice(seq), z_h.slice_mut(seq));
+            if full_trace {
+                let z_h = out.z.index_axis(Axis(0), local);
+                #[allow(unsafe_code)]
+                // SAFETY: the loop over sequences wrote every row of z_h (the sequences tile
+                // the rows).
+                let z_h = unsafe { z_h.assume_init() };
+                // head_result[h] = z[h] · W_O[h]: the head's own write into the stream.
+                mat_mul_into(
+                    F::one(),
+                    &z_h,
+                    &weights.w_o.index_axis(Axis(0), head),
+                    out.head_result.index_axis_mut(Axis(0), local),
+                );
+            }
         }
     };
-    let run_heads =
-        |mut scores: ArrayViewMut4<'_, MaybeUninit<F>>,
-         mut pattern: ArrayViewMut4<'_, MaybeUninit<F>>,
-         mut z: ArrayViewMut3<'_, MaybeUninit<F>>,
-         (q, k, v): (ArrayView3<'_, F>, ArrayView3<'_, F>, ArrayView3<'_, F>)| {
-            Zip::from(scores.axis_iter_mut(Axis(1)))
-                .and(pattern.axis_iter_mut(Axis(1)))
-                .and(z.axis_iter_mut(Axis(0)))
-                .and(q.axis_iter(Axis(0)))
-                .and(k.axis_iter(Axis(0)))
-                .and(v.axis_iter(Axis(0)))
-                .for_each(one_head);
-        };
-    // Per head: two products of n_pos² · d_head multiply-adds and a softmax.
-    if n_heads >= 2 && split.worth_it(rows, 2 * n_heads * rows * n_pos * d_head) {
+    let outputs = HeadOutputs {
+        q: q.view_mut(),
+        k: k.view_mut(),
+        v: v.view_mut(),
+        scores: scores.view_mut(),
+        pattern: pattern.view_mut(),
+        z: z.view_mut(),
+        head_result: head_result.view_mut(),
+    };
+    // Per head: two products of n_pos² · d_head multiply-adds and a softmax, and with
+    // `full_trace` a product of rows · d_head · d_model.
+    let head_work = 2 * rows * n_pos * d_head + result_rows * d_head * d_model;
+    if n_heads >= 2 && split.worth_it(rows, n_heads * head_work) {
         let half = n_heads / 2;
-        let (scores_a, scores_b) = scores.view_mut().split_at(Axis(1), half);
-        let (pattern_a, pattern_b) = pattern.view_mut().split_at(Axis(1), half);
-        let (z_a, z_b) = z.view_mut().split_at(Axis(0), half);
-        let (q_a, q_b) = q.view().split_at(Axis(0), half);
-        let (k_a, k_b) = k.view().split_at(Axis(0), half);
-        let (v_a, v_b) = v.view().split_at(Axis(0), half);
-        split.join(
-            || run_heads(scores_a, pattern_a, z_a, (q_a, k_a, v_a)),
-            || run_heads(scores_b, pattern_b, z_b, (q_b, k_b, v_b)),
-        );
+        let (first, second) = outputs.split_at(half);
+        split.join(|| run_heads(0, first), || run_heads(half, second));
     } else {
-        run_heads(
-            scores.view_mut(),
-            pattern.view_mut(),
-            z.view_mut(),
-            (q.view(), k.view(), v.view()),
-        );
+        run_heads(0, outputs);
     }
     #[allow(unsafe_code)]
-    // SAFETY: `run_heads` visited every head (a Zip over the whole head axis, or its two
-    // halves), and for each head every sequence `b`: `mat_mul_into` wrote all of the
-    // pattern block [b, head] and z's rows of sequence b (the sequences tile the rows), and
-    // with `full_trace` the Zip wrote all of the scores block [b, head] (without it the
-    // scores are empty).
-    let (scores, pattern, z) =
-        unsafe { (scores.assume_init(), pattern.assume_init(), z.assume_init()) };
-    if !full_trace {
+    // SAFETY: `run_heads` visited every head (all of them, or the two groups that tile the
+    // head axis). For each head it wrote q, k, v whole (`copy_into`), and for every sequence
+    // `b` the pattern block [b, head] (`mat_mul_into`), z's rows of sequence b (the
+    // sequences tile the rows) and, with `full_trace`, the scores block [b, head]; with
+    // `full_trace` it wrote the head's whole [rows, d_model] result block (without it the
+    // scores and results are empty).
+    let (q, k, v, scores, pattern, z, head_result) = unsafe {
+        (
+            q.assume_init(),
+            k.assume_init(),
+            v.assume_init(),
+            scores.assume_init(),
+            pattern.assume_init(),
+            z.assume_init(),
+            head_result.assume_init(),
+        )
+    };
+    let fused_out = (!full_trace).then(|| {
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
         let z_heads: Vec<ArrayView2<'_, F>> = z.outer_iter().collect();
         let z_concat = ndarray::concatenate(Axis(1), &z_heads).expect("the heads have one shape"); // [rows, head·d_head]
-        let out = affine(split, &z_concat.view(), &w_o_flat(weights), None); // [rows, d_model]
-        return AttentionTrace {
-            q,
-            k,
-            v,
-            scores,
-            pattern,
-            z,
-            head_result: Array3::zeros((n_heads, 0, d_model)),
-            fused_out: Some(out),
-        };
-    }
-    // head_result[h] = z[h] · W_O[h]: each head's own write into the stream.
-    let mut head_result = Array3::<F>::uninit((n_heads, rows, d_model));
-    let run_results = |mut out: ArrayViewMut3<'_, MaybeUninit<F>>,
-                       z: ArrayView3<'_, F>,
-                       w_o: ArrayView3<'_, F>| {
-        Zip::from(out.axis_iter_mut(Axis(0)))
-            .and(z.axis_iter(Axis(0)))
-            .and(w_o.axis_iter(Axis(0)))
-            .for_each(|out_h, z_h, w_o_h| {
-                mat_mul_into(F::one(), &z_h, &w_o_h, out_h);
-            });
-    };
-    if n_heads >= 2 && split.worth_it(rows, n_heads * rows * d_head * d_model) {
-        let half = n_heads / 2;
-        let (out_a, out_b) = head_result.view_mut().split_at(Axis(0), half);
-        let (z_a, z_b) = z.view().split_at(Axis(0), half);
-        let (w_a, w_b) = weights.w_o.view().split_at(Axis(0), half);
-        split.join(
-            || run_results(out_a, z_a, w_a),
-            || run_results(out_b, z_b, w_b),
-        );
-    } else {
-        run_results(head_result.view_mut(), z.view(), weights.w_o.view());
-    }
-    #[allow(unsafe_code)]
-    // SAFETY: `run_results` wrote every head's whole [rows, d_model] block (a Zip over the
-    // whole head axis, or its two halves).
-    let head_result = unsafe { head_result.assume_init() };
+        affine(split, &z_concat.view(), &w_o_flat(weights), None) // [rows, d_model]
+    });
     AttentionTrace {
         q,
         k,
@@ -242,7 +288,7 @@ pub(crate) fn attention_forward<F: Scalar>(
         pattern,
         z,
         head_result,
-        fused_out: None,
+        fused_out,
     }
 }
 

@@ -518,3 +518,69 @@ pub(crate) fn mlp_backward<F: Scalar>(
     mat_mul(F::one(), &x.t(), &d_pre, F::one(), &mut grads.w_in);
     product(F::one(), &d_pre, &weights.w_in.t()) // d_x [rows, d_model]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{InitOptions, ModelConfig};
+
+    /// Largest |a − b| over two arrays of one shape, relative to the largest |a|.
+    fn relative_gap<D: ndarray::Dimension>(
+        a: &ndarray::Array<f32, D>,
+        b: &ndarray::Array<f32, D>,
+    ) -> f32 {
+        assert_eq!(a.shape(), b.shape());
+        let scale = a.fold(0.0f32, |m, x| m.max(x.abs())).max(1e-30);
+        let gap = a
+            .iter()
+            .zip(b)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        gap / scale
+    }
+
+    #[test]
+    fn a_pass_split_over_two_threads_equals_the_single_thread_pass() {
+        // Three heads (an odd split), two sequences, and sizes above the splitting threshold.
+        let config = ModelConfig {
+            d_model: 48,
+            n_heads: 3,
+            d_head: 16,
+            n_layers: 2,
+            d_mlp: 192,
+            ..ModelConfig::lesson(40)
+        };
+        let params = Params::<f32>::init(&config, InitOptions { seed: 7, std: 0.3 })
+            .expect("a valid config");
+        let first: Vec<TokenId> = (0..32).map(|i| (i * 7 % 40) as TokenId).collect();
+        let second: Vec<TokenId> = (0..32).map(|i| (i * 11 % 40) as TokenId).collect();
+        let sequences = [first.as_slice(), second.as_slice()];
+        let single = forward_impl(&params, &sequences, &NoIntervention, true, false).unwrap();
+        let split = forward_impl(&params, &sequences, &NoIntervention, true, true).unwrap();
+        let training = forward_for_training(&params, &sequences).unwrap();
+        let tolerance = 1e-5;
+        for (layer, (a, b)) in single.layers.iter().zip(&split.layers).enumerate() {
+            let pairs = [
+                ("q", relative_gap(&a.q, &b.q)),
+                ("k", relative_gap(&a.k, &b.k)),
+                ("v", relative_gap(&a.v, &b.v)),
+                ("scores", relative_gap(&a.scores, &b.scores)),
+                ("pattern", relative_gap(&a.pattern, &b.pattern)),
+                ("z", relative_gap(&a.z, &b.z)),
+                ("head_result", relative_gap(&a.head_result, &b.head_result)),
+                ("attn_out", relative_gap(&a.attn_out, &b.attn_out)),
+                ("resid_post", relative_gap(&a.resid_post, &b.resid_post)),
+            ];
+            for (name, gap) in pairs {
+                assert!(gap <= tolerance, "layer {layer} {name}: {gap:e}");
+            }
+            // The training pass keeps no scores or per-head outputs, and the same pattern.
+            let trained = &training.layers[layer];
+            assert_eq!(trained.scores.dim(), (2, 3, 0, 0));
+            assert_eq!(trained.head_result.dim(), (3, 0, 48));
+            assert!(relative_gap(&a.pattern, &trained.pattern) <= tolerance);
+            assert!(relative_gap(&a.attn_out, &trained.attn_out) <= tolerance);
+        }
+        assert!(relative_gap(&single.logits, &split.logits) <= tolerance);
+        assert!(relative_gap(&single.logits, &training.logits) <= tolerance);
+    }
+}
