@@ -1,16 +1,17 @@
 //! Causal multi-head attention: `attention_forward` and, beside it, `attention_backward`.
 //!
-//! Q, K and V of every head come from one fused matrix product over all rows,
-//! `x [rows, d_model] · W_qkv [d_model, 3·n_heads·d_head]`, where `W_qkv` lays `W_Q`, `W_K`,
-//! `W_V` side by side (head `h` of part `p` owns columns `p·H·dh + h·dh ..`). One large
-//! product is several times faster than `3·n_heads` thin ones; the per-head arrays the
-//! Trace records are slices of it.
+//! Forward, Q, K and V of head `h` are their own products `x · W_Q[h] + b_Q[h]` (and so on),
+//! written straight into the trace's [head, rows, d_head] arrays by the thread that runs the
+//! head. One fused product `x · W_qkv`, with `W_Q`, `W_K`, `W_V` laid side by side in a
+//! [d_model, 3·n_heads·d_head] matrix, was slower end to end on the lesson model (0.90 against
+//! 0.83 ms per forward + lens): `W_qkv` had to be rebuilt on every pass (the parameters can
+//! change under us) and each head's columns copied out. Backward still uses `W_qkv` once, for
+//! the gradient of `x`.
 
 use std::mem::MaybeUninit;
 
 use ndarray::{
-    Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4, Axis,
-    Zip, s,
+    Array2, Array3, Array4, ArrayView2, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4, Axis, Zip, s,
 };
 
 use super::linalg::{mat_mul, mat_mul_into, product};
@@ -156,7 +157,7 @@ fn copy_into<'t, F: Scalar>(
 /// With `full_trace` the scores and each head's output `z[h]·W_O[h]` are kept (the views
 /// and head interventions need them); without, the heads' sum comes from one fused product
 /// `[z₀ … z_H]·W_O` (training, where only the sum matters). With a team, each thread runs
-/// half of the heads from start to end: its copies of Q, K, V out of the fused product,
+/// half of the heads from start to end: their products for Q, K and V,
 /// scores, softmax, z and the heads' outputs.
 pub(crate) fn attention_forward<F: Scalar>(
     weights: &AttentionParams<F>,
@@ -168,15 +169,6 @@ pub(crate) fn attention_forward<F: Scalar>(
 ) -> AttentionTrace<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
     let rows = x.nrows();
-    let width = n_heads * d_head;
-
-    // qkv = x · W_qkv + b_qkv, one product for every head of Q, K and V. [rows, 3·width]
-    let b_qkv: Vec<F> = [&weights.b_q, &weights.b_k, &weights.b_v]
-        .into_iter()
-        .flat_map(|b| b.iter().copied())
-        .collect(); // [3·width], each b is [head, d_head]
-    let w_qkv = fused_qkv_weight(weights);
-    let qkv = affine(split, &x, &w_qkv.view(), Some(Array1::from(b_qkv).view()));
 
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
     // New arrays, not zero-filled: every element is written below (see the SAFETY note).
@@ -196,13 +188,27 @@ pub(crate) fn attention_forward<F: Scalar>(
     let run_heads = |first_head: usize, mut out: HeadOutputs<'_, F>| {
         for local in 0..out.q.len_of(Axis(0)) {
             let head = first_head + local;
-            let part = |part: usize| {
-                let col = part * width + head * d_head;
-                qkv.slice(s![.., col..col + d_head]) // [rows, d_head]
+            // x · W[h] + b[h], this head's part of Q, K or V. [rows, d_head]
+            let project = |w: &Array3<F>, b: &Array2<F>, target| {
+                let mut part = mat_mul_into(F::one(), &x, &w.index_axis(Axis(0), head), target);
+                part += &b.row(head);
+                part
             };
-            let q_h = copy_into(part(0), out.q.index_axis_mut(Axis(0), local));
-            let k_h = copy_into(part(1), out.k.index_axis_mut(Axis(0), local));
-            let v_h = copy_into(part(2), out.v.index_axis_mut(Axis(0), local));
+            let q_h = project(
+                &weights.w_q,
+                &weights.b_q,
+                out.q.index_axis_mut(Axis(0), local),
+            );
+            let k_h = project(
+                &weights.w_k,
+                &weights.b_k,
+                out.k.index_axis_mut(Axis(0), local),
+            );
+            let v_h = project(
+                &weights.w_v,
+                &weights.b_v,
+                out.v.index_axis_mut(Axis(0), local),
+            );
             let mut z_h = out.z.index_axis_mut(Axis(0), local); // [rows, d_head]
             for b in 0..batch {
                 let seq = s![b * n_pos..(b + 1) * n_pos, ..];
@@ -246,9 +252,10 @@ pub(crate) fn attention_forward<F: Scalar>(
         z: z.view_mut(),
         head_result: head_result.view_mut(),
     };
-    // Per head: two products of n_pos² · d_head multiply-adds and a softmax, and with
-    // `full_trace` a product of rows · d_head · d_model.
-    let head_work = 2 * rows * n_pos * d_head + result_rows * d_head * d_model;
+    // Per head: three products of rows · d_model · d_head multiply-adds (Q, K, V), two of
+    // n_pos² · d_head and a softmax, and with `full_trace` one of rows · d_head · d_model.
+    let head_work =
+        3 * rows * d_model * d_head + 2 * rows * n_pos * d_head + result_rows * d_head * d_model;
     if n_heads >= 2 && split.worth_it(rows, n_heads * head_work) {
         let half = n_heads / 2;
         let (first, second) = outputs.split_at(half);
@@ -258,7 +265,7 @@ pub(crate) fn attention_forward<F: Scalar>(
     }
     #[allow(unsafe_code)]
     // SAFETY: `run_heads` visited every head (all of them, or the two groups that tile the
-    // head axis). For each head it wrote q, k, v whole (`copy_into`), and for every sequence
+    // head axis). For each head it wrote q, k, v whole (`mat_mul_into`), and for every sequence
     // `b` the pattern block [b, head] (`mat_mul_into`), z's rows of sequence b (the
     // sequences tile the rows) and, with `full_trace`, the scores block [b, head]; with
     // `full_trace` it wrote the head's whole [rows, d_model] result block (without it the
@@ -391,7 +398,7 @@ pub(crate) fn attention_backward<F: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array3, ShapeBuilder};
+    use ndarray::{Array1, Array3, ShapeBuilder};
 
     /// Weights of `n_heads` heads with distinct values, in standard or column-major layout.
     fn weights(column_major: bool) -> AttentionParams<f32> {
