@@ -95,6 +95,14 @@ pub fn layer_norm_forward<F: Scalar>(
     split: Split<'_>,
 ) -> LayerNormTrace<F> {
     let (rows, d) = x.dim();
+    // `normalize_row` writes as many elements as the shortest of x, w and b: equal lengths
+    // make that every element of the uninitialised outputs.
+    assert!(
+        w.len() == d && b.len() == d,
+        "layer_norm_forward: {d} features but {} weights and {} biases",
+        w.len(),
+        b.len()
+    );
     let mut mean = Array1::<F>::uninit(rows);
     let mut rstd = Array1::<F>::uninit(rows);
     let mut normalized = Array2::<F>::uninit((rows, d));
@@ -138,7 +146,7 @@ pub fn layer_norm_forward<F: Scalar>(
     #[allow(unsafe_code)]
     // SAFETY: `norm_rows` visited every row of `x` (all of them, or the two bands that tile
     // them) and wrote that row's mean and rstd and, through `normalize_row`, every element
-    // of its `normalized` and `out` rows.
+    // of its `normalized` and `out` rows (x, w and b have d elements, asserted above).
     unsafe {
         LayerNormTrace {
             mean: mean.assume_init(),
