@@ -171,6 +171,7 @@ fn the_lens_at_the_last_stage_is_the_softmax_of_the_logits() {
         // list, it goes through the lens's own LayerNorm and unembedding.
         for (norm, list) in [
             (LensNorm::OwnStatistics, vec![last]),
+            (LensNorm::CachedFinalScale, vec![last]),
             (LensNorm::OwnStatistics, vec![last, first]),
             (LensNorm::CachedFinalScale, vec![last, first]),
         ] {

@@ -15,7 +15,8 @@
 //! Speed: every (stage, row) pair is normalised into one [stages·rows, d_model] matrix and
 //! multiplied by the unembedding in one product (for GPT-2 small at 25 stages × 64 tokens
 //! that is 1600 × 768 · 768 × 50257, the dominant cost of a trace); then each row's top-k and
-//! log-sum-exp are taken, both split over the two threads of [`with_split`]. Probabilities are `exp(logit − lse)`, produced on demand.
+//! log-sum-exp are taken, both split over the two threads of [`with_split`]. Probabilities
+//! are `exp(logit − lse)`, produced on demand.
 
 use std::mem::MaybeUninit;
 use std::sync::Mutex;
@@ -25,7 +26,7 @@ use ndarray::{Array1, Array2, Array3, ArrayViewMut2, Axis, Zip, s};
 use super::resid::stage_array;
 use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
-use crate::model::ops::mean_and_rstd;
+use crate::model::ops::{copy_into, mean_and_rstd};
 use crate::model::parallel::{Split, affine_into, with_split};
 use crate::model::simd::with_avx512;
 use crate::model::{Params, TokenId, Trace};
@@ -290,9 +291,7 @@ fn apply_final_norm(
     mut out: ArrayViewMut2<'_, MaybeUninit<f32>>,
 ) {
     let Some(ln) = &params.ln_final else {
-        Zip::from(&mut out).and(stream).for_each(|y, &x| {
-            y.write(x);
-        });
+        copy_into(stream.view(), out);
         return;
     };
     let eps = params.config.layer_norm_eps as f32;

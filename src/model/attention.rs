@@ -10,12 +10,10 @@
 
 use std::mem::MaybeUninit;
 
-use ndarray::{
-    Array2, Array3, Array4, ArrayView2, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4, Axis, Zip, s,
-};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayViewMut3, ArrayViewMut4, Axis, s};
 
 use super::linalg::{mat_mul, mat_mul_into, product};
-use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place};
+use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, copy_into};
 use super::parallel::{Split, affine};
 use super::params::AttentionParams;
 use super::scalar::{Scalar, c};
@@ -44,40 +42,14 @@ pub(crate) struct AttentionCache<'a, F> {
     pub z: &'a Array3<F>,       // [head, rows, d_head]
 }
 
-/// `W_Q`, `W_K`, `W_V` [head, d_model, d_head] side by side: [d_model, 3·head·d_head].
-/// A new array written once, not zero-filled first.
+/// `W_Q`, `W_K`, `W_V` [head, d_model, d_head] side by side: [d_model, 3·head·d_head], head
+/// `h` of part `p` in columns `p·head·d_head + h·d_head ..`. Backward only, once per layer.
 fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
-    let (n_heads, d_model, d_head) = weights.w_q.dim();
-    let width = n_heads * d_head;
-    let parts = [&weights.w_q, &weights.w_k, &weights.w_v].map(|w| w.as_slice());
-    let [Some(w_q), Some(w_k), Some(w_v)] = parts else {
-        // Not in standard layout (never the case for loaded or trained weights).
-        let views: Vec<ArrayView2<'_, F>> = [&weights.w_q, &weights.w_k, &weights.w_v]
-            .into_iter()
-            .flat_map(|w| w.outer_iter())
-            .collect();
-        return ndarray::concatenate(Axis(1), &views).expect("the heads have one shape");
-    };
-    let mut w_qkv = Array2::<F>::uninit((d_model, 3 * width));
-    let fused = w_qkv.as_slice_mut().expect("fresh arrays are contiguous");
-    // Row `row` of head `head` of a part is `w[(head·d_model + row)·d_head ..][..d_head]`.
-    for (row, fused_row) in fused.chunks_exact_mut(3 * width).enumerate() {
-        for (part_block, w) in fused_row.chunks_exact_mut(width).zip([w_q, w_k, w_v]) {
-            for (head, block) in part_block.chunks_exact_mut(d_head).enumerate() {
-                let start = (head * d_model + row) * d_head;
-                for (out, &value) in block.iter_mut().zip(&w[start..start + d_head]) {
-                    out.write(value);
-                }
-            }
-        }
-    }
-    #[allow(unsafe_code)]
-    // SAFETY: every element was written: the chunks of 3·width tile the d_model rows, each
-    // row's chunks of `width` are its three parts, and each part's chunks of d_head are its
-    // heads, each written whole from a d_head-long slice of the weights.
-    unsafe {
-        w_qkv.assume_init()
-    }
+    let heads: Vec<ArrayView2<'_, F>> = [&weights.w_q, &weights.w_k, &weights.w_v]
+        .into_iter()
+        .flat_map(|w| w.outer_iter())
+        .collect();
+    ndarray::concatenate(Axis(1), &heads).expect("the heads have one shape")
 }
 
 /// The output arrays of a group of heads, not yet written: views of the trace's arrays
@@ -122,34 +94,6 @@ impl<F> HeadOutputs<'_, F> {
                 head_result: result_b,
             },
         )
-    }
-}
-
-/// Copies `source` into every element of `target` (same shape), row by row.
-fn copy_into<'t, F: Scalar>(
-    source: ArrayView2<'_, F>,
-    mut target: ArrayViewMut2<'t, MaybeUninit<F>>,
-) -> ArrayViewMut2<'t, F> {
-    assert_eq!(source.dim(), target.dim(), "copy_into: shapes differ");
-    for (source_row, mut target_row) in source.outer_iter().zip(target.outer_iter_mut()) {
-        match (source_row.as_slice(), target_row.as_slice_mut()) {
-            (Some(from), Some(to)) => {
-                for (to, &value) in to.iter_mut().zip(from) {
-                    to.write(value);
-                }
-            }
-            _ => Zip::from(&mut target_row)
-                .and(&source_row)
-                .for_each(|to, &value| {
-                    to.write(value);
-                }),
-        }
-    }
-    #[allow(unsafe_code)]
-    // SAFETY: the shapes are equal (asserted), and every row of `target` was written whole
-    // from the row of `source` of the same length.
-    unsafe {
-        target.assume_init()
     }
 }
 

@@ -84,6 +84,35 @@ fn lane_max<F: Scalar>(values: &[F]) -> F {
     max
 }
 
+/// Copies `source` into every element of `target` (same shape), row by row, and returns
+/// `target` initialised.
+pub(crate) fn copy_into<'t, F: Scalar>(
+    source: ArrayView2<'_, F>,
+    mut target: ArrayViewMut2<'t, MaybeUninit<F>>,
+) -> ArrayViewMut2<'t, F> {
+    assert_eq!(source.dim(), target.dim(), "copy_into: shapes differ");
+    for (source_row, mut target_row) in source.outer_iter().zip(target.outer_iter_mut()) {
+        match (source_row.as_slice(), target_row.as_slice_mut()) {
+            (Some(from), Some(to)) => {
+                for (to, &value) in to.iter_mut().zip(from) {
+                    to.write(value);
+                }
+            }
+            _ => Zip::from(&mut target_row)
+                .and(&source_row)
+                .for_each(|to, &value| {
+                    to.write(value);
+                }),
+        }
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the shapes are equal (asserted), and every row of `target` was written whole
+    // from the row of `source` of the same length.
+    unsafe {
+        target.assume_init()
+    }
+}
+
 /// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
 /// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
 /// The trace's arrays are new and written once, row by row, not zero-filled first.
@@ -363,30 +392,23 @@ pub fn activation_forward<F: Scalar>(
     let mut post = Array2::<F>::uninit(pre.raw_dim());
     let out = post.as_slice_mut().expect("fresh arrays are contiguous");
     let input = pre.as_slice().expect("pre-activations are contiguous");
+    let activate = |input: &[F], out: &mut [MaybeUninit<F>]| {
+        with_avx512(
+            #[inline(always)]
+            || activate_slice(activation, input, out),
+        )
+    };
     // A gelu_new costs about as much as a dozen multiply-adds.
     if split.worth_it(pre.nrows(), 12 * input.len()) {
         let mid = input.len() / 2;
         let (in_first, in_second) = input.split_at(mid);
         let (out_first, out_second) = out.split_at_mut(mid);
         split.join(
-            || {
-                with_avx512(
-                    #[inline(always)]
-                    || activate_slice(activation, in_first, out_first),
-                )
-            },
-            || {
-                with_avx512(
-                    #[inline(always)]
-                    || activate_slice(activation, in_second, out_second),
-                )
-            },
+            || activate(in_first, out_first),
+            || activate(in_second, out_second),
         );
     } else {
-        with_avx512(
-            #[inline(always)]
-            || activate_slice(activation, input, out),
-        );
+        activate(input, out);
     }
     #[allow(unsafe_code)]
     // SAFETY: `activate_slice` wrote every element of `post`: it writes all of its output

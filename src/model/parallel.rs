@@ -9,11 +9,10 @@
 //! every product itself runs on one thread ([`super::linalg::mat_mul`]).
 //!
 //! What is split: a product `x·w (+ bias)` into two bands of rows, or of columns for large
-//! weights ([`affine`]), elementwise activations into two halves, attention into two groups
-//! of heads. Every band is
-//! an ordinary product with the same order of sums along `k`, so results equal the unsplit
-//! ones to rounding (the GEMM finishes a partial tile at a band's edge through a buffer,
-//! which can round the last bit differently).
+//! weights ([`affine`]), elementwise activations and LayerNorm rows into two halves,
+//! attention into two groups of heads. Every band is an ordinary product with the same order
+//! of sums along `k`, so results equal the unsplit ones to rounding (the GEMM finishes a
+//! partial tile at a band's edge through a buffer, which can round the last bit differently).
 //!
 //! The caller never waits on a job nobody has started: when it finishes its own half first
 //! and the helper has not yet taken the other, it takes that half back and runs it itself. So
