@@ -29,3 +29,10 @@ fi
 # The induction model: attention heads that copy.
 "$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
     --prompt "4 19 7 25 11 30 2 4 19 7 25 11 30 2" --views attention,logit_lens
+# Real checkpoints' architectures (tiny random models saved by transformers): a Pythia-style
+# GPT-NeoX (parallel block, partial rotary) and a Gemma-3 (local window, sandwich norms).
+"$bin" screenshots --out "$out/pythia" --model tests/data/gpt_neox-tiny \
+    --prompt "To be, or not to be" --views residual,attention,contributions,model
+"$bin" screenshots --out "$out/gemma" --model tests/data/gemma3-tiny \
+    --prompt "Now is the winter of our discontent made glorious summer" \
+    --views attention,contributions,logit_lens,model

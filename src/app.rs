@@ -396,8 +396,8 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
         let dialog = rfd::FileDialog::new();
         let path = run_dialog(|| match purpose {
             FilePurpose::OpenModel => dialog
-                .set_title("Open a model file")
-                .add_filter("Models", &["safetensors", "bin"])
+                .set_title("Open a model: a weights file, or a checkpoint's config.json or index")
+                .add_filter("Models", &["safetensors", "bin", "json"])
                 .pick_file(),
             FilePurpose::OpenModelFolder => dialog
                 .set_title("Open a Hugging Face model folder")

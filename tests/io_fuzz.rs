@@ -23,9 +23,10 @@ use residual_explorer::model::{InitOptions, ModelConfig, Params};
 use safetensors::Dtype;
 
 type Target = fn(&[u8]);
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 5] = [
     ("native", fuzzing::native),
     ("hf", fuzzing::hf),
+    ("hf_family", fuzzing::hf_family),
     ("llmc", fuzzing::llmc),
     ("bpe", fuzzing::bpe),
 ];
@@ -128,6 +129,22 @@ fn seeds_run_clean() {
     let (head, rest) = hf[0].split_at(2 + u16::from_le_bytes([hf[0][0], hf[0][1]]) as usize);
     let config = parse_config(&head[2..], Path::new("c")).unwrap();
     assert!(gpt2_params_from_bytes(&config, rest, Path::new("w")).is_ok());
+    for seed in seeds("hf_family") {
+        let split = |data: &[u8]| {
+            let n = u16::from_le_bytes([data[0], data[1]]) as usize;
+            (data[2..2 + n].to_vec(), data[2 + n..].to_vec())
+        };
+        let (config, rest) = split(&seed);
+        let (index, weights) = split(&rest);
+        let label = Path::new("s");
+        assert!(residual_explorer::model::io::hf_families::parse_index(&index, label).is_ok());
+        let loaded = residual_explorer::model::io::hf_families::params_from_shards(
+            &config,
+            label,
+            &[(label, &weights)],
+        );
+        assert!(loaded.is_ok(), "{:?}", loaded.err());
+    }
     for (target, run) in TARGETS {
         for seed in seeds(target) {
             run(&seed);

@@ -4,6 +4,8 @@
 //! the median tokens per second over the steps after warm-up. Other engineers add their own
 //! `bench` subcommands to [`BenchCommand`].
 
+mod hf_shape;
+pub mod shapes;
 pub mod trace;
 
 use std::time::Instant;

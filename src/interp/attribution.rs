@@ -15,7 +15,9 @@
 //! LayerNorm bias and the unembedding bias (`ln_final.b · u + b_U[token]`), form
 //! [`LogitAttribution::constant`]; then Σ attribution + constant = the logit the model
 //! computed, and the difference is measured and exposed as the reconstruction error.
-//! Without a final LayerNorm the attribution is plainly `t_r · u`.
+//! Without a final LayerNorm the attribution is plainly `t_r · u`. An RMSNorm does not
+//! centre, so neither does its attribution. With a final-logit softcap (`cap·tanh(l/cap)`)
+//! the terms sum to the logit before the cap, which is what the target is compared with.
 //!
 //! Only the terms that sum to the final stream can be attributed: all of them in a pre-LN
 //! model, the last sublayer's when residual connections are off, none in a post-LN model
@@ -27,6 +29,7 @@ use ndarray::{Array1, Array2, Axis};
 
 use super::stage::block_output_stage;
 use super::terms::Decomposition;
+use crate::model::config::NormKind;
 use crate::model::{Params, TokenId, Trace};
 
 /// Each term's direct effect on one logit (or logit difference), per row.
@@ -116,10 +119,15 @@ fn attribute(
     // Per-row scale: the final LayerNorm's frozen 1/σ, or 1 without one.
     let scale: Array1<f32> = match (&params.ln_final, &trace.ln_final) {
         (Some(ln), Some(ln_trace)) => {
-            constant_value += ln.b.dot(&direction);
+            if !ln.b.is_empty() {
+                constant_value += ln.b.dot(&direction);
+            }
             direction *= &ln.w;
-            let mean = direction.mean().unwrap_or(0.0);
-            direction -= mean;
+            // LayerNorm centres its input, which the direction absorbs; RMSNorm does not.
+            if params.config.norm_kind == NormKind::LayerNorm {
+                let mean = direction.mean().unwrap_or(0.0);
+                direction -= mean;
+            }
             ln_trace.rstd.clone()
         }
         _ => Array1::ones(rows),
@@ -139,10 +147,15 @@ fn attribute(
     values *= &scale;
 
     let logits = &trace.logits;
+    // The logit before a final softcap, which the (linear) terms sum to.
+    let uncapped = |logit: f32| match config.final_softcap {
+        Some(cap) => (cap * (f64::from(logit) / cap).atanh()) as f32,
+        None => logit,
+    };
     let target: Array1<f32> = (0..rows)
         .map(|row| {
-            let minus_logit = minus.map_or(0.0, |m| logits[[row, m as usize]]);
-            logits[[row, token as usize]] - minus_logit
+            let minus_logit = minus.map_or(0.0, |m| uncapped(logits[[row, m as usize]]));
+            uncapped(logits[[row, token as usize]]) - minus_logit
         })
         .collect();
     let constant = Array1::from_elem(rows, constant_value);

@@ -26,7 +26,7 @@ use ndarray::{Array1, Array2, Array3, ArrayViewMut2, Axis, Zip, s};
 use super::resid::stage_array;
 use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
-use crate::model::ops::{copy_into, mean_and_rstd};
+use crate::model::ops::{copy_into, norm_statistics};
 use crate::model::parallel::{Split, affine_into, with_split};
 use crate::model::simd::with_avx512;
 use crate::model::{Params, TokenId, Trace};
@@ -106,7 +106,36 @@ impl LogitLens {
         stages: &[Stage],
         options: LensOptions,
     ) -> Self {
-        let (rows, d_model) = trace.embed.dim();
+        Self::compute_rows(params, trace, stages, None, options)
+    }
+
+    /// The lens at `stages` for the trace rows `selected` only (all rows when `None`): row
+    /// `i` of the result is trace row `selected[i]`. One token's column at every stage is a
+    /// single product of its stacked stages against the unembedding, which reads the
+    /// unembedding once.
+    pub fn compute_rows(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        stages: &[Stage],
+        selected: Option<&[usize]>,
+        options: LensOptions,
+    ) -> Self {
+        let all_rows: Vec<usize>;
+        let selected = match selected {
+            Some(rows) => rows,
+            None => {
+                all_rows = (0..trace.embed.nrows()).collect();
+                &all_rows
+            }
+        };
+        let rows = selected.len();
+        let d_model = trace.embed.ncols();
+        let every_row =
+            rows == trace.embed.nrows() && selected.iter().enumerate().all(|(i, &r)| i == r);
+        let frozen_rstd: Option<Array1<f32>> = match (options.norm, &trace.ln_final) {
+            (LensNorm::CachedFinalScale, Some(ln)) => Some(ln.rstd.select(Axis(0), selected)),
+            _ => None,
+        };
         let d_vocab = params.config.d_vocab;
         let k = options.top_k.clamp(1, d_vocab);
         let n = stages.len() * rows;
@@ -116,7 +145,7 @@ impl LogitLens {
         // lens at the layer boundaries) and makes it equal the logits exactly.
         let final_stage = boundary_stages(&params.config).last().copied();
         let reuse_logits = stages.last().copied() == final_stage
-            && trace.logits.dim() == (rows, d_vocab)
+            && trace.logits.ncols() == d_vocab
             && !stages.is_empty();
         let computed_rows = if reuse_logits { n - rows } else { n };
 
@@ -126,9 +155,16 @@ impl LogitLens {
             if stage_index * rows >= computed_rows {
                 break;
             }
-            let stream = stage_array(trace, stage); // [rows, d_model]
+            let whole = stage_array(trace, stage); // [trace rows, d_model]
+            let picked;
+            let stream = if every_row {
+                whole
+            } else {
+                picked = whole.select(Axis(0), selected);
+                &picked
+            }; // [rows, d_model]
             let block = normalized.slice_mut(s![stage_index * rows..(stage_index + 1) * rows, ..]);
-            apply_final_norm(params, trace, stream, options.norm, block);
+            apply_final_norm(params, stream, frozen_rstd.as_ref(), block);
         }
         #[allow(unsafe_code)]
         // SAFETY: `computed_rows` is `rows` times the number of stages visited above, and
@@ -152,7 +188,8 @@ impl LogitLens {
                     .expect("computed_rows·d_vocab values"),
             );
             if reuse_logits {
-                for (out, &logit) in reused.iter_mut().zip(&trace.logits) {
+                let rows_of_logits = selected.iter().flat_map(|&r| trace.logits.row(r));
+                for (out, &logit) in reused.iter_mut().zip(rows_of_logits) {
                     out.write(logit);
                 }
             }
@@ -160,9 +197,17 @@ impl LogitLens {
             // SAFETY: the first `len` values of the buffer's capacity are written:
             // `affine_into` wrote all of the computed rows, and the rest is either empty
             // (no reuse: computed_rows = n) or the last `rows` rows, rows·d_vocab values that
-            // the zip with the trace's logits (checked to be [rows, d_vocab]) wrote.
+            // the zip with the selected rows of the trace's logits (each d_vocab wide,
+            // checked above) wrote.
             unsafe {
                 buffer.set_len(len);
+            }
+            // The model's own final softcap (the reused logits already have it).
+            if let Some(cap) = params.config.final_softcap {
+                let cap = cap as f32;
+                buffer[..computed_rows * d_vocab]
+                    .iter_mut()
+                    .for_each(|logit| *logit = cap * (*logit / cap).tanh());
             }
             summarize_rows(
                 split,
@@ -279,15 +324,15 @@ fn summarize_rows(split: Split<'_>, logits: &[f32], out: RowSummaries<'_>) {
     }
 }
 
-/// Writes the final LayerNorm of `stream` [rows, d_model] into `out` [rows, d_model] as
-/// `norm` says, or copies the stream when the model has no final LayerNorm. The statistics
-/// are `ops::layer_norm_forward`'s ([`mean_and_rstd`]), written into the lens matrix
-/// directly and with the option of the final stream's frozen scale.
+/// Writes the final norm of `stream` [rows, d_model] into `out` [rows, d_model], with each
+/// row's own statistics or, when given, the final stream's frozen 1/σ of each row
+/// (`frozen_rstd` [rows]); copies the stream when the model has no final norm. The
+/// statistics are `ops::layer_norm_forward`'s ([`norm_statistics`]), written into the lens
+/// matrix directly.
 fn apply_final_norm(
     params: &Params<f32>,
-    trace: &Trace<f32>,
     stream: &Array2<f32>,
-    norm: LensNorm,
+    frozen_rstd: Option<&Array1<f32>>,
     mut out: ArrayViewMut2<'_, MaybeUninit<f32>>,
 ) {
     let Some(ln) = &params.ln_final else {
@@ -295,15 +340,19 @@ fn apply_final_norm(
         return;
     };
     let eps = params.config.layer_norm_eps as f32;
-    let frozen_rstd = match norm {
-        LensNorm::OwnStatistics => None,
-        LensNorm::CachedFinalScale => Some(&trace.ln_final.as_ref().expect("ln_final ran").rstd),
+    let kind = params.config.norm_kind;
+    let zero_shift;
+    let shift = if ln.b.is_empty() {
+        zero_shift = Array1::zeros(ln.w.len());
+        &zero_shift
+    } else {
+        &ln.b
     };
     with_avx512(
         #[inline(always)]
         || {
             for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {
-                let (mean, own_rstd) = mean_and_rstd(x, eps);
+                let (mean, own_rstd) = norm_statistics(x, eps, kind);
                 let rstd = frozen_rstd.map_or(own_rstd, |rstd| rstd[row]);
                 let norm = |y: &mut MaybeUninit<f32>, x: f32, w: f32, b: f32| {
                     y.write((x - mean) * rstd * w + b);
@@ -312,7 +361,7 @@ fn apply_final_norm(
                     y.as_slice_mut(),
                     x.as_slice(),
                     ln.w.as_slice(),
-                    ln.b.as_slice(),
+                    shift.as_slice(),
                 ) {
                     // Plain slices: a loop the compiler vectorizes.
                     (Some(y), Some(x), Some(w), Some(b))
@@ -325,7 +374,7 @@ fn apply_final_norm(
                     _ => Zip::from(&mut y)
                         .and(x)
                         .and(&ln.w)
-                        .and(&ln.b)
+                        .and(shift)
                         .for_each(|y, &x, &w, &b| norm(y, x, w, b)),
                 }
             }

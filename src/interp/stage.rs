@@ -2,8 +2,11 @@
 //!
 //! Pre-LN (GPT-2): `embed → L0 ln1 → L0 attn → L0 +attn → L0 ln2 → L0 mlp → L0 +mlp → … →
 //! ln_final → logits`. Post-LN (the textbook): `embed → L0 attn → L0 +attn → L0 ln1 → L0 mlp
-//! → L0 +mlp → L0 ln2 → …`. Attention-only blocks have no ln2/mlp/+mlp; a model without a
-//! final LayerNorm has no ln_final stage.
+//! → L0 +mlp → L0 ln2 → …`. Parallel (GPT-NeoX): `L0 ln1 → L0 attn → L0 ln2 → L0 mlp →
+//! L0 +mlp`, where `+mlp` is `x + attn + mlp` (no stream exists between the sublayers). Sandwich
+//! (Gemma) is ordered as pre-LN; its `attn`/`mlp` stages are the post-normed outputs that are
+//! added. Attention-only blocks have no ln2/mlp/+mlp; a model without a final norm has no
+//! ln_final stage.
 
 use ndarray::{Array2, ArrayView1};
 
@@ -58,12 +61,21 @@ pub fn stages(config: &ModelConfig) -> Vec<Stage> {
         let attn = [Stage::Attn { layer }, Stage::AttnAdded { layer }];
         let mlp = [Stage::Mlp { layer }, Stage::MlpAdded { layer }];
         match config.norm {
-            NormPlacement::Pre => {
+            NormPlacement::Pre | NormPlacement::Sandwich => {
                 list.push(Stage::Ln1 { layer });
                 list.extend(attn);
                 if !config.attn_only {
                     list.push(Stage::Ln2 { layer });
                     list.extend(mlp);
+                }
+            }
+            NormPlacement::Parallel => {
+                list.extend([Stage::Ln1 { layer }, Stage::Attn { layer }]);
+                if config.attn_only {
+                    list.push(Stage::AttnAdded { layer });
+                } else {
+                    list.extend([Stage::Ln2 { layer }, Stage::Mlp { layer }]);
+                    list.push(Stage::MlpAdded { layer });
                 }
             }
             NormPlacement::Post => {
@@ -200,10 +212,10 @@ pub fn boundary_stages(config: &ModelConfig) -> Vec<Stage> {
 /// The stream stage at which block `layer` ends (`blocks.{layer}.hook_resid_post`).
 pub fn block_output_stage(config: &ModelConfig, layer: usize) -> Stage {
     match (config.norm, config.attn_only) {
-        (NormPlacement::Pre, false) => Stage::MlpAdded { layer },
-        (NormPlacement::Pre, true) => Stage::AttnAdded { layer },
         (NormPlacement::Post, false) => Stage::Ln2 { layer },
         (NormPlacement::Post, true) => Stage::Ln1 { layer },
+        (_, false) => Stage::MlpAdded { layer },
+        (_, true) => Stage::AttnAdded { layer },
     }
 }
 
@@ -229,7 +241,10 @@ pub fn resid_hooks(config: &ModelConfig) -> Vec<(String, Stage)> {
             true => Stage::Ln1 { layer },
             false => Stage::AttnAdded { layer },
         };
-        list.push((format!("blocks.{layer}.hook_resid_mid"), resid_mid));
+        // A parallel block has no stream between its sublayers.
+        if config.norm != NormPlacement::Parallel || config.attn_only {
+            list.push((format!("blocks.{layer}.hook_resid_mid"), resid_mid));
+        }
         if post && !config.attn_only {
             let name = format!("blocks.{layer}.hook_resid_post_pre_norm");
             list.push((name, Stage::MlpAdded { layer }));

@@ -43,6 +43,12 @@ pub enum Term {
         /// Block index.
         layer: usize,
     },
+    /// A whole attention sublayer's output, `blocks.{layer}.hook_attn_out`: the term of a
+    /// sandwich block, whose post-norm makes the per-head terms non-additive.
+    Attn {
+        /// Block index.
+        layer: usize,
+    },
     /// `blocks.{layer}.hook_mlp_out`.
     Mlp {
         /// Block index.
@@ -58,9 +64,20 @@ impl Term {
             Term::PosEmbed => "pos".into(),
             Term::Head { layer, head } => format!("L{layer}H{head}"),
             Term::AttnBias { layer } => format!("L{layer} b_O"),
+            Term::Attn { layer } => format!("L{layer} attn"),
             Term::Mlp { layer } => format!("L{layer} mlp"),
         }
     }
+}
+
+/// Why attention is one term per layer rather than one per head, when it is: a norm sits
+/// between the heads and the stream (Gemma's `ln1_post`), so the heads' outputs do not add up
+/// to what is written.
+pub fn granularity_note(config: &ModelConfig) -> Option<&'static str> {
+    (config.norm == NormPlacement::Sandwich).then_some(
+        "a norm (ln1_post) sits between the heads and the stream, so per-head terms are not \
+         additive: attention is decomposed per layer (hook_attn_out), where the sum is exact",
+    )
 }
 
 /// How the stream at one stage is made of terms.
@@ -220,10 +237,19 @@ impl Decomposition {
 
 /// The terms in forward order with their values. [term, rows, d_model]
 fn collect_terms(params: &Params<f32>, trace: &Trace<f32>) -> (Vec<Term>, Array3<f32>) {
-    let mut terms = vec![Term::Embed, Term::PosEmbed];
+    let mut terms = vec![Term::Embed];
+    if trace.pos_embed.is_some() {
+        terms.push(Term::PosEmbed);
+    }
     for (layer, lt) in trace.layers.iter().enumerate() {
-        terms.extend((0..lt.head_result.dim().0).map(|head| Term::Head { layer, head }));
-        terms.push(Term::AttnBias { layer });
+        if lt.ln1_post.is_some() {
+            terms.push(Term::Attn { layer });
+        } else {
+            terms.extend((0..lt.head_result.dim().0).map(|head| Term::Head { layer, head }));
+            if !params.blocks[layer].attn.b_o.is_empty() {
+                terms.push(Term::AttnBias { layer });
+            }
+        }
         if lt.mlp.is_some() {
             terms.push(Term::Mlp { layer });
         }
@@ -234,11 +260,12 @@ fn collect_terms(params: &Params<f32>, trace: &Trace<f32>) -> (Vec<Term>, Array3
         let mut slot = values.index_axis_mut(Axis(0), index); // [rows, d_model]
         match *term {
             Term::Embed => slot.assign(&trace.embed),
-            Term::PosEmbed => slot.assign(&trace.pos_embed),
+            Term::PosEmbed => slot.assign(trace.pos_embed.as_ref().expect("listed")),
             Term::Head { layer, head } => {
                 slot.assign(&trace.layers[layer].head_result.index_axis(Axis(0), head))
             }
             Term::AttnBias { layer } => slot.assign(&params.blocks[layer].attn.b_o),
+            Term::Attn { layer } => slot.assign(&trace.layers[layer].attn_out),
             Term::Mlp { layer } => {
                 slot.assign(&trace.layers[layer].mlp.as_ref().expect("listed").out)
             }
@@ -250,7 +277,9 @@ fn collect_terms(params: &Params<f32>, trace: &Trace<f32>) -> (Vec<Term>, Array3
 /// The terms (index range) that block `layer`'s attention or MLP wrote.
 fn sublayer_range(terms: &[Term], layer: usize, mlp: bool) -> Range<usize> {
     let belongs = |t: &Term| match *t {
-        Term::Head { layer: l, .. } | Term::AttnBias { layer: l } => !mlp && l == layer,
+        Term::Head { layer: l, .. } | Term::AttnBias { layer: l } | Term::Attn { layer: l } => {
+            !mlp && l == layer
+        }
         Term::Mlp { layer: l } => mlp && l == layer,
         Term::Embed | Term::PosEmbed => false,
     };
@@ -295,7 +324,13 @@ fn composition(
 ) -> Composition {
     let post_norm = config.norm == NormPlacement::Post;
     let (layer, mlp) = match stage {
-        Stage::Embed => return Composition::AllTermsSoFar(0..2),
+        Stage::Embed => {
+            let embeddings = terms
+                .iter()
+                .take_while(|t| matches!(t, Term::Embed | Term::PosEmbed))
+                .count();
+            return Composition::AllTermsSoFar(0..embeddings);
+        }
         Stage::AttnAdded { layer } => (layer, false),
         Stage::MlpAdded { layer } => (layer, true),
         Stage::Ln1 { layer } | Stage::Ln2 { layer } if post_norm => {

@@ -74,6 +74,7 @@ pub fn toy_config() -> ModelConfig {
         unembed_bias: false,
         attn_only: false,
         final_norm: true,
+        ..Default::default()
     }
 }
 

@@ -10,25 +10,46 @@
 
 use std::mem::MaybeUninit;
 
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayViewMut3, ArrayViewMut4, Axis, s};
+use ndarray::{
+    Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, ArrayViewMut3, ArrayViewMut4, Axis,
+    s,
+};
 
 use super::linalg::{mat_mul, mat_mul_into, product};
-use super::ops::{causal_softmax_backward_in_place, causal_softmax_in_place, copy_into};
+use super::ops::{causal_softmax_backward_in_place, copy_into, masked_softmax_in_place, rms_rstd};
 use super::parallel::{Split, affine};
 use super::params::AttentionParams;
+use super::rotary::RopeTable;
 use super::scalar::{Scalar, c};
 
 /// What the attention sublayer computed, before `b_O` and the residual addition.
 pub(crate) struct AttentionTrace<F> {
-    pub q: Array3<F>,           // [head, rows, d_head]
-    pub k: Array3<F>,           // [head, rows, d_head]
-    pub v: Array3<F>,           // [head, rows, d_head]
-    pub scores: Array4<F>,      // [batch, head, query_pos, key_pos]
-    pub pattern: Array4<F>,     // [batch, head, query_pos, key_pos]
-    pub z: Array3<F>,           // [head, rows, d_head]
+    pub q: Array3<F>, // [head, rows, d_head], after q_norm and rotary
+    pub k: Array3<F>, // [kv_head, rows, d_head], after k_norm and rotary
+    pub v: Array3<F>, // [kv_head, rows, d_head]
+    /// q and k before rotary (after their norms), when the model rotates them.
+    pub q_pre_rotary: Option<Array3<F>>, // [head, rows, d_head]
+    pub k_pre_rotary: Option<Array3<F>>, // [kv_head, rows, d_head]
+    pub scores: Array4<F>, // [batch, head, query_pos, key_pos]
+    pub pattern: Array4<F>, // [batch, head, query_pos, key_pos]
+    pub z: Array3<F>, // [head, rows, d_head]
     pub head_result: Array3<F>, // [head, rows, d_model]; [head, 0, d_model] when fused
     /// `Σ_h z[h]·W_O[h]` from one fused product, when per-head results were not asked for.
     pub fused_out: Option<Array2<F>>, // [rows, d_model]
+}
+
+/// How one layer's attention scores and masks: what the config says for this layer.
+pub(crate) struct AttentionSetup<'a, F> {
+    /// What q·kᵀ is multiplied by.
+    pub scale: F,
+    /// Keys visible to a query: the `window` ending at it, or every earlier one.
+    pub window: Option<usize>,
+    /// `cap·tanh(score/cap)` before the mask.
+    pub softcap: Option<F>,
+    /// The rotary table of this layer's θ, when positions are rotary.
+    pub rope: Option<&'a RopeTable<F>>,
+    /// eps of the q/k norms (RMSNorm over d_head), used when the weights have them.
+    pub qk_norm_eps: F,
 }
 
 /// The attention activations backward reads (borrowed from a `LayerTrace`).
@@ -52,15 +73,42 @@ fn fused_qkv_weight<F: Scalar>(weights: &AttentionParams<F>) -> Array2<F> {
     ndarray::concatenate(Axis(1), &heads).expect("the heads have one shape")
 }
 
-/// The output arrays of a group of heads, not yet written: views of the trace's arrays
+/// The key/value arrays of a group of kv heads, not yet written.
+struct KvOutputs<'a, F> {
+    k: ArrayViewMut3<'a, MaybeUninit<F>>, // [kv_head, rows, d_head]
+    v: ArrayViewMut3<'a, MaybeUninit<F>>, // [kv_head, rows, d_head]
+    k_pre: ArrayViewMut3<'a, MaybeUninit<F>>, // [kv_head, rows, d_head] or [kv_head, 0, d_head]
+}
+
+impl<F> KvOutputs<'_, F> {
+    /// The first `head` kv heads, and the rest.
+    fn split_at(self, head: usize) -> (Self, Self) {
+        let (k_a, k_b) = self.k.split_at(Axis(0), head);
+        let (v_a, v_b) = self.v.split_at(Axis(0), head);
+        let (pre_a, pre_b) = self.k_pre.split_at(Axis(0), head);
+        (
+            KvOutputs {
+                k: k_a,
+                v: v_a,
+                k_pre: pre_a,
+            },
+            KvOutputs {
+                k: k_b,
+                v: v_b,
+                k_pre: pre_b,
+            },
+        )
+    }
+}
+
+/// The output arrays of a group of query heads, not yet written: views of the trace's arrays
 /// over a range of heads.
 struct HeadOutputs<'a, F> {
-    q: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
-    k: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
-    v: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    q: ArrayViewMut3<'a, MaybeUninit<F>>,     // [head, rows, d_head]
+    q_pre: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head] or [head, 0, d_head]
     scores: ArrayViewMut4<'a, MaybeUninit<F>>, // [batch, head, query_pos, key_pos] or [.., 0, 0]
     pattern: ArrayViewMut4<'a, MaybeUninit<F>>, // [batch, head, query_pos, key_pos]
-    z: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_head]
+    z: ArrayViewMut3<'a, MaybeUninit<F>>,     // [head, rows, d_head]
     head_result: ArrayViewMut3<'a, MaybeUninit<F>>, // [head, rows, d_model] or [head, 0, d_model]
 }
 
@@ -68,8 +116,7 @@ impl<F> HeadOutputs<'_, F> {
     /// The first `head` heads, and the rest.
     fn split_at(self, head: usize) -> (Self, Self) {
         let (q_a, q_b) = self.q.split_at(Axis(0), head);
-        let (k_a, k_b) = self.k.split_at(Axis(0), head);
-        let (v_a, v_b) = self.v.split_at(Axis(0), head);
+        let (pre_a, pre_b) = self.q_pre.split_at(Axis(0), head);
         let (scores_a, scores_b) = self.scores.split_at(Axis(1), head);
         let (pattern_a, pattern_b) = self.pattern.split_at(Axis(1), head);
         let (z_a, z_b) = self.z.split_at(Axis(0), head);
@@ -77,8 +124,7 @@ impl<F> HeadOutputs<'_, F> {
         (
             HeadOutputs {
                 q: q_a,
-                k: k_a,
-                v: v_a,
+                q_pre: pre_a,
                 scores: scores_a,
                 pattern: pattern_a,
                 z: z_a,
@@ -86,8 +132,7 @@ impl<F> HeadOutputs<'_, F> {
             },
             HeadOutputs {
                 q: q_b,
-                k: k_b,
-                v: v_b,
+                q_pre: pre_b,
                 scores: scores_b,
                 pattern: pattern_b,
                 z: z_b,
@@ -97,14 +142,57 @@ impl<F> HeadOutputs<'_, F> {
     }
 }
 
-/// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows).
-/// With `full_trace` the scores and each head's output `z[h]·W_O[h]` are kept (the views
-/// and head interventions need them); without, the heads' sum comes from one fused product
-/// `[z₀ … z_H]·W_O` (training, where only the sum matters). With a team, each thread runs
-/// half of the heads from start to end: their products for Q, K and V,
-/// scores, softmax, z and the heads' outputs.
+/// `x · W[h] + b[h]` (no bias when `b` is empty) into `target`, then the per-head norm
+/// (when `norm` is not empty) and, with a table, the rotation; the rows before rotation are
+/// copied into `pre` when it has rows. `x` [rows, d_model], `w` [heads, d_model, d_head].
+#[allow(clippy::too_many_arguments)]
+fn project_head<'t, F: Scalar>(
+    x: &ArrayView2<'_, F>,
+    w: &Array3<F>,
+    b: &Array2<F>,
+    norm: &Array1<F>,
+    head: usize,
+    setup: &AttentionSetup<'_, F>,
+    target: ArrayViewMut2<'t, MaybeUninit<F>>,
+    pre: ArrayViewMut2<'_, MaybeUninit<F>>,
+    rope: bool,
+) -> ArrayViewMut2<'t, F> {
+    let mut part = mat_mul_into(F::one(), x, &w.index_axis(Axis(0), head), target);
+    if !b.is_empty() {
+        part += &b.row(head);
+    }
+    if !norm.is_empty() {
+        for mut row in part.outer_iter_mut() {
+            let rstd = rms_rstd(row.view(), setup.qk_norm_eps);
+            row.zip_mut_with(norm, |value, &w| *value = *value * rstd * w);
+        }
+    }
+    if let (true, Some(table)) = (rope, setup.rope) {
+        if pre.nrows() > 0 {
+            copy_into(part.view(), pre);
+        }
+        table.apply(part.view_mut());
+    }
+    part
+}
+
+/// `cap·tanh(s/cap)` on every score, when a cap is set.
+fn softcap_in_place<F: Scalar>(scores: &mut ArrayViewMut2<'_, F>, cap: Option<F>) {
+    if let Some(cap) = cap {
+        scores.mapv_inplace(|s| cap * (s / cap).tanh());
+    }
+}
+
+/// Causal multi-head attention on `x` [rows, d_model] (`batch` sequences of `n_pos` rows),
+/// with grouped-query heads (query head `h` reads kv head `h / (H/K)`), optional q/k norms,
+/// rotary, a sliding window and a softcap as `setup` says. With `full_trace` the scores and
+/// each head's output `z[h]·W_O[h]` are kept (the views and head interventions need them);
+/// without, the heads' sum comes from one fused product `[z₀ … z_H]·W_O` (training, where only
+/// the sum matters). With a team, the kv heads are split between the threads, then the
+/// query heads, each thread running its query heads from Q to their outputs.
 pub(crate) fn attention_forward<F: Scalar>(
     weights: &AttentionParams<F>,
+    setup: &AttentionSetup<'_, F>,
     x: ArrayView2<'_, F>,
     batch: usize,
     n_pos: usize,
@@ -112,63 +200,115 @@ pub(crate) fn attention_forward<F: Scalar>(
     split: Split<'_>,
 ) -> AttentionTrace<F> {
     let (n_heads, d_model, d_head) = weights.w_q.dim();
+    let n_kv = weights.w_k.dim().0;
+    let group = n_heads / n_kv;
     let rows = x.nrows();
+    let rotated = setup.rope.is_some();
 
-    let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    // New arrays, not zero-filled: every element is written below (see the SAFETY note).
+    // New arrays, not zero-filled: every element is written below (see the SAFETY notes).
     // Training reads only the pattern and the heads' sum, so its traces keep no scores and
     // no per-head outputs.
     let score_len = if full_trace { n_pos } else { 0 };
     let result_rows = if full_trace { rows } else { 0 };
+    let pre_rows = if rotated && full_trace { rows } else { 0 };
     let mut q = Array3::<F>::uninit((n_heads, rows, d_head));
-    let mut k = Array3::<F>::uninit((n_heads, rows, d_head));
-    let mut v = Array3::<F>::uninit((n_heads, rows, d_head));
+    let mut q_pre = Array3::<F>::uninit((n_heads, pre_rows, d_head));
+    let mut k = Array3::<F>::uninit((n_kv, rows, d_head));
+    let mut k_pre = Array3::<F>::uninit((n_kv, pre_rows, d_head));
+    let mut v = Array3::<F>::uninit((n_kv, rows, d_head));
     let mut scores = Array4::<F>::uninit((batch, n_heads, score_len, score_len));
     let mut pattern = Array4::<F>::uninit((batch, n_heads, n_pos, n_pos));
     let mut z = Array3::<F>::uninit((n_heads, rows, d_head));
     let mut head_result = Array3::<F>::uninit((n_heads, result_rows, d_model));
 
-    // Heads `first_head ..` into `out`, every array of each head in turn.
+    // Phase 1: keys and values of the kv heads `first ..` into `out`.
+    let run_kv = |first: usize, mut out: KvOutputs<'_, F>| {
+        for local in 0..out.k.len_of(Axis(0)) {
+            let head = first + local;
+            project_head(
+                &x,
+                &weights.w_k,
+                &weights.b_k,
+                &weights.k_norm,
+                head,
+                setup,
+                out.k.index_axis_mut(Axis(0), local),
+                out.k_pre.index_axis_mut(Axis(0), local),
+                true,
+            );
+            let no_norm = Array1::zeros(0);
+            project_head(
+                &x,
+                &weights.w_v,
+                &weights.b_v,
+                &no_norm,
+                head,
+                setup,
+                out.v.index_axis_mut(Axis(0), local),
+                out.k_pre
+                    .index_axis_mut(Axis(0), local)
+                    .slice_move(s![..0, ..]),
+                false,
+            );
+        }
+    };
+    let kv_outputs = KvOutputs {
+        k: k.view_mut(),
+        v: v.view_mut(),
+        k_pre: k_pre.view_mut(),
+    };
+    let kv_work = 2 * rows * d_model * d_head;
+    if n_kv >= 2 && split.worth_it(rows, n_kv * kv_work) {
+        let half = n_kv / 2;
+        let (first, second) = kv_outputs.split_at(half);
+        split.join(|| run_kv(0, first), || run_kv(half, second));
+    } else {
+        run_kv(0, kv_outputs);
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `run_kv` visited every kv head (all of them, or the two groups that tile the
+    // head axis) and wrote its whole k and v blocks (`mat_mul_into`), and its k_pre block
+    // when that has rows (it has rows only when the keys are rotated, and `project_head`
+    // copies them before rotating).
+    let (k, v, k_pre) = unsafe { (k.assume_init(), v.assume_init(), k_pre.assume_init()) };
+
+    // Phase 2: the query heads `first_head ..` into `out`, every array of each head in turn.
     let run_heads = |first_head: usize, mut out: HeadOutputs<'_, F>| {
         for local in 0..out.q.len_of(Axis(0)) {
             let head = first_head + local;
-            // x · W[h] + b[h], this head's part of Q, K or V. [rows, d_head]
-            let project = |w: &Array3<F>, b: &Array2<F>, target| {
-                let mut part = mat_mul_into(F::one(), &x, &w.index_axis(Axis(0), head), target);
-                part += &b.row(head);
-                part
-            };
-            let q_h = project(
+            let kv_head = head / group;
+            let q_h = project_head(
+                &x,
                 &weights.w_q,
                 &weights.b_q,
+                &weights.q_norm,
+                head,
+                setup,
                 out.q.index_axis_mut(Axis(0), local),
+                out.q_pre.index_axis_mut(Axis(0), local),
+                true,
             );
-            let k_h = project(
-                &weights.w_k,
-                &weights.b_k,
-                out.k.index_axis_mut(Axis(0), local),
-            );
-            let v_h = project(
-                &weights.w_v,
-                &weights.b_v,
-                out.v.index_axis_mut(Axis(0), local),
+            let (k_h, v_h) = (
+                k.index_axis(Axis(0), kv_head),
+                v.index_axis(Axis(0), kv_head),
             );
             let mut z_h = out.z.index_axis_mut(Axis(0), local); // [rows, d_head]
             for b in 0..batch {
                 let seq = s![b * n_pos..(b + 1) * n_pos, ..];
                 let mut pattern_bh = mat_mul_into(
-                    scale,
+                    setup.scale,
                     &q_h.slice(seq),
                     &k_h.slice(seq).t(),
                     out.pattern.slice_mut(s![b, local, .., ..]),
                 ); // [query_pos, key_pos], the scores until the softmax
+                softcap_in_place(&mut pattern_bh, setup.softcap);
                 if full_trace {
                     copy_into(
                         pattern_bh.view(),
                         out.scores.slice_mut(s![b, local, .., ..]),
                     );
                 }
-                causal_softmax_in_place(pattern_bh.view_mut());
+                masked_softmax_in_place(pattern_bh.view_mut(), setup.window);
                 mat_mul_into(F::one(), &pattern_bh, &v_h.slice(seq), z_h.slice_mut(seq));
             }
             if full_trace {
@@ -189,17 +329,16 @@ pub(crate) fn attention_forward<F: Scalar>(
     };
     let outputs = HeadOutputs {
         q: q.view_mut(),
-        k: k.view_mut(),
-        v: v.view_mut(),
+        q_pre: q_pre.view_mut(),
         scores: scores.view_mut(),
         pattern: pattern.view_mut(),
         z: z.view_mut(),
         head_result: head_result.view_mut(),
     };
-    // Per head: three products of rows · d_model · d_head multiply-adds (Q, K, V), two of
+    // Per head: a product of rows · d_model · d_head multiply-adds (Q), two of
     // n_pos² · d_head and a softmax, and with `full_trace` one of rows · d_head · d_model.
     let head_work =
-        3 * rows * d_model * d_head + 2 * rows * n_pos * d_head + result_rows * d_head * d_model;
+        rows * d_model * d_head + 2 * rows * n_pos * d_head + result_rows * d_head * d_model;
     if n_heads >= 2 && split.worth_it(rows, n_heads * head_work) {
         let half = n_heads / 2;
         let (first, second) = outputs.split_at(half);
@@ -208,17 +347,17 @@ pub(crate) fn attention_forward<F: Scalar>(
         run_heads(0, outputs);
     }
     #[allow(unsafe_code)]
-    // SAFETY: `run_heads` visited every head (all of them, or the two groups that tile the
-    // head axis). For each head it wrote q, k, v whole (`mat_mul_into`), and for every sequence
-    // `b` the pattern block [b, head] (`mat_mul_into`), z's rows of sequence b (the
-    // sequences tile the rows) and, with `full_trace`, the scores block [b, head]; with
-    // `full_trace` it wrote the head's whole [rows, d_model] result block (without it the
-    // scores and results are empty).
-    let (q, k, v, scores, pattern, z, head_result) = unsafe {
+    // SAFETY: `run_heads` visited every query head (all of them, or the two groups that
+    // tile the head axis). For each head it wrote q whole (`mat_mul_into`) and q_pre when it
+    // has rows (rotated queries, copied before rotating), and for every sequence `b` the
+    // pattern block [b, head] (`mat_mul_into`), z's rows of sequence b (the sequences tile
+    // the rows) and, with `full_trace`, the scores block [b, head]; with `full_trace` it
+    // wrote the head's whole [rows, d_model] result block (without it the scores and results
+    // are empty).
+    let (q, q_pre, scores, pattern, z, head_result) = unsafe {
         (
             q.assume_init(),
-            k.assume_init(),
-            v.assume_init(),
+            q_pre.assume_init(),
             scores.assume_init(),
             pattern.assume_init(),
             z.assume_init(),
@@ -231,10 +370,13 @@ pub(crate) fn attention_forward<F: Scalar>(
         let z_concat = ndarray::concatenate(Axis(1), &z_heads).expect("the heads have one shape"); // [rows, head·d_head]
         affine(split, &z_concat.view(), &w_o_flat(weights), None) // [rows, d_model]
     });
+    let rotated_trace = rotated && full_trace;
     AttentionTrace {
         q,
         k,
         v,
+        q_pre_rotary: rotated_trace.then_some(q_pre),
+        k_pre_rotary: rotated_trace.then_some(k_pre),
         scores,
         pattern,
         z,
@@ -342,7 +484,7 @@ pub(crate) fn attention_backward<F: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array1, Array3, ShapeBuilder};
+    use ndarray::ShapeBuilder;
 
     /// Weights of `n_heads` heads with distinct values, in standard or column-major layout.
     fn weights(column_major: bool) -> AttentionParams<f32> {
@@ -364,6 +506,8 @@ mod tests {
             b_v: Array2::zeros((n_heads, d_head)),
             w_o: Array3::zeros((n_heads, d_head, d_model)),
             b_o: Array1::zeros(d_model),
+            q_norm: Array1::zeros(0),
+            k_norm: Array1::zeros(0),
         }
     }
 

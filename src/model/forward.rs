@@ -5,10 +5,10 @@
 //! The same Trace is what every view reads and what backward uses as its cache.
 
 use super::linalg::{mat_mul, product};
-use ndarray::{Array1, Array2, Array3, Array4, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, Axis};
 
-use super::attention::attention_forward;
-use super::config::{Activation, NormPlacement};
+use super::attention::{AttentionSetup, attention_forward};
+use super::config::{Activation, ModelConfig, NormPlacement, Positions};
 use super::hooks::{HookSite, Intervention, NoIntervention};
 use super::ops::{
     LayerNormTrace, activation_backward_in_place, activation_forward, cross_entropy,
@@ -16,7 +16,9 @@ use super::ops::{
 };
 use super::parallel::{Split, affine, with_split};
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
+use super::rotary::RopeTable;
 use super::scalar::Scalar;
+use super::scalar::c;
 
 /// A token id: an index into the vocabulary.
 pub type TokenId = u32;
@@ -24,13 +26,23 @@ pub type TokenId = u32;
 /// What the MLP sublayer of one block computed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MlpTrace<F> {
-    /// `ln2`: on the MLP's input (pre-LN) or on `resid_post_pre_norm` (post-LN).
+    /// `ln2`: on the MLP's input (pre-LN, parallel, sandwich) or on `resid_post_pre_norm`
+    /// (post-LN).
     pub ln2: LayerNormTrace<F>,
-    /// `hook_pre`: `mlp_in · W_in + b_in`. [rows, d_mlp]
+    /// `hook_pre`: `mlp_in · W_in + b_in`, or the gate `mlp_in · W_gate + b_gate` of a gated
+    /// MLP. [rows, d_mlp]
     pub pre: Array2<F>,
-    /// `hook_post`: the activation applied to `pre`. [rows, d_mlp]
+    /// `hook_pre_linear`: `mlp_in · W_in + b_in` of a gated MLP. [rows, d_mlp]
+    pub pre_linear: Option<Array2<F>>,
+    /// `hook_post`: the activation applied to `pre` (times `pre_linear` when gated).
+    /// [rows, d_mlp]
     pub post: Array2<F>,
-    /// `hook_mlp_out`: `post · W_out + b_out`. [rows, d_model]
+    /// Sandwich blocks: `post · W_out + b_out` before `ln2_post`. [rows, d_model]
+    pub out_pre_norm: Option<Array2<F>>,
+    /// Sandwich blocks: the norm on the MLP's output.
+    pub ln2_post: Option<LayerNormTrace<F>>,
+    /// `hook_mlp_out`: what the MLP adds to the stream, `post · W_out + b_out` (normalised by
+    /// `ln2_post` in a sandwich block). [rows, d_model]
     pub out: Array2<F>,
 }
 
@@ -41,14 +53,22 @@ pub struct LayerTrace<F> {
     pub resid_pre: Array2<F>,
     /// `ln1`: on `resid_pre` (pre-LN) or on `resid_mid_pre_norm` (post-LN).
     pub ln1: LayerNormTrace<F>,
-    /// `hook_q`. [head, rows, d_head]
+    /// `hook_q`: queries after q_norm and rotary (TransformerLens's `hook_rot_q`).
+    /// [head, rows, d_head]
     pub q: Array3<F>,
-    /// `hook_k`. [head, rows, d_head]
+    /// `hook_k`: keys after k_norm and rotary, one per key/value head.
+    /// [kv_head, rows, d_head]
     pub k: Array3<F>,
-    /// `hook_v`. [head, rows, d_head]
+    /// `hook_v`. [kv_head, rows, d_head]
     pub v: Array3<F>,
-    /// `hook_attn_scores`: `q·kᵀ/√d_head`, before the causal mask (entries above the
-    /// diagonal are the raw values the mask discards). [batch, head, query_pos, key_pos];
+    /// `hook_q_pre_rotary`: queries before rotary, when positions are rotary (full traces).
+    /// [head, rows, d_head]
+    pub q_pre_rotary: Option<Array3<F>>,
+    /// `hook_k_pre_rotary`. [kv_head, rows, d_head]
+    pub k_pre_rotary: Option<Array3<F>>,
+    /// `hook_attn_scores`: `q·kᵀ·scale` (softcapped when the model caps them), before the
+    /// causal mask (masked entries are the raw values the mask discards).
+    /// [batch, head, query_pos, key_pos];
     /// empty ([batch, head, 0, 0]) in traces from [`forward_for_training`] (backward reads
     /// only the pattern).
     pub scores: Array4<F>,
@@ -61,11 +81,17 @@ pub struct LayerTrace<F> {
     /// [head, rows, d_model]; empty ([head, 0, d_model]) in traces from
     /// [`forward_for_training`], which sums the heads in one fused product instead.
     pub head_result: Array3<F>,
-    /// `hook_attn_out`: Σ_h head_result[h] + b_O. [rows, d_model]
+    /// Sandwich blocks: Σ_h head_result[h] + b_O before `ln1_post`. [rows, d_model]
+    pub attn_out_pre_norm: Option<Array2<F>>,
+    /// Sandwich blocks: the norm on attention's output.
+    pub ln1_post: Option<LayerNormTrace<F>>,
+    /// `hook_attn_out`: what attention adds to the stream, Σ_h head_result[h] + b_O
+    /// (normalised by `ln1_post` in a sandwich block). [rows, d_model]
     pub attn_out: Array2<F>,
     /// Post-LN only: `skip + attn_out`, the sum that `ln1` normalises. [rows, d_model]
     pub resid_mid_pre_norm: Option<Array2<F>>,
-    /// `hook_resid_mid`: the stream between the sublayers. [rows, d_model]
+    /// `hook_resid_mid`: the stream between the sublayers. In a parallel block, where no such
+    /// stream exists, `resid_pre + attn_out` (the partial sum; not a hook). [rows, d_model]
     pub resid_mid: Array2<F>,
     /// `None` for attention-only blocks.
     pub mlp: Option<MlpTrace<F>>,
@@ -84,10 +110,10 @@ pub struct Trace<F = f32> {
     pub n_pos: usize,
     /// The input, sequence-major. [rows]
     pub tokens: Vec<TokenId>,
-    /// `hook_embed`: W_E[tokens]. [rows, d_model]
+    /// `hook_embed`: W_E[tokens]·embed_scale. [rows, d_model]
     pub embed: Array2<F>,
-    /// `hook_pos_embed`: W_pos[pos]. [rows, d_model]
-    pub pos_embed: Array2<F>,
+    /// `hook_pos_embed`: W_pos[pos], when positions are learned. [rows, d_model]
+    pub pos_embed: Option<Array2<F>>,
     /// One entry per block.
     pub layers: Vec<LayerTrace<F>>,
     /// `ln_final` on the last `resid_post`, when the model has one.
@@ -131,7 +157,15 @@ impl<F: Scalar> Trace<F> {
     pub fn final_resid(&self) -> Array2<F> {
         match self.layers.last() {
             Some(layer) => layer.resid_post.clone(),
-            None => &self.embed + &self.pos_embed,
+            None => self.embed_sum(),
+        }
+    }
+
+    /// `hook_embed + hook_pos_embed`: the stream entering block 0. [rows, d_model]
+    pub fn embed_sum(&self) -> Array2<F> {
+        match &self.pos_embed {
+            Some(pos_embed) => &self.embed + pos_embed,
+            None => self.embed.clone(),
         }
     }
 
@@ -244,15 +278,33 @@ fn forward_checked<F: Scalar>(
     let batch = sequences.len();
 
     let mut embed = params.w_e.select(Axis(0), &as_indices(&tokens)); // [rows, d_model]
+    if config.embed_scale != 1.0 {
+        // As the reference computes it: the scale rounded to the weights' float type first.
+        embed *= c::<F>(config.embed_scale);
+    }
     intervention.apply(HookSite::Embed, embed.view_mut().into_dyn());
-    let positions: Vec<usize> = (0..batch).flat_map(|_| 0..n_pos).collect();
-    let mut pos_embed = params.w_pos.select(Axis(0), &positions); // [rows, d_model]
-    intervention.apply(HookSite::PosEmbed, pos_embed.view_mut().into_dyn());
+    let pos_embed = config.learned_positions().then(|| {
+        let positions: Vec<usize> = (0..batch).flat_map(|_| 0..n_pos).collect();
+        let mut pos_embed = params.w_pos.select(Axis(0), &positions); // [rows, d_model]
+        intervention.apply(HookSite::PosEmbed, pos_embed.view_mut().into_dyn());
+        pos_embed
+    });
+    let (rope_tables, rope_of_layer) = rope_tables::<F>(config, n_pos);
 
-    let mut resid = &embed + &pos_embed; // [rows, d_model]
+    let mut resid = match &pos_embed {
+        Some(pos_embed) => &embed + pos_embed,
+        None => embed.clone(),
+    }; // [rows, d_model]
     let mut layers = Vec::with_capacity(config.n_layers);
     for (layer, block) in params.blocks.iter().enumerate() {
         intervention.apply(HookSite::ResidPre { layer }, resid.view_mut().into_dyn());
+        let setup = AttentionSetup {
+            scale: c::<F>(config.score_scale()),
+            window: config.window(layer),
+            softcap: config.attn_softcap.map(c::<F>),
+            rope: rope_of_layer.get(layer).map(|&index| &rope_tables[index]),
+            qk_norm_eps: c::<F>(config.layer_norm_eps),
+        };
         let trace = block_forward(
             params,
             block,
@@ -260,6 +312,7 @@ fn forward_checked<F: Scalar>(
             batch,
             n_pos,
             resid,
+            &setup,
             intervention,
             full_trace,
             split,
@@ -270,7 +323,7 @@ fn forward_checked<F: Scalar>(
     let ln_final = params
         .ln_final
         .as_ref()
-        .map(|ln| layer_norm(ln, resid.view(), config.layer_norm_eps, split));
+        .map(|ln| layer_norm(config, ln, resid.view(), split));
     let unembed_in = ln_final.as_ref().map_or(resid.view(), |ln| ln.out.view());
     let logits = unembed_split(params, unembed_in, split);
     Ok(Trace {
@@ -291,25 +344,79 @@ pub fn unembed<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>) -> Array2<F>
 }
 
 fn unembed_split<F: Scalar>(params: &Params<F>, x: ArrayView2<'_, F>, split: Split) -> Array2<F> {
-    affine(
+    let mut logits = affine(
         split,
         &x,
         &params.unembed(),
         params.b_u.as_ref().map(|b_u| b_u.view()),
-    ) // [rows, d_vocab]
+    ); // [rows, d_vocab]
+    if let Some(cap) = params.config.final_softcap {
+        let cap = c::<F>(cap);
+        logits.mapv_inplace(|logit| cap * (logit / cap).tanh());
+    }
+    logits
+}
+
+/// The rotary tables of a pass over `n_pos` positions, one per distinct θ, and the index of
+/// each layer's table (both empty without rotary positions).
+fn rope_tables<F: Scalar>(config: &ModelConfig, n_pos: usize) -> (Vec<RopeTable<F>>, Vec<usize>) {
+    let Positions::Rotary(rotary) = &config.positions else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut tables: Vec<RopeTable<F>> = Vec::new();
+    let of_layer = rotary
+        .thetas
+        .iter()
+        .map(
+            |&theta| match tables.iter().position(|t| t.theta == theta) {
+                Some(index) => index,
+                None => {
+                    tables.push(RopeTable::new(rotary, theta, n_pos));
+                    tables.len() - 1
+                }
+            },
+        )
+        .collect();
+    (tables, of_layer)
 }
 
 fn as_indices(tokens: &[TokenId]) -> Vec<usize> {
     tokens.iter().map(|&t| t as usize).collect()
 }
 
+/// The model's norm (LayerNorm or RMSNorm, its eps) with these weights on `x` [rows, d_model].
 fn layer_norm<F: Scalar>(
+    config: &ModelConfig,
     ln: &LayerNormParams<F>,
     x: ArrayView2<'_, F>,
-    eps: f64,
     split: Split<'_>,
 ) -> LayerNormTrace<F> {
-    layer_norm_forward(x, ln.w.view(), ln.b.view(), eps, split)
+    layer_norm_forward(
+        x,
+        ln.w.view(),
+        ln.b.view(),
+        config.layer_norm_eps,
+        config.norm_kind,
+        split,
+    )
+}
+
+/// `norm(x)` when a sandwich block has a norm after the sublayer: (the pre-norm output, the
+/// norm's trace, its output); otherwise `x` alone.
+fn post_norm<F: Scalar>(
+    config: &ModelConfig,
+    ln: Option<&LayerNormParams<F>>,
+    x: Array2<F>,
+    split: Split<'_>,
+) -> (Option<Array2<F>>, Option<LayerNormTrace<F>>, Array2<F>) {
+    match ln {
+        Some(ln) => {
+            let trace = layer_norm(config, ln, x.view(), split);
+            let out = trace.out.clone();
+            (Some(x), Some(trace), out)
+        }
+        None => (None, None, x),
+    }
 }
 
 /// One block. `resid_pre` [rows, d_model] is moved into the trace.
@@ -320,13 +427,14 @@ fn block_forward<F: Scalar>(
     batch: usize,
     n_pos: usize,
     resid_pre: Array2<F>,
+    setup: &AttentionSetup<'_, F>,
     intervention: &dyn Intervention<F>,
     full_trace: bool,
     split: Split<'_>,
 ) -> LayerTrace<F> {
     let config = &params.config;
-    let eps = config.layer_norm_eps;
-    let post_norm = config.norm == NormPlacement::Post;
+    let post_ln = config.norm == NormPlacement::Post;
+    let parallel = config.norm == NormPlacement::Parallel;
     // `skip + sublayer_out`, where the skip term is `skip_source` (residual connections on)
     // or zeros (off), as the intervention at `site` leaves it.
     let add_skip = |site: HookSite, skip_source: &Array2<F>, sublayer_out: &Array2<F>| {
@@ -342,14 +450,14 @@ fn block_forward<F: Scalar>(
         skip + sublayer_out
     };
 
-    // Attention sublayer. Pre-LN: attn(ln1(x)); post-LN: attn(x).
-    let ln1_pre = (!post_norm).then(|| layer_norm(&block.ln1, resid_pre.view(), eps, split));
+    // Attention sublayer. Post-LN: attn(x); every other placement: attn(ln1(x)).
+    let ln1_pre = (!post_ln).then(|| layer_norm(config, &block.ln1, resid_pre.view(), split));
     let attn_in = ln1_pre
         .as_ref()
         .map_or(resid_pre.view(), |ln| ln.out.view());
-    let mut attn = attention_forward(&block.attn, attn_in, batch, n_pos, full_trace, split);
-    let mut attn_out = match attn.fused_out.take() {
-        Some(sum) => sum + &block.attn.b_o,
+    let mut attn = attention_forward(&block.attn, setup, attn_in, batch, n_pos, full_trace, split);
+    let heads_sum = match attn.fused_out.take() {
+        Some(sum) => add_bias(sum, &block.attn.b_o),
         None => {
             intervention.apply(
                 HookSite::HeadResult { layer },
@@ -358,57 +466,56 @@ fn block_forward<F: Scalar>(
             sum_heads_plus_bias(&attn.head_result, &block.attn.b_o)
         }
     }; // [rows, d_model]
+    let (attn_out_pre_norm, ln1_post, mut attn_out) =
+        post_norm(config, block.ln1_post.as_ref(), heads_sum, split);
     intervention.apply(HookSite::AttnOut { layer }, attn_out.view_mut().into_dyn());
     let attn_sum = add_skip(HookSite::AttnSkip { layer }, &resid_pre, &attn_out); // [rows, d_model]
     let (ln1, resid_mid_pre_norm, mut resid_mid) = match ln1_pre {
         Some(ln1) => (ln1, None, attn_sum),
         None => {
-            let ln1 = layer_norm(&block.ln1, attn_sum.view(), eps, split);
+            let ln1 = layer_norm(config, &block.ln1, attn_sum.view(), split);
             let out = ln1.out.clone();
             (ln1, Some(attn_sum), out)
         }
     };
-    intervention.apply(
-        HookSite::ResidMid { layer },
-        resid_mid.view_mut().into_dyn(),
-    );
+    if !parallel {
+        intervention.apply(
+            HookSite::ResidMid { layer },
+            resid_mid.view_mut().into_dyn(),
+        );
+    }
 
-    // MLP sublayer. Pre-LN: mlp(ln2(x')); post-LN: mlp(x').
+    // MLP sublayer. Post-LN: mlp(x'); pre-LN and sandwich: mlp(ln2(x')); parallel:
+    // mlp(ln2(x)), reading the same stream as attention.
     let (mlp, resid_post_pre_norm, resid_post) = match &block.mlp {
         None => (None, None, resid_mid.clone()),
         Some(weights) => {
+            let mlp_reads = if parallel { &resid_pre } else { &resid_mid };
             let ln2_pre =
-                (!post_norm).then(|| layer_norm(&weights.ln2, resid_mid.view(), eps, split));
+                (!post_ln).then(|| layer_norm(config, &weights.ln2, mlp_reads.view(), split));
             let mlp_in = ln2_pre
                 .as_ref()
                 .map_or(resid_mid.view(), |ln| ln.out.view());
-            let (pre, post, mut out) = mlp_forward(weights, config.activation, mlp_in, split);
+            let parts = mlp_forward(weights, config.activation, mlp_in, split);
+            let (out_pre_norm, ln2_post, mut out) =
+                post_norm(config, weights.ln2_post.as_ref(), parts.out, split);
             intervention.apply(HookSite::MlpOut { layer }, out.view_mut().into_dyn());
             let mlp_sum = add_skip(HookSite::MlpSkip { layer }, &resid_mid, &out); // [rows, d_model]
+            let trace = |ln2| MlpTrace {
+                ln2,
+                pre: parts.pre,
+                pre_linear: parts.pre_linear,
+                post: parts.post,
+                out_pre_norm,
+                ln2_post,
+                out,
+            };
             match ln2_pre {
-                Some(ln2) => (
-                    Some(MlpTrace {
-                        ln2,
-                        pre,
-                        post,
-                        out,
-                    }),
-                    None,
-                    mlp_sum,
-                ),
+                Some(ln2) => (Some(trace(ln2)), None, mlp_sum),
                 None => {
-                    let ln2 = layer_norm(&weights.ln2, mlp_sum.view(), eps, split);
+                    let ln2 = layer_norm(config, &weights.ln2, mlp_sum.view(), split);
                     let resid_post = ln2.out.clone();
-                    (
-                        Some(MlpTrace {
-                            ln2,
-                            pre,
-                            post,
-                            out,
-                        }),
-                        Some(mlp_sum),
-                        resid_post,
-                    )
+                    (Some(trace(ln2)), Some(mlp_sum), resid_post)
                 }
             }
         }
@@ -420,10 +527,14 @@ fn block_forward<F: Scalar>(
         q: attn.q,
         k: attn.k,
         v: attn.v,
+        q_pre_rotary: attn.q_pre_rotary,
+        k_pre_rotary: attn.k_pre_rotary,
         scores: attn.scores,
         pattern: attn.pattern,
         z: attn.z,
         head_result: attn.head_result,
+        attn_out_pre_norm,
+        ln1_post,
         attn_out,
         resid_mid_pre_norm,
         resid_mid,
@@ -433,11 +544,23 @@ fn block_forward<F: Scalar>(
     }
 }
 
+/// `x + b`, or `x` when the bias is absent (empty). `x` [rows, d_model], `b` [d_model].
+fn add_bias<F: Scalar>(x: Array2<F>, b: &Array1<F>) -> Array2<F> {
+    if b.is_empty() { x } else { x + b }
+}
+
 /// `Σ_h head_result[h] + b_O`, summed in head order and then the bias, as
 /// `sum_axis(Axis(0)) + b_O` would, into a new array written once. `head_result`
 /// [head, rows, d_model], `b_o` [d_model] → [rows, d_model].
 fn sum_heads_plus_bias<F: Scalar>(head_result: &Array3<F>, b_o: &Array1<F>) -> Array2<F> {
     let (n_heads, rows, d_model) = head_result.dim();
+    let zero_bias;
+    let b_o = if b_o.is_empty() {
+        zero_bias = Array1::zeros(d_model);
+        &zero_bias
+    } else {
+        b_o
+    };
     let (Some(results), Some(bias), true) = (
         head_result.as_slice(),
         b_o.as_slice(),
@@ -471,23 +594,54 @@ fn sum_heads_plus_bias<F: Scalar>(head_result: &Array3<F>, b_o: &Array1<F>) -> A
     }
 }
 
+/// What [`mlp_forward`] computed.
+pub(crate) struct MlpParts<F> {
+    /// `x·W_in + b_in`, or the gate `x·W_gate + b_gate` when gated. [rows, d_mlp]
+    pub pre: Array2<F>,
+    /// `x·W_in + b_in` of a gated MLP. [rows, d_mlp]
+    pub pre_linear: Option<Array2<F>>,
+    /// `act(pre)`, times `pre_linear` when gated. [rows, d_mlp]
+    pub post: Array2<F>,
+    /// `post·W_out + b_out`. [rows, d_model]
+    pub out: Array2<F>,
+}
+
 /// The MLP on `x` [rows, d_model]: `pre = x·W_in + b_in` [rows, d_mlp], `post = act(pre)`
-/// [rows, d_mlp], `out = post·W_out + b_out` [rows, d_model]. Returns (pre, post, out).
+/// [rows, d_mlp], `out = post·W_out + b_out` [rows, d_model]. A gated MLP (weights with a
+/// `W_gate`) has `pre = x·W_gate + b_gate`, `pre_linear = x·W_in + b_in` and
+/// `post = act(pre) ⊙ pre_linear`. Absent (empty) biases are skipped.
 pub(crate) fn mlp_forward<F: Scalar>(
     weights: &MlpParams<F>,
     activation: Activation,
     x: ArrayView2<'_, F>,
     split: Split<'_>,
-) -> (Array2<F>, Array2<F>, Array2<F>) {
-    let pre = affine(split, &x, &weights.w_in.view(), Some(weights.b_in.view())); // [rows, d_mlp]
-    let post = activation_forward(activation, &pre, split);
+) -> MlpParts<F> {
+    fn bias<F>(b: &Array1<F>) -> Option<ArrayView1<'_, F>> {
+        (!b.is_empty()).then(|| b.view())
+    }
+    let linear = affine(split, &x, &weights.w_in.view(), bias(&weights.b_in)); // [rows, d_mlp]
+    let (pre, pre_linear) = if weights.w_gate.is_empty() {
+        (linear, None)
+    } else {
+        let gate = affine(split, &x, &weights.w_gate.view(), bias(&weights.b_gate));
+        (gate, Some(linear))
+    };
+    let mut post = activation_forward(activation, &pre, split);
+    if let Some(linear) = &pre_linear {
+        post *= linear;
+    }
     let out = affine(
         split,
         &post.view(),
         &weights.w_out.view(),
-        Some(weights.b_out.view()),
+        bias(&weights.b_out),
     ); // [rows, d_model]
-    (pre, post, out)
+    MlpParts {
+        pre,
+        pre_linear,
+        post,
+        out,
+    }
 }
 
 /// Reverses [`mlp_forward`]: given `d_out` [rows, d_model], adds the gradients of `W_in`,

@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
-use super::config::Activation;
+use super::config::{Activation, NormKind};
 use super::parallel::Split;
 use super::scalar::{Scalar, c};
 use super::simd::with_avx512;
@@ -25,6 +25,27 @@ pub struct LayerNormTrace<F> {
     pub normalized: Array2<F>,
     /// normalized·w + b. [rows, d_model]
     pub out: Array2<F>,
+}
+
+/// A row's statistics for a norm of `kind`: LayerNorm's mean and `1/√(var + eps)`, or
+/// RMSNorm's 0 and `1/√(mean(x²) + eps)`. `x` [d].
+#[inline(always)]
+pub fn norm_statistics<F: Scalar>(x: ArrayView1<'_, F>, eps: F, kind: NormKind) -> (F, F) {
+    match kind {
+        NormKind::LayerNorm => mean_and_rstd(x, eps),
+        NormKind::RmsNorm => (F::zero(), rms_rstd(x, eps)),
+    }
+}
+
+/// `1/√(mean(x²) + eps)`, RMSNorm's scale. `x` [d].
+#[inline(always)]
+pub fn rms_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> F {
+    let n = c::<F>(x.len() as f64);
+    let mean_square = match x.as_slice() {
+        Some(values) => lane_sum(values, |v| v * v),
+        None => x.iter().map(|&v| v * v).fold(F::zero(), |a, b| a + b),
+    } / n;
+    F::one() / (mean_square + eps).sqrt()
 }
 
 /// A row's mean and `1/√(var + eps)` (biased variance), the statistics LayerNorm uses.
@@ -113,17 +134,26 @@ pub(crate) fn copy_into<'t, F: Scalar>(
     }
 }
 
-/// LayerNorm over the last axis: `(x − mean)/√(var + eps)·w + b`, biased variance.
-/// `x` [rows, d], `w`, `b` [d]. Rows are split over the two threads of `split` when large.
+/// LayerNorm over the last axis, `(x − mean)/√(var + eps)·w + b` (biased variance), or
+/// RMSNorm, `x/√(mean(x²) + eps)·w` (mean recorded as 0). `x` [rows, d], `w` [d], `b` [d]
+/// or empty (no shift). Rows are split over the two threads of `split` when large.
 /// The trace's arrays are new and written once, row by row, not zero-filled first.
 pub fn layer_norm_forward<F: Scalar>(
     x: ArrayView2<'_, F>,
     w: ArrayView1<'_, F>,
     b: ArrayView1<'_, F>,
     eps: f64,
+    kind: NormKind,
     split: Split<'_>,
 ) -> LayerNormTrace<F> {
     let (rows, d) = x.dim();
+    let zero_shift;
+    let b = if b.is_empty() {
+        zero_shift = Array1::zeros(d);
+        zero_shift.view()
+    } else {
+        b
+    };
     // `normalize_row` writes as many elements as the shortest of x, w and b: equal lengths
     // make that every element of the uninitialised outputs.
     assert!(
@@ -143,7 +173,7 @@ pub fn layer_norm_forward<F: Scalar>(
             #[inline(always)]
             || {
                 for (row, x_row) in x.outer_iter().enumerate() {
-                    let (mu, r) = mean_and_rstd(x_row, eps);
+                    let (mu, r) = norm_statistics(x_row, eps, kind);
                     part.mean[row].write(mu);
                     part.rstd[row].write(r);
                     normalize_row(
@@ -348,6 +378,55 @@ pub fn gelu_new_backward<F: Scalar>(x: F) -> F {
         + c::<F>(0.5) * x * sech2 * k * (F::one() + c::<F>(3.0) * a * x * x)
 }
 
+/// Exact GELU, `x·Φ(x) = 0.5·x·(1 + erf(x/√2))` (PyTorch's `gelu`, GPT-NeoX's `gelu`).
+#[inline(always)]
+pub fn gelu_exact<F: Scalar>(x: F) -> F {
+    c::<F>(0.5) * x * (F::one() + (x * c::<F>(std::f64::consts::FRAC_1_SQRT_2)).erf())
+}
+
+/// Reverses [`gelu_exact`]: `Φ(x) + x·φ(x)`.
+#[inline(always)]
+pub fn gelu_exact_backward<F: Scalar>(x: F) -> F {
+    let cdf = c::<F>(0.5) * (F::one() + (x * c::<F>(std::f64::consts::FRAC_1_SQRT_2)).erf());
+    let pdf = (-(x * x) * c::<F>(0.5)).exp() * c::<F>(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+    cdf + x * pdf
+}
+
+/// SiLU, `x·σ(x) = x / (1 + e^(−x))`.
+#[inline(always)]
+pub fn silu<F: Scalar>(x: F) -> F {
+    x / (F::one() + (-x).exp())
+}
+
+/// Reverses [`silu`]: `σ(x)·(1 + x·(1 − σ(x)))`.
+#[inline(always)]
+pub fn silu_backward<F: Scalar>(x: F) -> F {
+    let sigma = F::one() / (F::one() + (-x).exp());
+    sigma * (F::one() + x * (F::one() - sigma))
+}
+
+/// The activation's value at `x`.
+#[inline(always)]
+pub fn activate<F: Scalar>(activation: Activation, x: F) -> F {
+    match activation {
+        Activation::GeluNew => gelu_new(x),
+        Activation::Relu => relu(x),
+        Activation::GeluExact => gelu_exact(x),
+        Activation::Silu => silu(x),
+    }
+}
+
+/// The activation's derivative at `x`.
+#[inline(always)]
+pub fn activate_backward<F: Scalar>(activation: Activation, x: F) -> F {
+    match activation {
+        Activation::GeluNew => gelu_new_backward(x),
+        Activation::Relu => relu_backward(x),
+        Activation::GeluExact => gelu_exact_backward(x),
+        Activation::Silu => silu_backward(x),
+    }
+}
+
 /// `max(0, x)`.
 #[inline(always)]
 pub fn relu<F: Scalar>(x: F) -> F {
@@ -362,12 +441,27 @@ pub fn relu_backward<F: Scalar>(x: F) -> F {
 
 /// Causal softmax of one head's scores, in place: row `query` keeps keys `0..=query` and
 /// gives the later keys exactly 0. `scores` [query_pos, key_pos] becomes the pattern.
-pub fn causal_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>) {
+pub fn causal_softmax_in_place<F: Scalar>(scores: ArrayViewMut2<'_, F>) {
+    masked_softmax_in_place(scores, None);
+}
+
+/// The first key a query at `query` sees: 0, or the start of its sliding `window` (the
+/// `window` keys ending at the query itself, as Hugging Face's `i − window < j ≤ i`).
+pub fn first_visible_key(query: usize, window: Option<usize>) -> usize {
+    window.map_or(0, |w| (query + 1).saturating_sub(w))
+}
+
+/// Causal softmax of one head's scores, in place, with an optional sliding window: row
+/// `query` keeps keys `first_visible_key(query, window)..=query` and gives every other key
+/// exactly 0. `scores` [query_pos, key_pos] becomes the pattern.
+pub fn masked_softmax_in_place<F: Scalar>(mut scores: ArrayViewMut2<'_, F>, window: Option<usize>) {
     for (query, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
-        let (visible, masked) = row
+        let (seen, masked) = row
             .as_slice_mut()
             .expect("score rows are contiguous")
             .split_at_mut(query + 1);
+        let (outside_window, visible) = seen.split_at_mut(first_visible_key(query, window));
+        outside_window.fill(F::zero());
         let max = lane_max(visible);
         for value in visible.iter_mut() {
             *value = (*value - max).exp();
@@ -423,13 +517,19 @@ pub fn activation_forward<F: Scalar>(
 #[inline(always)]
 fn activate_slice<F: Scalar>(activation: Activation, input: &[F], out: &mut [MaybeUninit<F>]) {
     assert_eq!(input.len(), out.len(), "one output per input");
+    // One loop per activation, so that each is compiled (and vectorized) on its own.
+    macro_rules! each {
+        ($f:expr) => {
+            out.iter_mut().zip(input).for_each(|(o, &x)| {
+                o.write($f(x));
+            })
+        };
+    }
     match activation {
-        Activation::GeluNew => out.iter_mut().zip(input).for_each(|(o, &x)| {
-            o.write(gelu_new(x));
-        }),
-        Activation::Relu => out.iter_mut().zip(input).for_each(|(o, &x)| {
-            o.write(relu(x));
-        }),
+        Activation::GeluNew => each!(gelu_new),
+        Activation::Relu => each!(relu),
+        Activation::GeluExact => each!(gelu_exact),
+        Activation::Silu => each!(silu),
     }
 }
 
@@ -453,6 +553,10 @@ pub fn activation_backward_in_place<F: Scalar>(
                 .iter_mut()
                 .zip(input)
                 .for_each(|(g, &x)| *g *= relu_backward(x)),
+            other => grad
+                .iter_mut()
+                .zip(input)
+                .for_each(|(g, &x)| *g *= activate_backward(other, x)),
         },
     )
 }

@@ -30,6 +30,8 @@ pub trait Scalar:
     fn from_f64_lossy(value: f64) -> Self;
     /// Widens to `f64`.
     fn as_f64(self) -> f64;
+    /// The error function at the precision of the type (libm's `erff` / `erf`).
+    fn erf(self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -39,6 +41,9 @@ impl Scalar for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
 }
 
 impl Scalar for f64 {
@@ -47,6 +52,9 @@ impl Scalar for f64 {
     }
     fn as_f64(self) -> f64 {
         self
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
     }
 }
 

@@ -75,6 +75,7 @@ impl Trainer {
         options: TrainOptions,
     ) -> Result<Self, String> {
         let config = &params.config;
+        config.trainable()?;
         if data.d_vocab() > config.d_vocab {
             return Err(format!(
                 "the data has {} token ids but the model's vocabulary is {}",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
+use crate::model::ops::first_visible_key;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
     Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_image, heatmap_thumbnail_ui,
@@ -21,15 +22,17 @@ mask).\n\n\
 Left: every head of every layer in miniature; click one to enlarge it. Middle: the chosen \
 head with token labels; hover a cell for its weight. Right: where the selected token looks.";
 
-/// The pattern of `layer`, `head` as a row-major [query_pos, key_pos] matrix, NaN above the
-/// diagonal (masked).
+/// The pattern of `layer`, `head` as a row-major [query_pos, key_pos] matrix, NaN where the
+/// mask hides the key (later keys, and keys outside a local layer's window).
 pub fn pattern_values(view: &ViewContext<'_>, layer: usize, head: usize) -> Vec<f32> {
     let pattern = &view.analysis.trace.layers[layer].pattern; // [batch, head, query_pos, key_pos]
     let n = view.analysis.n_pos();
+    let window = view.config().window(layer);
     let mut values = Vec::with_capacity(n * n);
     for query in 0..n {
+        let first = first_visible_key(query, window);
         for key in 0..n {
-            values.push(if key > query {
+            values.push(if key > query || key < first {
                 f32::NAN
             } else {
                 pattern[[0, head, query, key]]
@@ -143,8 +146,14 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
                 .min_col_width(0.0)
                 .show(ui, |ui| {
                     ui.label("");
+                    let group = config.n_heads / config.kv_heads();
                     for h in 0..config.n_heads {
-                        ui.label(format!("H{h}"));
+                        // Grouped-query heads carry the key/value head they share.
+                        if group > 1 {
+                            ui.label(format!("H{h}·kv{}", h / group));
+                        } else {
+                            ui.label(format!("H{h}"));
+                        }
                     }
                     ui.end_row();
                     for (l, row) in textures.iter().enumerate() {
@@ -190,6 +199,22 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Ve
         ))
         .strong(),
     );
+    let config = view.config();
+    if let Some(window) = config.window(layer) {
+        ui.label(format!(
+            "Local layer: each token sees only the last {window} tokens (itself included)."
+        ));
+    }
+    if config.kv_heads() != config.n_heads {
+        let group = config.n_heads / config.kv_heads();
+        let kv = head / group;
+        ui.label(format!(
+            "Shares key/value head {kv} with heads {}–{}: the same keys, its own queries.",
+            kv * group,
+            kv * group + group - 1
+        ));
+    }
+    let window = config.window(layer);
     let cell = ((side - 90.0) / n as f32).clamp(3.0, 36.0);
     let show_numbers = cell >= 30.0;
     let text = |row: usize, col: usize| {
@@ -204,8 +229,13 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Ve
                 view.analysis.token_text(row),
                 view.analysis.token_text(col)
             )
-        } else {
+        } else if col > row {
             format!("masked: token {row} cannot look at the later token {col}")
+        } else {
+            format!(
+                "masked: token {col} is outside token {row}'s local window of {}",
+                window.unwrap_or(0)
+            )
         }
     };
     egui::ScrollArea::both()

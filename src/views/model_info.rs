@@ -6,7 +6,7 @@ use egui::{Align2, Color32, CornerRadius, FontId, RichText, Sense, Stroke, Ui, p
 
 use super::{ViewContext, heading_ui};
 use crate::interp::Stage;
-use crate::model::{Activation, NormPlacement};
+use crate::model::describe::architecture_rows;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{Bar, bar_list_ui};
 
@@ -32,21 +32,13 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
     heading_ui(ui, ViewKind::Model, &model.name);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
-            ui.set_width(340.0);
+            ui.set_width(380.0);
             ui.label(RichText::new("Config").strong());
             egui::Grid::new("config grid")
                 .striped(true)
                 .num_columns(2)
                 .show(ui, |ui| {
-                    let norm = match config.norm {
-                        NormPlacement::Pre => "pre-LN (GPT-2)",
-                        NormPlacement::Post => "post-LN (original transformer)",
-                    };
-                    let activation = match config.activation {
-                        Activation::GeluNew => "GELU (tanh approximation)",
-                        Activation::Relu => "ReLU",
-                    };
-                    let rows: [(&str, String); 12] = [
+                    let mut rows: Vec<(&str, String)> = vec![
                         ("d_model", config.d_model.to_string()),
                         ("n_layers", config.n_layers.to_string()),
                         ("n_heads", config.n_heads.to_string()),
@@ -61,8 +53,9 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                         ),
                         ("d_vocab", config.d_vocab.to_string()),
                         ("n_ctx", config.n_ctx.to_string()),
-                        ("LayerNorm", norm.into()),
-                        ("activation", activation.into()),
+                    ];
+                    rows.extend(architecture_rows(config));
+                    rows.extend([
                         (
                             "residual connections",
                             if config.residual { "on" } else { "off" }.into(),
@@ -84,10 +77,10 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                                 model.tokenizer.vocab_size()
                             ),
                         ),
-                    ];
+                    ]);
                     for (name, value) in rows {
                         ui.label(name);
-                        ui.label(value);
+                        ui.add(egui::Label::new(value).wrap());
                         ui.end_row();
                     }
                 });

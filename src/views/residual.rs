@@ -59,16 +59,20 @@ fn breakdown(view: &ViewContext<'_>, stage: Stage, pos: usize) -> Vec<Row> {
     };
     let at = |s: Stage| s.vector(trace, pos).map(owned).unwrap_or_default();
     match stage {
-        Stage::Embed => vec![
-            row("", "token embedding", owned(trace.embed.row(pos)), false),
-            row(
-                "+",
-                "position embedding",
-                owned(trace.pos_embed.row(pos)),
-                false,
-            ),
-            row("=", "x (stream into block 0)", at(Stage::Embed), true),
-        ],
+        Stage::Embed => match &trace.pos_embed {
+            Some(pos_embed) => vec![
+                row("", "token embedding", owned(trace.embed.row(pos)), false),
+                row("+", "position embedding", owned(pos_embed.row(pos)), false),
+                row("=", "x (stream into block 0)", at(Stage::Embed), true),
+            ],
+            // Rotary or no positions: the stream starts as the (scaled) token embedding.
+            None => vec![row(
+                "=",
+                "x = token embedding (stream into block 0)",
+                at(Stage::Embed),
+                true,
+            )],
+        },
         Stage::Attn { layer } | Stage::AttnAdded { layer } => {
             let lt = &trace.layers[layer];
             let is_added = matches!(stage, Stage::AttnAdded { .. });

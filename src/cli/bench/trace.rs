@@ -49,6 +49,11 @@ pub struct BenchTraceArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// A published Hugging Face shape with random weights (gpt2, tinystories-33m,
+    /// pythia-160m, smollm2-135m, qwen2.5-0.5b, gemma3-270m) or a config.json path; times
+    /// what shared/bench/hf_trace.py times (see `bench/hf_shape.rs`).
+    #[arg(long)]
+    pub hf_config: Option<String>,
 }
 
 /// The GPT-2 small shape with `d_vocab` tokens.
@@ -83,6 +88,9 @@ fn time_ms<T>(work: impl FnOnce() -> T) -> (T, f64) {
 
 /// Runs `bench trace`.
 pub fn run_trace(args: &BenchTraceArgs) -> Result<(), CliError> {
+    if let Some(shape) = &args.hf_config {
+        return super::hf_shape::run_hf_shape(args, shape);
+    }
     let gpt2 = args.preset == "gpt2-small";
     let vocab = args.vocab.unwrap_or(if gpt2 { 50257 } else { 65 });
     let config = if gpt2 {

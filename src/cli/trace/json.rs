@@ -11,8 +11,9 @@
 //!   `blocks.{l}.hook_resid_mid`, `blocks.{l}.hook_mlp_out`, `blocks.{l}.hook_resid_post`
 //!   [pos][d_model]; `ln_final.hook_normalized` [pos][d_model] (LayerNorm output after its
 //!   scale and shift, as TransformerLens). Hooks a model does not have are omitted: no
-//!   `hook_mlp_out` in attention-only blocks, no `ln_final.hook_normalized` without a final
-//!   LayerNorm. Post-LN models also get the sums each LayerNorm normalises,
+//!   `hook_pos_embed` without learned positions (rotary models), no `hook_resid_mid` in a
+//!   parallel block (GPT-NeoX), no `hook_mlp_out` in attention-only blocks, no
+//!   `ln_final.hook_normalized` without a final LayerNorm. Post-LN models also get the sums each LayerNorm normalises,
 //!   `blocks.{l}.hook_resid_mid_pre_norm` and `blocks.{l}.hook_resid_post_pre_norm`;
 //! - `logit_lens`: residual hook name (every `blocks.{l}.hook_resid_pre`, every
 //!   `blocks.{l}.hook_resid_mid`, and `blocks.{L-1}.hook_resid_post`) → [pos][k] of
@@ -30,7 +31,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::interp::{LensOptions, LogitLens, Stage, resid_hooks};
 use crate::model::io::LoadedModel;
-use crate::model::{TokenId, Trace};
+use crate::model::{ModelConfig, NormPlacement, TokenId, Trace};
 
 /// An n-dimensional f32 array as nested JSON lists.
 struct Nested<'a>(ArrayViewD<'a, f32>);
@@ -97,11 +98,13 @@ struct TraceJson<'a> {
 }
 
 /// Every hook the contract names that this model has, in forward order.
-fn hooks(trace: &Trace<f32>) -> Hooks<'_> {
-    let mut list: Vec<(String, ArrayViewD<'_, f32>)> = vec![
-        ("hook_embed".into(), trace.embed.view().into_dyn()),
-        ("hook_pos_embed".into(), trace.pos_embed.view().into_dyn()),
-    ];
+fn hooks<'t>(trace: &'t Trace<f32>, config: &ModelConfig) -> Hooks<'t> {
+    let parallel = config.norm == NormPlacement::Parallel;
+    let mut list: Vec<(String, ArrayViewD<'_, f32>)> =
+        vec![("hook_embed".into(), trace.embed.view().into_dyn())];
+    if let Some(pos_embed) = &trace.pos_embed {
+        list.push(("hook_pos_embed".into(), pos_embed.view().into_dyn()));
+    }
     for (layer, lt) in trace.layers.iter().enumerate() {
         let name = |suffix: &str| format!("blocks.{layer}.{suffix}");
         list.push((name("hook_resid_pre"), lt.resid_pre.view().into_dyn()));
@@ -112,7 +115,9 @@ fn hooks(trace: &Trace<f32>) -> Hooks<'_> {
         if let Some(sum) = &lt.resid_mid_pre_norm {
             list.push((name("hook_resid_mid_pre_norm"), sum.view().into_dyn()));
         }
-        list.push((name("hook_resid_mid"), lt.resid_mid.view().into_dyn()));
+        if !parallel || lt.mlp.is_none() {
+            list.push((name("hook_resid_mid"), lt.resid_mid.view().into_dyn()));
+        }
         if let Some(mlp) = &lt.mlp {
             list.push((name("hook_mlp_out"), mlp.out.view().into_dyn()));
         }
@@ -187,7 +192,7 @@ pub fn write_trace_json(
             .collect(),
         logits: Nested(trace.logits.view().into_dyn()),
         loss: trace.loss(),
-        hooks: hooks(trace),
+        hooks: hooks(trace, &model.params.config),
         logit_lens: lens(model, trace, top_k),
     };
     serde_json::to_writer(&mut *out, &object)?;

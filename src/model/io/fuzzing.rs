@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::tensors::StorageDtype;
-use super::{hf, hf_tokenizer, llmc, native};
+use super::{hf, hf_families, hf_tokenizer, llmc, native};
 
 const LABEL: &str = "fuzz-input";
 
@@ -44,6 +44,22 @@ pub fn hf(data: &[u8]) {
     {
         assert_eq!(params.config, config);
         assert_eq!(params.stored_len() as u64, config.parameter_count());
+    }
+}
+
+/// The modern-family loader on `[config length: u16 LE][config.json][index length: u16
+/// LE][model.safetensors.index.json][model.safetensors]`: the index is parsed on its own and
+/// the weights as the one shard; a model that loads has the config's parameter count.
+pub fn hf_family(data: &[u8]) {
+    let label = Path::new(LABEL);
+    let (config_json, rest) = split_prefixed(data);
+    let (index, weights) = split_prefixed(rest);
+    if let Ok(names) = hf_families::parse_index(index, label) {
+        assert!(!names.is_empty(), "an accepted index names a shard");
+        assert!(names.iter().all(|n| !n.contains('/') && n != ".."));
+    }
+    if let Ok(params) = hf_families::params_from_shards(config_json, label, &[(label, weights)]) {
+        assert_eq!(params.stored_len() as u64, params.config.parameter_count());
     }
 }
 

@@ -107,6 +107,8 @@ impl HfConfig {
             unembed_bias: false,
             attn_only: false,
             final_norm: true,
+            family: "gpt2".into(),
+            ..Default::default()
         };
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
@@ -327,13 +329,19 @@ fn gpt2_params(
                 b_v: split_b(2),
                 w_o,
                 b_o: read1(&at("attn.c_proj.bias"), d)?,
+                q_norm: Array1::zeros(0),
+                k_norm: Array1::zeros(0),
             },
+            ln1_post: None,
             mlp: Some(MlpParams {
                 ln2: ln(&at("ln_2"))?,
+                w_gate: Array2::zeros((0, 0)),
+                b_gate: Array1::zeros(0),
                 w_in: read2(&at("mlp.c_fc.weight"), d, m)?,
                 b_in: read1(&at("mlp.c_fc.bias"), m)?,
                 w_out: read2(&at("mlp.c_proj.weight"), m, d)?,
                 b_out: read1(&at("mlp.c_proj.bias"), d)?,
+                ln2_post: None,
             }),
         });
     }

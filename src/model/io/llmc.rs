@@ -281,7 +281,10 @@ pub fn load_llmc_bytes(bytes: &[u8], label: &Path) -> Result<Params<f32>, LoadEr
                         attprojw.get(layer * c * c + o * c + head * dh + j)
                     }),
                     b_o: vec1(attprojb, layer * c, c),
+                    q_norm: Array1::zeros(0),
+                    k_norm: Array1::zeros(0),
                 },
+                ln1_post: None,
                 mlp: Some(MlpParams {
                     ln2: LayerNormParams {
                         w: vec1(ln2w, layer * c, c),
@@ -297,6 +300,9 @@ pub fn load_llmc_bytes(bytes: &[u8], label: &Path) -> Result<Params<f32>, LoadEr
                         fcprojw.get(layer * 4 * c * c + o * 4 * c + k)
                     }),
                     b_out: vec1(fcprojb, layer * c, c),
+                    w_gate: Array2::zeros((0, 0)),
+                    b_gate: Array1::zeros(0),
+                    ln2_post: None,
                 }),
             }
         })
@@ -325,9 +331,12 @@ fn llmc_incompatibility(config: &ModelConfig) -> Option<String> {
         d_mlp: 4 * config.d_model,
         d_vocab: config.d_vocab,
         n_ctx: config.n_ctx,
+        // Where it came from does not change the shape.
+        family: config.family.clone(),
+        source_dtype: config.source_dtype.clone(),
         ..gpt2_shape()
     };
-    (config != &gpt2).then(|| {
+    (config != &gpt2 || !matches!(config.family.as_str(), "" | "gpt2")).then(|| {
         "llm.c stores only GPT-2-shaped models (pre-LN, gelu_new, residual, tied unembedding \
          without bias, MLP of 4·d_model, final LayerNorm, eps 1e-5)"
             .to_string()

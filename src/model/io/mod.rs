@@ -7,6 +7,7 @@
 //! | --- | --- | --- |
 //! | [`native`] | our `.safetensors` (config + tokenizer in `__metadata__`) | yes, atomically, f32 or f16 |
 //! | [`hf`] | a Hugging Face GPT-2 folder, or its `.safetensors` + `config.json` | no |
+//! | [`hf_arch`], [`hf_families`] | Llama, Qwen2, Qwen3, Gemma-3, GPT-NeoX, GPT-Neo folders (one file or shards) | no |
 //! | [`llmc`] | llm.c `.bin` checkpoints (version 3 fp32, version 5 bf16) | version 3 |
 //! | [`hf_tokenizer`] | `tokenizer.json`, or `vocab.json` + `merges.txt` | no |
 //! | [`embedded`] | the default model compiled into the binary | no |
@@ -15,6 +16,8 @@ pub mod atomic;
 pub mod embedded;
 pub mod fuzzing;
 pub mod hf;
+pub mod hf_arch;
+pub mod hf_families;
 pub mod hf_tokenizer;
 pub mod llmc;
 pub mod native;
@@ -87,7 +90,14 @@ pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
         return Err(LoadError::new(path, "no such file or folder"));
     }
     if path.is_dir() {
-        return hf::load_gpt2(path);
+        return load_hf_folder(path);
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if file_name == "config.json" || file_name.ends_with(".safetensors.index.json") {
+        return load_hf_folder(&hf_families::checkpoint_folder(path));
     }
     let extension = path
         .extension()
@@ -103,6 +113,10 @@ pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
         return native::load_native_bytes(&bytes, path);
     }
     if extension.as_deref() == Some("safetensors") || tensors::looks_like_safetensors(&bytes) {
+        let folder = hf_families::checkpoint_folder(path);
+        if hf_family(&folder)?.is_some() {
+            return hf_families::load_family(&folder);
+        }
         return hf::load_gpt2_with_weights(path, &bytes);
     }
     Err(LoadError::new(
@@ -110,6 +124,27 @@ pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
         "unknown format: expected a .safetensors file, a Hugging Face GPT-2 folder or an \
          llm.c .bin checkpoint",
     ))
+}
+
+/// The modern family (`llama`, `gemma3_text`, …) of the checkpoint in `folder`, or `None`
+/// for GPT-2 and for a folder without config.json.
+fn hf_family(folder: &Path) -> Result<Option<String>, LoadError> {
+    let config = folder.join("config.json");
+    if !config.is_file() {
+        return Ok(None);
+    }
+    let json = hf_families::read_config_json(&config)?;
+    Ok(hf_arch::model_type(&json)
+        .filter(|kind| *kind != "gpt2")
+        .map(str::to_string))
+}
+
+/// Loads a Hugging Face checkpoint folder of any supported family.
+fn load_hf_folder(folder: &Path) -> Result<LoadedModel, LoadError> {
+    match hf_family(folder)? {
+        Some(_) => hf_families::load_family(folder),
+        None => hf::load_gpt2(folder),
+    }
 }
 
 /// Loads a model from bytes alone (no files beside it): a native `.safetensors` buffer or an

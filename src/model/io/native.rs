@@ -15,7 +15,7 @@ use super::atomic::write_atomic;
 use super::tensors::{EncodedTensor, StorageDtype, TensorFile, check_fits, read_file};
 use super::{LoadError, LoadedModel, SaveError, display_name};
 use crate::model::config::ModelConfig;
-use crate::model::params::Params;
+use crate::model::params::{Params, tensor_shapes_of};
 use crate::model::tokenizer::Tokenizer;
 
 /// The `format` metadata value that marks a native file.
@@ -197,35 +197,10 @@ fn check_names(file: &TensorFile<'_>, config: &ModelConfig) -> Result<(), String
 
 /// The names [`Params::for_each_tensor`] gives for a config, without allocating weights.
 fn expected_names(config: &ModelConfig) -> Vec<String> {
-    let mut names = vec!["embed.W_E".to_string(), "pos_embed.W_pos".to_string()];
-    let attn = [
-        "ln1.w", "ln1.b", "attn.W_Q", "attn.W_K", "attn.W_V", "attn.b_Q", "attn.b_K", "attn.b_V",
-        "attn.W_O", "attn.b_O",
-    ];
-    let mlp = [
-        "ln2.w",
-        "ln2.b",
-        "mlp.W_in",
-        "mlp.b_in",
-        "mlp.W_out",
-        "mlp.b_out",
-    ];
-    for layer in 0..config.n_layers {
-        let suffixes = attn
-            .iter()
-            .chain(if config.attn_only { &[][..] } else { &mlp[..] });
-        names.extend(suffixes.map(|s| format!("blocks.{layer}.{s}")));
-    }
-    if config.final_norm {
-        names.extend(["ln_final.w".to_string(), "ln_final.b".to_string()]);
-    }
-    if !config.tied_unembed {
-        names.push("unembed.W_U".to_string());
-    }
-    if config.unembed_bias {
-        names.push("unembed.b_U".to_string());
-    }
-    names
+    tensor_shapes_of(config)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 #[cfg(test)]

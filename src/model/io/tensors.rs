@@ -175,6 +175,13 @@ impl<'data> TensorFile<'data> {
         self.tensors.tensor(name).is_ok()
     }
 
+    /// The stored dtype of a float tensor (`F32`, `F16`, `BF16`), if present and a float.
+    pub fn dtype_name(&self, name: &str) -> Option<String> {
+        let dtype = self.tensors.tensor(name).ok()?.dtype();
+        matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64)
+            .then(|| format!("{dtype:?}"))
+    }
+
     /// Shape of a tensor, if present.
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
         self.tensors.tensor(name).ok().map(|t| t.shape().to_vec())
