@@ -7,6 +7,7 @@ pub mod backward;
 pub mod bpe;
 pub mod config;
 pub mod forward;
+pub mod hf_tokenizer;
 pub mod hooks;
 pub mod io;
 pub(crate) mod linalg;
