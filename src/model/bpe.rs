@@ -358,9 +358,14 @@ impl BpeTokenizer {
 
     /// The text of one token (a token holding part of a multi-byte character shows U+FFFD).
     pub fn decode_token(&self, id: TokenId) -> Option<String> {
+        self.bytes_of(id)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The bytes one token stands for (`None` for an id outside the vocabulary).
+    pub fn bytes_of(&self, id: TokenId) -> Option<Vec<u8>> {
         let mut bytes = Vec::new();
-        self.token_bytes(id, &mut bytes)
-            .then(|| String::from_utf8_lossy(&bytes).into_owned())
+        self.token_bytes(id, &mut bytes).then_some(bytes)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod bpe;
 pub mod config;
 pub mod describe;
 pub mod forward;
+pub mod hf_tokenizer;
 pub mod hooks;
 pub mod io;
 pub(crate) mod linalg;

@@ -1,8 +1,9 @@
-//! Tokenizers: character-level, word-level, raw ids, and GPT-2's byte-level BPE.
+//! Tokenizers: character-level, word-level, raw ids, GPT-2's byte-level BPE, and any
+//! Hugging Face `tokenizer.json` (Llama, Qwen, Gemma, Pythia, GPT-Neo, ...).
 //!
 //! A tokenizer turns text into token ids and back, reports what it could not encode instead
 //! of dropping it silently, and gives each token a display form with whitespace made visible
-//! (`␣` for a space, `⏎` for a newline, `⇥` for a tab).
+//! (`␣` for a space, `⏎` for a newline, `⇥` for a tab) and stray bytes shown as `⟨E4⟩`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -57,6 +58,8 @@ pub enum Tokenizer {
     },
     /// GPT-2's byte-level BPE (see `bpe.rs`).
     Bpe(super::bpe::BpeTokenizer),
+    /// A Hugging Face `tokenizer.json`, run by the `tokenizers` crate (see `hf_tokenizer.rs`).
+    Hf(super::hf_tokenizer::HfTokenizer),
 }
 
 impl CharTokenizer {
@@ -154,6 +157,7 @@ impl Tokenizer {
             Tokenizer::Word(t) => t.words.len(),
             Tokenizer::Ids { d_vocab } => *d_vocab,
             Tokenizer::Bpe(t) => t.vocab_size(),
+            Tokenizer::Hf(t) => t.vocab_size(),
         }
     }
 
@@ -164,6 +168,7 @@ impl Tokenizer {
             Tokenizer::Word(_) => "word",
             Tokenizer::Ids { .. } => "raw ids",
             Tokenizer::Bpe(_) => "GPT-2 byte-level BPE",
+            Tokenizer::Hf(t) => t.kind(),
         }
     }
 
@@ -173,33 +178,60 @@ impl Tokenizer {
     }
 
     /// Encodes text; for raw ids, the text is a list of numbers separated by commas or spaces.
+    /// A Hugging Face tokenizer adds the special tokens its post-processor adds (BOS for
+    /// Llama and Gemma), as a prompt needs.
     pub fn encode(&self, text: &str) -> Encoding {
         match self {
             Tokenizer::Char(t) => t.encode(text),
             Tokenizer::Word(t) => t.encode(text),
             Tokenizer::Ids { d_vocab } => encode_id_list(text, *d_vocab),
             Tokenizer::Bpe(t) => t.encode(text),
+            Tokenizer::Hf(t) => t.encode(text),
+        }
+    }
+
+    /// Encodes a piece of text that continues a prompt (an answer such as `" Mary"`): as
+    /// [`Tokenizer::encode`], but without a BOS or other added special tokens.
+    pub fn encode_piece(&self, text: &str) -> Encoding {
+        match self {
+            Tokenizer::Hf(t) => t.encode_piece(text),
+            _ => self.encode(text),
         }
     }
 
     /// The text of one token (`"<id>"` when there is none); ids past the vocabulary show as
-    /// `"<?id>"`.
+    /// `"<?id>"`. A token holding part of a multi-byte character shows U+FFFD.
     pub fn decode_token(&self, id: TokenId) -> String {
         let i = id as usize;
         let text = match self {
             Tokenizer::Char(t) => t.chars.get(i).map(|c| c.to_string()),
             Tokenizer::Word(t) => t.words.get(i).cloned(),
             Tokenizer::Ids { d_vocab } => (i < *d_vocab).then(|| id.to_string()),
-            Tokenizer::Bpe(t) => t.decode_token(id),
+            Tokenizer::Bpe(_) | Tokenizer::Hf(_) => self
+                .token_bytes(id)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         };
         text.unwrap_or_else(|| format!("<?{id}>"))
     }
 
-    /// The text of a sequence (words joined by spaces for a word tokenizer).
+    /// The bytes of text one token stands for, for the byte-based tokenizers (GPT-2's BPE and
+    /// Hugging Face's); `None` for the others and for ids with no token.
+    pub fn token_bytes(&self, id: TokenId) -> Option<Vec<u8>> {
+        match self {
+            Tokenizer::Bpe(t) => t.bytes_of(id),
+            Tokenizer::Hf(t) => t.token_bytes(id),
+            _ => None,
+        }
+    }
+
+    /// The text of a sequence (words joined by spaces for a word tokenizer; a Hugging Face
+    /// tokenizer skips special tokens such as BOS, as its Python `decode` does).
     pub fn decode(&self, ids: &[TokenId]) -> String {
-        if let Tokenizer::Bpe(t) = self {
+        match self {
             // Bytes first, then UTF-8: a character may span several BPE tokens.
-            return t.decode(ids);
+            Tokenizer::Bpe(t) => return t.decode(ids),
+            Tokenizer::Hf(t) => return t.decode(ids),
+            _ => {}
         }
         let pieces: Vec<String> = ids.iter().map(|&id| self.decode_token(id)).collect();
         match self {
@@ -208,10 +240,29 @@ impl Tokenizer {
         }
     }
 
-    /// The token as shown on a chip: whitespace made visible.
+    /// The token as shown on a chip: whitespace made visible (`Ġ`, `▁` and `Ċ` in a token
+    /// string are a space and a newline, so they show as `␣` and `⏎`), and bytes that are
+    /// not a whole character (`<0xE4>` under byte fallback, or half of `é` in a byte-level
+    /// token) as `⟨E4⟩`.
     pub fn display_token(&self, id: TokenId) -> String {
-        visible_whitespace(&self.decode_token(id))
+        match self.token_bytes(id) {
+            Some(bytes) => visible_bytes(&bytes),
+            None => visible_whitespace(&self.decode_token(id)),
+        }
     }
+}
+
+/// Shows bytes of text: UTF-8 with whitespace made visible ([`visible_whitespace`]), and each
+/// byte that is not part of a whole character as `⟨E4⟩`.
+pub fn visible_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&visible_whitespace(chunk.valid()));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("⟨{byte:02X}⟩"));
+        }
+    }
+    out
 }
 
 /// Replaces space, newline and tab with visible marks (`␣`, `⏎`, `⇥`).
@@ -277,6 +328,16 @@ mod tests {
                 .collect::<Vec<_>>(),
             [",", "cat"]
         );
+    }
+
+    #[test]
+    fn stray_bytes_show_as_hex_and_whitespace_as_marks() {
+        assert_eq!(visible_bytes(b" a\n\t"), "␣a⏎⇥");
+        assert_eq!(visible_bytes(&[0xE4]), "⟨E4⟩");
+        // "é" is C3 A9: a whole character shows, its halves do not.
+        assert_eq!(visible_bytes("é".as_bytes()), "é");
+        assert_eq!(visible_bytes(&[b' ', 0xC3]), "␣⟨C3⟩");
+        assert_eq!(visible_bytes(&[0xA9, b'x']), "⟨A9⟩x");
     }
 
     #[test]

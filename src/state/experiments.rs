@@ -57,7 +57,7 @@ impl PatchingSetup {
                 "mary",
                 "john",
             ),
-            Tokenizer::Bpe(_) => (
+            Tokenizer::Bpe(_) | Tokenizer::Hf(_) => (
                 "When Mary and John went to the store, John gave a drink to",
                 "When Mary and John went to the store, Mary gave a drink to",
                 " Mary",
@@ -168,7 +168,8 @@ impl PatchingState {
 
 /// `text` as exactly one token of `tokenizer`.
 fn single_token(tokenizer: &Tokenizer, text: &str, what: &str) -> Result<TokenId, String> {
-    let encoding = tokenizer.encode(text);
+    // A continuation of the prompt: no BOS.
+    let encoding = tokenizer.encode_piece(text);
     match (encoding.ids.as_slice(), encoding.unknown.is_empty()) {
         ([id], true) => Ok(*id),
         _ => Err(format!(

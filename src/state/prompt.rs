@@ -54,7 +54,9 @@ pub fn default_prompt(tokenizer: &Tokenizer) -> String {
                 pieces
             }
         }
-        Tokenizer::Bpe(_) => "The residual stream carries every token through the model".into(),
+        Tokenizer::Bpe(_) | Tokenizer::Hf(_) => {
+            "The residual stream carries every token through the model".into()
+        }
     }
 }
 
@@ -69,7 +71,7 @@ pub fn append_token(prompt: &str, tokenizer: &Tokenizer, id: TokenId) -> String 
                 format!("{} {piece}", prompt.trim_end())
             }
         }
-        Tokenizer::Char(_) | Tokenizer::Bpe(_) => format!("{prompt}{piece}"),
+        Tokenizer::Char(_) | Tokenizer::Bpe(_) | Tokenizer::Hf(_) => format!("{prompt}{piece}"),
     }
 }
 

@@ -1,7 +1,15 @@
-//! Finding and reading a GPT-2 tokenizer beside a checkpoint: Hugging Face `tokenizer.json`
-//! (`model.vocab` + `model.merges`, merges as `"a b"` strings or `["a", "b"]` pairs,
-//! `added_tokens` such as `<|endoftext|>`), or the older `vocab.json` + `merges.txt`. Without
-//! either, tokens show as ids. The BPE itself is in `model/bpe.rs`.
+//! Finding and reading the tokenizer beside a checkpoint: a Hugging Face `tokenizer.json` (any
+//! family: run by the `tokenizers` crate, `model/hf_tokenizer.rs`), or GPT-2's older
+//! `vocab.json` + `merges.txt` (our own BPE, `model/bpe.rs`). Without either, tokens show as
+//! ids.
+//!
+//! Every `tokenizer.json` goes through the `tokenizers` crate, GPT-2's too: it reads every
+//! field of the file (normalizer, pre-tokenizer, model options, added-token flags,
+//! post-processor, decoder), so a file is either tokenized as in Python or refused with a
+//! reason. Sending GPT-2-shaped files to our BPE instead would need a second reader deciding
+//! what "GPT-2-shaped" is, and a field it missed (Pythia's NFC normalizer, say) would give
+//! other ids silently. [`bpe_from_tokenizer_json`] still reads GPT-2's BPE out of a
+//! tokenizer.json for callers that want our BPE (tests, fuzzing).
 
 use std::path::Path;
 
@@ -11,6 +19,7 @@ use super::LoadError;
 use super::tensors::read_small_file;
 use crate::model::bpe::{BpeData, BpeTokenizer, MAX_VOCAB};
 use crate::model::forward::TokenId;
+use crate::model::hf_tokenizer::HfTokenizer;
 use crate::model::tokenizer::Tokenizer;
 
 /// Largest tokenizer file read (GPT-2's tokenizer.json is 1.4 MB).
@@ -22,30 +31,32 @@ pub fn load_from_folder(folder: &Path, d_vocab: usize) -> Result<Tokenizer, Load
     let tokenizer_json = folder.join("tokenizer.json");
     let vocab_json = folder.join("vocab.json");
     let merges_txt = folder.join("merges.txt");
-    let (bpe, label) = if tokenizer_json.is_file() {
+    let (tokenizer, label) = if tokenizer_json.is_file() {
         let bytes = read_small_file(&tokenizer_json, MAX_TOKENIZER_BYTES)?;
-        let bpe =
-            bpe_from_tokenizer_json(&bytes).map_err(|e| LoadError::new(&tokenizer_json, e))?;
-        (bpe, tokenizer_json)
+        let hf = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("not UTF-8: {e}"))
+            .and_then(HfTokenizer::from_json)
+            .map_err(|e| LoadError::new(&tokenizer_json, e))?;
+        (Tokenizer::Hf(hf), tokenizer_json)
     } else if vocab_json.is_file() && merges_txt.is_file() {
         let vocab = read_small_file(&vocab_json, MAX_TOKENIZER_BYTES)?;
         let merges = read_small_file(&merges_txt, MAX_TOKENIZER_BYTES)?;
         let bpe = bpe_from_vocab_and_merges(&vocab, &merges)
             .map_err(|e| LoadError::new(&vocab_json, e))?;
-        (bpe, vocab_json)
+        (Tokenizer::Bpe(bpe), vocab_json)
     } else {
         return Ok(Tokenizer::Ids { d_vocab });
     };
-    if bpe.vocab_size() > d_vocab {
+    if tokenizer.vocab_size() > d_vocab {
         return Err(LoadError::new(
             &label,
             format!(
                 "the tokenizer has {} tokens but the model's vocabulary has {d_vocab}",
-                bpe.vocab_size()
+                tokenizer.vocab_size()
             ),
         ));
     }
-    Ok(Tokenizer::Bpe(bpe))
+    Ok(tokenizer)
 }
 
 /// Reads a Hugging Face `tokenizer.json` holding a GPT-2 byte-level BPE.
