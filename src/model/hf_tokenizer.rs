@@ -166,6 +166,8 @@ impl HfTokenizer {
                 MODEL_TYPES.join(", ")
             ));
         }
+        let patched = fill_added_token_flags(&root);
+        let json = patched.as_deref().unwrap_or(json);
         let inner = tokenizers::Tokenizer::from_str(json).map_err(|e| {
             unknown_component(&root).unwrap_or_else(|| format!("the tokenizers library: {e}"))
         })?;
@@ -280,6 +282,34 @@ impl HfTokenizer {
         }
         Some(token.replace('▁', " ").into_bytes())
     }
+}
+
+/// The file with the flags the crate requires of each added token filled in where missing
+/// (hand-written files give only `id` and `content`): not single-word, no stripping, not
+/// normalised, special (matched literally, as our GPT-2 reader treats added tokens). `None`
+/// when nothing was missing.
+fn fill_added_token_flags(root: &Value) -> Option<String> {
+    let flags = [
+        ("single_word", false),
+        ("lstrip", false),
+        ("rstrip", false),
+        ("normalized", false),
+        ("special", true),
+    ];
+    let list = root.get("added_tokens")?.as_array()?;
+    let complete = |t: &Value| flags.iter().all(|(k, _)| t.get(*k).is_some());
+    if list.iter().all(complete) {
+        return None;
+    }
+    let mut root = root.clone();
+    for token in root["added_tokens"].as_array_mut()?.iter_mut() {
+        if let Some(map) = token.as_object_mut() {
+            for (key, value) in flags {
+                map.entry(key).or_insert(Value::Bool(value));
+            }
+        }
+    }
+    Some(root.to_string())
 }
 
 /// The byte of a byte-fallback token `<0xE4>`.
