@@ -249,6 +249,8 @@ impl<'a, 'data> Shards<'a, 'data> {
 enum Source {
     /// Stored as is (embeddings, norm weights, biases of the engine's shape).
     Plain(String),
+    /// Stored flat: a per-head bias [heads·d_head] → [heads, d_head].
+    Flat(String),
     /// Norm weights stored as `w` for a scale of `offset + w`.
     Offset(String, f32),
     /// nn.Linear weight [out, in]: transposed to [in, out].
@@ -268,6 +270,7 @@ impl Source {
     fn file_name(&self) -> &str {
         match self {
             Source::Plain(n)
+            | Source::Flat(n)
             | Source::Offset(n, _)
             | Source::Linear(n)
             | Source::HeadsIn(n)
@@ -299,9 +302,10 @@ fn source_of(config: &ModelConfig, tl_name: &str) -> Option<Source> {
     match family {
         "gpt_neox" => {
             let at = |s: &str| format!("gpt_neox.layers.{}.{s}", layer.unwrap_or(0));
-            let part = |p: &str| match p {
-                "Q" => 0,
-                "K" => 1,
+            // Which third of a head's fused columns: q, k or v, from the name's last letter.
+            let part = |name: &str| match name.as_bytes().last() {
+                Some(b'Q') => 0,
+                Some(b'K') => 1,
                 _ => 2,
             };
             Some(match (layer, local) {
@@ -314,10 +318,10 @@ fn source_of(config: &ModelConfig, tl_name: &str) -> Option<Source> {
                 (Some(_), "ln2.w") => Source::Plain(at("post_attention_layernorm.weight")),
                 (Some(_), "ln2.b") => Source::Plain(at("post_attention_layernorm.bias")),
                 (Some(_), w @ ("attn.W_Q" | "attn.W_K" | "attn.W_V")) => {
-                    Source::FusedHeadsIn(at("attention.query_key_value.weight"), part(&w[6..]))
+                    Source::FusedHeadsIn(at("attention.query_key_value.weight"), part(w))
                 }
                 (Some(_), b @ ("attn.b_Q" | "attn.b_K" | "attn.b_V")) => {
-                    Source::FusedBias(at("attention.query_key_value.bias"), part(&b[6..]))
+                    Source::FusedBias(at("attention.query_key_value.bias"), part(b))
                 }
                 (Some(_), "attn.W_O") => Source::HeadsOut(at("attention.dense.weight")),
                 (Some(_), "attn.b_O") => Source::Plain(at("attention.dense.bias")),
@@ -367,9 +371,9 @@ fn source_of(config: &ModelConfig, tl_name: &str) -> Option<Source> {
                 (Some(_), "attn.W_Q") => Source::HeadsIn(at("self_attn.q_proj.weight")),
                 (Some(_), "attn.W_K") => Source::HeadsIn(at("self_attn.k_proj.weight")),
                 (Some(_), "attn.W_V") => Source::HeadsIn(at("self_attn.v_proj.weight")),
-                (Some(_), "attn.b_Q") => Source::Plain(at("self_attn.q_proj.bias")),
-                (Some(_), "attn.b_K") => Source::Plain(at("self_attn.k_proj.bias")),
-                (Some(_), "attn.b_V") => Source::Plain(at("self_attn.v_proj.bias")),
+                (Some(_), "attn.b_Q") => Source::Flat(at("self_attn.q_proj.bias")),
+                (Some(_), "attn.b_K") => Source::Flat(at("self_attn.k_proj.bias")),
+                (Some(_), "attn.b_V") => Source::Flat(at("self_attn.v_proj.bias")),
                 (Some(_), "attn.W_O") => Source::HeadsOut(at("self_attn.o_proj.weight")),
                 (Some(_), "attn.b_O") => Source::Plain(at("self_attn.o_proj.bias")),
                 (Some(_), "attn.q_norm.w") => norm(at("self_attn.q_norm.weight")),
@@ -419,6 +423,7 @@ fn read_params(config: &ModelConfig, shards: &Shards<'_, '_>) -> Result<Params<f
         let heads = |w: &str| if w.ends_with("W_Q") { h } else { kv };
         let values = match &source {
             Source::Plain(name) => shards.read(name, shape)?,
+            Source::Flat(name) => shards.read(name, &[shape.iter().product()])?,
             Source::Offset(name, offset) => {
                 let mut values = shards.read(name, shape)?;
                 values.iter_mut().for_each(|v| *v += offset);
