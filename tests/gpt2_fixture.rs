@@ -35,7 +35,11 @@ fn logits_embeddings_and_residual_stream_match() {
     );
     check(
         "embed_pos",
-        t.pos_embed.iter().copied(),
+        t.pos_embed
+            .as_ref()
+            .expect("GPT-2 learns positions")
+            .iter()
+            .copied(),
         &fwd["embed_pos"],
         ATOL,
     );

@@ -6,6 +6,7 @@ mod gui_support;
 
 use std::path::PathBuf;
 
+use egui_kittest::kittest::Queryable;
 use gui_support::{app, settle};
 use residual_explorer::state::{Command, ViewKind};
 

@@ -136,7 +136,9 @@ fn trace_json_reproduces_hugging_face_for_every_family() {
             &fwd["hook_embed"],
             ATOL,
         );
-        let rotary = fwd["rotary"].as_object().is_some_and(|tables| !tables.is_empty());
+        let rotary = fwd["rotary"]
+            .as_object()
+            .is_some_and(|tables| !tables.is_empty());
         assert_eq!(
             hooks.get("hook_pos_embed").is_none(),
             rotary,
@@ -260,10 +262,21 @@ fn every_intermediate_matches_in_the_library_trace() {
                 ATOL,
             );
             if block.get("attn.hook_q_pre_rotary").is_some() {
-                let q = lt.q_pre_rotary.as_ref().expect("rotary keeps q before rotation");
+                let q = lt
+                    .q_pre_rotary
+                    .as_ref()
+                    .expect("rotary keeps q before rotation");
                 let k = lt.k_pre_rotary.as_ref().expect("and k");
-                check("attn.hook_q_pre_rotary", values(&q.clone().into_dyn()), ATOL);
-                check("attn.hook_k_pre_rotary", values(&k.clone().into_dyn()), ATOL);
+                check(
+                    "attn.hook_q_pre_rotary",
+                    values(&q.clone().into_dyn()),
+                    ATOL,
+                );
+                check(
+                    "attn.hook_k_pre_rotary",
+                    values(&k.clone().into_dyn()),
+                    ATOL,
+                );
             }
             check("attn.hook_q", values(&lt.q.clone().into_dyn()), ATOL);
             check("attn.hook_k", values(&lt.k.clone().into_dyn()), ATOL);

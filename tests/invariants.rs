@@ -16,7 +16,7 @@ use residual_explorer::model::hooks::{HookSite, Intervention};
 use residual_explorer::model::io::hf::load_gpt2;
 use residual_explorer::model::ops::softmax;
 use residual_explorer::model::{NormPlacement, Params, Trace, forward, forward_batch};
-use trace_support::{random_params, random_tokens, small_config, variants};
+use trace_support::{modern_variants, random_params, random_tokens, small_config, variants};
 
 fn fixture() -> (Params<f32>, Trace<f32>) {
     let model = load_gpt2(&common::fixture_dir()).expect("fixture loads");
@@ -93,7 +93,7 @@ fn the_reconstruction_error_is_measured_not_assumed() {
 
 #[test]
 fn post_ln_and_residual_off_say_where_the_sum_stops() {
-    for (name, config) in variants() {
+    for (name, config) in variants().into_iter().chain(modern_variants()) {
         let params = random_params(&config, 3);
         let trace = forward(&params, &random_tokens(config.d_vocab, 7, 3)).unwrap();
         let analysis = analyse(&params, &trace);
@@ -103,9 +103,19 @@ fn post_ln_and_residual_off_say_where_the_sum_stops() {
         let limit = decomposition.limit.as_ref();
         let attribution = analysis.attribution(&params, &trace, 0);
         match (config.norm, config.residual) {
-            (NormPlacement::Pre, true) => {
+            (NormPlacement::Pre | NormPlacement::Parallel | NormPlacement::Sandwich, true) => {
                 assert!(limit.is_none(), "{name}");
-                assert!(attribution.is_ok(), "{name}");
+                let ok = attribution
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{name}: {}", e.0));
+                let worst = ok
+                    .reconstruction_error
+                    .iter()
+                    .fold(0.0f32, |m, &e| m.max(e));
+                assert!(
+                    worst < 1e-3,
+                    "{name}: DLA sums to the logit within {worst:e}"
+                );
             }
             (NormPlacement::Post, true) => {
                 let limit = limit.expect("post-LN stops");
@@ -159,7 +169,7 @@ fn attention_rows_sum_to_one_and_respect_the_causal_mask() {
 #[test]
 fn the_lens_at_the_last_stage_is_the_softmax_of_the_logits() {
     let mut cases = vec![fixture()];
-    for (index, (_, config)) in variants().into_iter().enumerate() {
+    for (index, (_, config)) in variants().into_iter().chain(modern_variants()).enumerate() {
         let params = random_params(&config, index as u64 + 20);
         let trace = forward(&params, &random_tokens(config.d_vocab, 8, 1)).unwrap();
         cases.push((params, trace));

@@ -127,6 +127,9 @@ fn mlp(x: &Matrix, params: &Params<f32>, layer: usize) -> Matrix {
                     match c.activation {
                         Activation::GeluNew => gelu_new(pre),
                         Activation::Relu => pre.max(0.0),
+                        // The Hugging Face fixtures are the reference for the families'
+                        // activations (tests/hf_families.rs).
+                        other => unimplemented!("{other:?} has no plain reference here"),
                     }
                 })
                 .collect();
@@ -181,6 +184,9 @@ fn reference(params: &Params<f32>, tokens: &[TokenId]) -> Reference {
                 );
                 add(&skip(&x), &a)
             }
+            other @ (NormPlacement::Parallel | NormPlacement::Sandwich) => {
+                unimplemented!("{other:?}: the Hugging Face fixtures are its reference")
+            }
             NormPlacement::Post => {
                 let sum = add(&skip(&x), &attention(&x, params, layer));
                 r.resid_mid_pre_norm.push(sum.clone());
@@ -194,6 +200,9 @@ fn reference(params: &Params<f32>, tokens: &[TokenId]) -> Reference {
                 NormPlacement::Pre => {
                     let out = mlp(&layer_norm(&mid, &m.ln2.w, &m.ln2.b, eps), params, layer);
                     add(&skip(&mid), &out)
+                }
+                other @ (NormPlacement::Parallel | NormPlacement::Sandwich) => {
+                    unimplemented!("{other:?}: the Hugging Face fixtures are its reference")
                 }
                 NormPlacement::Post => {
                     let sum = add(&skip(&mid), &mlp(&mid, params, layer));

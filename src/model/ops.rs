@@ -658,7 +658,14 @@ mod tests {
         let x = array![[1.0f64, 2.0, 3.0]];
         let w = array![1.0, 1.0, 2.0];
         let b = array![0.0, 1.0, 0.0];
-        let t = layer_norm_forward(x.view(), w.view(), b.view(), 0.0, Split::None);
+        let t = layer_norm_forward(
+            x.view(),
+            w.view(),
+            b.view(),
+            0.0,
+            NormKind::LayerNorm,
+            Split::None,
+        );
         let s = (2.0f64 / 3.0).sqrt();
         assert!((t.mean[0] - 2.0).abs() < 1e-12);
         assert!((t.out[[0, 0]] + 1.0 / s).abs() < 1e-12);

@@ -89,7 +89,9 @@ mod tests {
             for row in 1..3 {
                 let norm = |a: ndarray::ArrayView1<'_, f64>| a.dot(&a);
                 let (rotated, before) = (x.row(row), original.row(row));
-                assert!((norm(rotated) - norm(before)).abs() < 1e-12);
+                // cos and sin are rounded to f32 as Hugging Face computes them, so
+                // cos² + sin² = 1 holds to f32 precision.
+                assert!((norm(rotated) - norm(before)).abs() < 1e-6 * norm(before));
                 // The dimensions past `dim` pass through.
                 assert_eq!(
                     rotated.slice(ndarray::s![4..]),

@@ -6,6 +6,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
+use residual_explorer::model::config::{Biases, NormKind, Positions, Rotary, RotaryStyle};
 use residual_explorer::model::{
     Activation, InitOptions, ModelConfig, NormPlacement, Params, TokenId,
 };
@@ -89,6 +90,76 @@ pub fn variants() -> Vec<(&'static str, ModelConfig)> {
     ]
 }
 
+/// The Hugging Face families' architectures at the same small size: Llama (RMSNorm, rotary,
+/// grouped-query heads, SwiGLU, no biases), GPT-NeoX (parallel block, partial rotary, exact
+/// GELU), Gemma (sandwich norms, q/k norms, one key/value head, local window, interleaved
+/// rotary with two θ, a custom score scale, softcaps, scaled embeddings) and GPT-Neo (local
+/// layers, no score scaling, no q/k/v biases).
+pub fn modern_variants() -> Vec<(&'static str, ModelConfig)> {
+    let base = ModelConfig {
+        family: "test".into(),
+        ..small_config()
+    };
+    let rotary = |style, dim, thetas: Vec<f64>| Positions::Rotary(Rotary { style, dim, thetas });
+    vec![
+        (
+            "llama-like",
+            ModelConfig {
+                norm_kind: NormKind::RmsNorm,
+                n_key_value_heads: Some(1),
+                positions: rotary(RotaryStyle::Half, 8, vec![1e4; 2]),
+                biases: Biases::all(false),
+                gated_mlp: true,
+                activation: Activation::Silu,
+                ..base.clone()
+            },
+        ),
+        (
+            "neox-like parallel",
+            ModelConfig {
+                norm: NormPlacement::Parallel,
+                positions: rotary(RotaryStyle::Half, 4, vec![1e4; 2]),
+                activation: Activation::GeluExact,
+                tied_unembed: false,
+                ..base.clone()
+            },
+        ),
+        (
+            "gemma-like sandwich",
+            ModelConfig {
+                d_head: 12,
+                norm: NormPlacement::Sandwich,
+                norm_kind: NormKind::RmsNorm,
+                qk_norm: true,
+                n_key_value_heads: Some(1),
+                attn_windows: vec![Some(3), None],
+                positions: rotary(RotaryStyle::Interleaved, 8, vec![1e4, 1e6]),
+                attn_scale: Some(0.3),
+                attn_softcap: Some(20.0),
+                final_softcap: Some(10.0),
+                embed_scale: 4.0,
+                biases: Biases::all(false),
+                gated_mlp: true,
+                ..base.clone()
+            },
+        ),
+        (
+            "neo-like local",
+            ModelConfig {
+                attn_windows: vec![None, Some(2)],
+                attn_scale: Some(1.0),
+                biases: Biases {
+                    q: false,
+                    k: false,
+                    v: false,
+                    ..Biases::all(true)
+                },
+                ..base
+            },
+        ),
+    ]
+}
+
 /// Seeded weights with every tensor random: LayerNorm scales 1 + N(0, 0.1²), everything
 /// else N(0, 0.3²).
 pub fn random_params(config: &ModelConfig, seed: u64) -> Params<f32> {
@@ -97,8 +168,16 @@ pub fn random_params(config: &ModelConfig, seed: u64) -> Params<f32> {
     let weight = Normal::new(0.0f64, 0.3).unwrap();
     let scale = Normal::new(1.0f64, 0.1).unwrap();
     params.for_each_tensor_mut(|name, mut tensor| {
-        let is_ln_scale =
-            name.ends_with("ln1.w") || name.ends_with("ln2.w") || name == "ln_final.w";
+        let is_ln_scale = [
+            "ln1.w",
+            "ln2.w",
+            "ln1_post.w",
+            "ln2_post.w",
+            "norm.w",
+            "ln_final.w",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
         for x in tensor.iter_mut() {
             let dist = if is_ln_scale { &scale } else { &weight };
             *x = dist.sample(&mut rng) as f32;
