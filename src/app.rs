@@ -13,7 +13,9 @@ use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
 use crate::state::file_dialog::run_dialog;
 use crate::state::jobs::JobEvent;
-use crate::state::{AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models};
+use crate::state::{
+    AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models, save_name,
+};
 use crate::views::lesson_panel::{self, LESSON_SETTINGS_KEY, LessonPanel};
 use crate::views::{self, ViewContext};
 
@@ -95,7 +97,18 @@ impl ExplorerApp {
         if let Some(path) = open_at_start {
             state.apply(Command::OpenModel(path));
         }
-        let lesson_settings = options.lessons.take().unwrap_or_default();
+        let mut lesson_settings = options.lessons.take().unwrap_or_default();
+        // A model named on the command line wins over the lesson restored from the settings
+        // (whose step would open the lesson's own model): the lesson is left, with a notice.
+        if let Some(path) = &options.model
+            && let Some((number, _)) = lesson_settings.position.take()
+        {
+            state.note_on_open(format!(
+                "Lesson {number}, open when the explorer was last closed, was left so that {} \
+                 opens; the Lessons panel reopens it",
+                path.display()
+            ));
+        }
         // A real start (settings restored, no script) offers lesson 1 the first time.
         let offer_welcome = options.restore_settings && options.script.is_none();
         Self {
@@ -391,7 +404,8 @@ fn tabs_ui(ui: &mut Ui, current: ViewKind, commands: &mut Vec<Command>) {
 /// Opens a native file dialog on its own thread (rfd blocks the thread that calls it).
 fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
     let sender = state.jobs.sender();
-    let model_name = state.model.name.clone();
+    let file_name = save_name::save_file_name(&state.model.name, state.training.shown_step);
+    let save_folder = save_name::save_folder(state.settings.last_model.as_deref());
     std::thread::spawn(move || {
         let dialog = rfd::FileDialog::new();
         let path = run_dialog(|| match purpose {
@@ -402,11 +416,14 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
             FilePurpose::OpenModelFolder => dialog
                 .set_title("Open a Hugging Face model folder")
                 .pick_folder(),
-            FilePurpose::SaveModel => dialog
-                .set_title("Save the model")
-                .set_file_name(format!("{model_name}.safetensors"))
-                .add_filter("Native model", &["safetensors"])
-                .save_file(),
+            FilePurpose::SaveModel => match save_folder {
+                Some(folder) => dialog.set_directory(folder),
+                None => dialog,
+            }
+            .set_title("Save the model")
+            .set_file_name(file_name)
+            .add_filter("Native model", &["safetensors"])
+            .save_file(),
             FilePurpose::Export(format) => dialog
                 .set_title("Export the view")
                 .set_file_name(format!("{}.{}", view.slug(), format.extension()))

@@ -119,7 +119,15 @@ fn native_files_that_are_broken_are_refused() {
     refused(&write(d, "empty.safetensors", b""), "empty");
     refused(
         &write(d, "cut.safetensors", &good_bytes[..good_bytes.len() / 2]),
-        "not a valid safetensors file",
+        "not a valid safetensors file: the file's length does not match its header",
+    );
+    refused(
+        &write(d, "cut-in-header.safetensors", &good_bytes[..20]),
+        "not a valid safetensors file: the file ends inside its header",
+    );
+    refused(
+        &write(d, "cut-in-length.safetensors", &good_bytes[..5]),
+        "fewer than the 8 that give its header's length",
     );
     let mut long_header = good_bytes.clone();
     long_header[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());

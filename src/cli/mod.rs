@@ -17,11 +17,19 @@ use clap::{Args, Parser, Subcommand};
 
 /// Look inside a transformer language model while it runs and while it learns.
 #[derive(Debug, Parser)]
-#[command(name = "residual-explorer", version, about)]
+#[command(
+    name = "residual-explorer",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; without a command the explorer window opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Without a command: the `gui` options (`residual-explorer --model PATH`).
+    #[command(flatten)]
+    pub gui: GuiArgs,
 }
 
 /// The subcommands.
@@ -92,7 +100,7 @@ pub fn main() -> ExitCode {
     crate::train::step::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::app::run_gui(GuiArgs::default()),
+        None => crate::app::run_gui(cli.gui),
         Some(Command::Gui(args)) => crate::app::run_gui(args),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),

@@ -1,12 +1,16 @@
-//! `residual-explorer trace --model PATH (--text STR | --tokens 1,2,3) [--top-k K] [--json]`:
-//! run a model on a prompt and print every activation as one JSON object (see
-//! [`json`] for its exact keys), or a readable table of the predictions.
+//! `residual-explorer trace --model PATH (--text STR | --tokens 1,2,3) [--top-k K] [--json]
+//! [--analysis [--pos P] [--target ID|top]]`: run a model on a prompt and print every
+//! activation as one JSON object (see [`json`] for its exact keys; `--analysis` adds the
+//! numbers of the Contributions view, see [`analysis`]), or a readable table of the
+//! predictions.
 //!
 //! Exit codes: 0 success; 1 a bad model or bad input (token ids outside the vocabulary, an
 //! empty list, something that is not a number, more tokens than the context, text with
-//! characters the tokenizer does not know); 2 bad usage (clap: a missing or doubled input,
+//! characters the tokenizer does not know, `--pos` past the end, a `--target` outside the
+//! vocabulary); 2 bad usage (clap: a missing or doubled input,
 //! `--top-k 0`, an unknown flag).
 
+pub mod analysis;
 pub mod json;
 
 use std::io::Write;
@@ -39,6 +43,18 @@ pub struct TraceArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Add to the JSON object (implies --json) what the Contributions view computes at one
+    /// position: the terms of the final stream, their direct logit attribution to a target
+    /// token, and every head's output.
+    #[arg(long)]
+    pub analysis: bool,
+    /// The position --analysis looks at (default: the last).
+    #[arg(long, requires = "analysis")]
+    pub pos: Option<usize>,
+    /// The token whose logit --analysis attributes: an id, or `top` (default) for the
+    /// model's most probable next token at the position.
+    #[arg(long, requires = "analysis", value_parser = analysis::parse_target)]
+    pub target: Option<analysis::TargetChoice>,
 }
 
 /// Runs the trace command.
@@ -50,10 +66,19 @@ pub fn run(args: &TraceArgs) -> Result<(), CliError> {
         (None, None) => return Err(CliError::usage("give --text or --tokens")),
     };
     let trace = forward(&model.params, &ids).map_err(CliError::input)?;
+    let extra = match args.analysis {
+        true => {
+            let target = args.target.unwrap_or(analysis::TargetChoice::Top);
+            let computed = analysis::analysis(&model, &trace, args.pos, target)
+                .map_err(|e| CliError::input(e.0))?;
+            Some(computed)
+        }
+        false => None,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = if args.json {
-        json::write_trace_json(&mut out, &model, &trace, args.top_k)
+    let written = if args.json || args.analysis {
+        json::write_trace_json(&mut out, &model, &trace, args.top_k, extra)
     } else {
         write_table(&mut out, &model, &trace, args.top_k)
     };
@@ -124,13 +149,13 @@ fn write_table(
     let tokenizer = &model.tokenizer;
     writeln!(
         out,
-        "{}: {} layers, d_model {}, vocabulary {} ({}), {} tokens",
+        "{}: {} layers, d_model {}, vocabulary {} ({}), {}",
         model.name,
         config.n_layers,
         config.d_model,
         config.d_vocab,
         tokenizer.kind(),
-        trace.n_pos
+        crate::state::plural::count(trace.n_pos, "token", "tokens")
     )?;
     writeln!(
         out,

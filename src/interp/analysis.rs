@@ -13,6 +13,18 @@ use super::stage::{Stage, boundary_stages, stream_stages};
 use super::terms::{Decomposition, SkipChange};
 use crate::model::{Params, TokenId, Trace};
 
+/// The stream at every stream stage and its decomposition into terms: [`TraceAnalysis`]
+/// without the lens (what `trace --analysis` needs).
+pub fn decompose(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    skips: &[SkipChange],
+) -> (AccumulatedResid, Decomposition) {
+    let resid = AccumulatedResid::at_stages(trace, &stream_stages(&params.config));
+    let decomposition = Decomposition::compute_with_skips(params, trace, &resid, skips);
+    (resid, decomposition)
+}
+
 /// Which stages the logit lens covers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LensStages {
@@ -60,8 +72,7 @@ impl TraceAnalysis {
         skips: &[SkipChange],
     ) -> Self {
         let config = &params.config;
-        let resid = AccumulatedResid::at_stages(trace, &stream_stages(config));
-        let decomposition = Decomposition::compute_with_skips(params, trace, &resid, skips);
+        let (resid, decomposition) = decompose(params, trace, skips);
         let lens_stages = match options.lens_stages {
             LensStages::EveryStreamStage => resid.stages.clone(),
             LensStages::LayerBoundaries => boundary_stages(config),

@@ -183,6 +183,9 @@ pub struct Team {
     state: AtomicU8,
     /// Whether a pass is running: between passes the helper parks after [`LINGER`].
     in_pass: AtomicBool,
+    /// Whether a [`Team::join`] is under way: a join called meanwhile (from inside one of its
+    /// jobs, or from another thread) runs both jobs inline instead of posting over it.
+    joining: AtomicBool,
     /// The posted job, as a type-erased pointer to a closure on the poster's stack.
     job: Mutex<Option<ErasedJob>>,
     /// A panic of the helper's job, handed back to the poster.
@@ -240,6 +243,7 @@ impl Team {
         Team {
             state: AtomicU8::new(IDLE),
             in_pass: AtomicBool::new(always_in_pass),
+            joining: AtomicBool::new(false),
             job: Mutex::new(None),
             panic: Mutex::new(None),
         }
@@ -294,16 +298,20 @@ impl Team {
     /// Runs `first` here and `second` on the helper thread (or here too, if the helper has
     /// not taken it by the time `first` is done); returns when both have finished. A panic in
     /// either is resumed here after both are finished.
+    ///
+    /// The team has one job slot, so a join called while another is under way (nested inside
+    /// `first` or `second`, or from a second thread) runs both its jobs inline, one after the
+    /// other, on the thread that called it.
     pub fn join<A, B>(&self, first: A, second: B)
     where
         A: FnOnce() + Send,
         B: FnOnce() + Send,
     {
-        if std::thread::current().name() == Some(HELPER_NAME) {
+        let Some(_joining) = JoinGuard::take(&self.joining) else {
             first();
             second();
             return;
-        }
+        };
         let mut slot = Some(second);
         *self.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(ErasedJob {
             slot: (&raw mut slot).cast(),
@@ -334,8 +342,26 @@ impl Team {
     }
 }
 
-/// The helper thread's name (a job running there does not split again).
+/// The helper thread's name.
 const HELPER_NAME: &str = "forward-helper";
+
+/// Holds a team's `joining` flag for one join; clears it when dropped (also on a panic).
+struct JoinGuard<'a>(&'a AtomicBool);
+
+impl<'a> JoinGuard<'a> {
+    /// Sets `flag`, or `None` when a join already holds it.
+    fn take(flag: &'a AtomicBool) -> Option<Self> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Self(flag))
+    }
+}
+
+impl Drop for JoinGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 /// `x·w + bias` as a new array: x [m, k], w [k, n], bias [n] (`None`: no bias) → [m, n].
 /// Split as [`split_product`] says; each thread adds the bias to its own band right after
@@ -463,6 +489,36 @@ mod tests {
             split.join(|| left = 1, || right = 2);
             assert_eq!((left, right), (1, 2), "the team still works after a panic");
         });
+    }
+
+    #[test]
+    fn a_join_nested_in_either_job_runs_inline_and_returns() {
+        // A team of its own (not `with_split`, which runs unsplit on one core), so the
+        // posting path is the one tested; on a deadlock the channel times out.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let team = Team::new(true);
+            let sums = std::thread::scope(|scope| {
+                scope.spawn(|| team.serve());
+                let mut sums = Vec::new();
+                for round in 0..200usize {
+                    let (mut a, mut b, mut c, mut d) = (0, 0, 0, 0);
+                    team.join(
+                        || team.join(|| a = round, || b = round + 1),
+                        || team.join(|| c = round + 2, || d = round + 3),
+                    );
+                    sums.push(a + b + c + d);
+                }
+                team.state.store(EXIT, Ordering::Release);
+                sums
+            });
+            done.send(sums).ok();
+        });
+        let sums = finished
+            .recv_timeout(Duration::from_secs(20))
+            .expect("nested joins return instead of waiting on each other");
+        let expected: Vec<usize> = (0..200).map(|round| 4 * round + 6).collect();
+        assert_eq!(sums, expected);
     }
 
     #[test]

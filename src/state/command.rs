@@ -161,8 +161,8 @@ impl AppState {
         }
         if self.prompt.ids.len() >= self.model.params.config.n_ctx {
             return Err(format!(
-                "the context is full ({} tokens)",
-                self.model.params.config.n_ctx
+                "the context is full ({})",
+                super::plural::count(self.model.params.config.n_ctx, "token", "tokens")
             ));
         }
         if !self.analysis_is_current() {

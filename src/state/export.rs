@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Cell {
-    /// A number.
+    /// A measured number.
     Num(f64),
+    /// A count or an index (a position, a step, a token id): written without a decimal point.
+    Int(u64),
     /// A label.
     Text(String),
 }
@@ -25,12 +27,12 @@ impl From<f64> for Cell {
 }
 impl From<usize> for Cell {
     fn from(value: usize) -> Self {
-        Cell::Num(value as f64)
+        Cell::Int(value as u64)
     }
 }
 impl From<u32> for Cell {
     fn from(value: u32) -> Self {
-        Cell::Num(value as f64)
+        Cell::Int(u64::from(value))
     }
 }
 impl From<String> for Cell {
@@ -78,6 +80,7 @@ impl Table {
                 row.iter()
                     .map(|cell| match cell {
                         Cell::Num(x) => format_number(*x),
+                        Cell::Int(n) => n.to_string(),
                         Cell::Text(text) => csv_field(text),
                     })
                     .collect(),
@@ -100,6 +103,7 @@ impl Table {
                             Cell::Num(x) => serde_json::Number::from_f64(*x)
                                 .map(serde_json::Value::Number)
                                 .unwrap_or(serde_json::Value::Null),
+                            Cell::Int(n) => serde_json::Value::from(*n),
                             Cell::Text(text) => serde_json::Value::String(text.clone()),
                         }
                     }))
@@ -186,6 +190,17 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&table.to_json()).unwrap();
         assert_eq!(json["rows"][0]["value"], 0.5);
         assert_eq!(json["rows"][1]["value"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn counts_and_indices_are_written_as_integers() {
+        let mut table = Table::new(&["pos", "token", "value"]);
+        table.push(vec![0usize.into(), 1200u32.into(), 2.0f32.into()]);
+        let json = table.to_json();
+        assert!(json.contains("\"pos\": 0,"), "{json}");
+        assert!(json.contains("\"token\": 1200,"), "{json}");
+        assert!(json.contains("\"value\": 2.0"), "{json}");
+        assert_eq!(table.to_csv(), "pos,token,value\n0,1200,2\n");
     }
 
     #[test]

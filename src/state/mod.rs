@@ -10,7 +10,9 @@ pub mod file_dialog;
 pub mod generate;
 pub mod jobs;
 pub mod models;
+pub mod plural;
 pub mod prompt;
+pub mod save_name;
 pub mod selection;
 pub mod settings;
 pub mod snapshots;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub error: Option<String>,
     /// A short message about something that went well ("Saved …").
     pub notice: Option<String>,
+    /// Said after "Opened …" when the model being loaded opens (set by [`Self::note_on_open`]).
+    pub open_note: Option<String>,
     /// The model file being read, if any.
     pub loading: Option<PathBuf>,
     /// The trace request whose result is awaited.
@@ -96,6 +100,7 @@ impl AppState {
             trace_error: None,
             error: None,
             notice: None,
+            open_note: None,
             loading: None,
             pending_trace: None,
             dialog_request: None,
@@ -202,6 +207,13 @@ impl AppState {
         self.pending_trace = Some(id);
     }
 
+    /// Shows `note` now and again beside "Opened …" when the model being loaded opens (a
+    /// load replaces the notice on screen).
+    pub fn note_on_open(&mut self, note: String) {
+        self.notice = Some(note.clone());
+        self.open_note = Some(note);
+    }
+
     /// Makes `model` the open model; the prompt is kept when the new tokenizer can encode
     /// it, otherwise replaced by a prompt the model can read. A notice about the model on
     /// screen before ("Opened …") is cleared.
@@ -274,7 +286,10 @@ impl AppState {
                         self.settings.remember_model(&path);
                         self.error = None;
                         self.open_other_model(*model);
-                        let opened = format!("Opened {}", path.display());
+                        let mut opened = format!("Opened {}", path.display());
+                        if let Some(note) = self.open_note.take() {
+                            opened = format!("{opened}. {note}");
+                        }
                         // Keep what opening it did (interventions that no longer fit).
                         self.notice = Some(match self.notice.take() {
                             Some(also) => format!("{opened}. {also}"),
@@ -282,6 +297,7 @@ impl AppState {
                         });
                     }
                     Err(message) => {
+                        self.open_note = None;
                         self.error = Some(format!(
                             "Could not open the model, the previous one stays open. {message}"
                         ));

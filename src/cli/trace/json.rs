@@ -18,7 +18,8 @@
 //! - `logit_lens`: residual hook name (every `blocks.{l}.hook_resid_pre`, every
 //!   `blocks.{l}.hook_resid_mid`, and `blocks.{L-1}.hook_resid_post`) → [pos][k] of
 //!   `{"token": id, "text": str, "prob": p}`, most probable first; the final LayerNorm is
-//!   applied with each stream's own statistics (k = `--top-k`, at most d_vocab).
+//!   applied with each stream's own statistics (k = `--top-k`, at most d_vocab);
+//! - `analysis` (only with `--analysis`): see [`super::analysis`].
 //!
 //! Floats are the f32 values written as the shortest decimal that parses back to the same
 //! f32; a non-finite value would print as `null`.
@@ -29,6 +30,7 @@ use ndarray::{ArrayViewD, Axis};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
+use super::analysis::AnalysisJson;
 use crate::interp::{LensOptions, LogitLens, Stage, resid_hooks};
 use crate::model::io::LoadedModel;
 use crate::model::{ModelConfig, NormPlacement, TokenId, Trace};
@@ -53,7 +55,7 @@ impl Serialize for Nested<'_> {
 }
 
 /// Named arrays, serialized as one JSON object in list order.
-struct Hooks<'a>(Vec<(String, ArrayViewD<'a, f32>)>);
+pub(super) struct Hooks<'a>(pub(super) Vec<(String, ArrayViewD<'a, f32>)>);
 
 impl Serialize for Hooks<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -95,6 +97,8 @@ struct TraceJson<'a> {
     loss: Option<f32>,
     hooks: Hooks<'a>,
     logit_lens: Lens,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<AnalysisJson<'a>>,
 }
 
 /// Every hook the contract names that this model has, in forward order.
@@ -176,12 +180,14 @@ fn lens(model: &LoadedModel, trace: &Trace<f32>, top_k: usize) -> Lens {
     Lens(entries)
 }
 
-/// Writes the `trace --json` object for `trace` (one sequence) and a newline.
-pub fn write_trace_json(
+/// Writes the `trace --json` object for `trace` (one sequence) and a newline; `analysis`
+/// (`trace --analysis`) is added as a last key.
+pub fn write_trace_json<'a>(
     out: &mut impl Write,
     model: &LoadedModel,
-    trace: &Trace<f32>,
+    trace: &'a Trace<f32>,
     top_k: usize,
+    analysis: Option<AnalysisJson<'a>>,
 ) -> std::io::Result<()> {
     let object = TraceJson {
         tokens: &trace.tokens,
@@ -194,6 +200,7 @@ pub fn write_trace_json(
         loss: trace.loss(),
         hooks: hooks(trace, &model.params.config),
         logit_lens: lens(model, trace, top_k),
+        analysis,
     };
     serde_json::to_writer(&mut *out, &object)?;
     writeln!(out)

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
 
 use super::LoadError;
 
@@ -142,6 +142,35 @@ impl View for &EncodedTensor {
     }
 }
 
+/// The safetensors crate's error about `bytes`, said in terms of the file: where it ends
+/// against what its first 8 bytes (the header's length) announce.
+fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
+    let announced = bytes
+        .get(..8)
+        .map(|n| u64::from_le_bytes(n.try_into().expect("8 bytes")));
+    let after_length = bytes.len().saturating_sub(8);
+    match (error, announced) {
+        (SafeTensorError::HeaderTooSmall, _) => format!(
+            "the file has {} bytes, fewer than the 8 that give its header's length",
+            bytes.len()
+        ),
+        (SafeTensorError::InvalidHeaderLength, Some(n)) => format!(
+            "the file ends inside its header: the header is announced as {n} bytes, and \
+             {after_length} bytes follow its length (a truncated file?)"
+        ),
+        (SafeTensorError::HeaderTooLarge, Some(n)) => {
+            format!("its header is announced as {n} bytes, more than safetensors allows")
+        }
+        (SafeTensorError::MetadataIncompleteBuffer, Some(n)) => format!(
+            "the file's length does not match its header: the tensors the header lists do \
+             not end where the file does ({} bytes of data follow the header; a truncated \
+             or padded file?)",
+            (after_length as u64).saturating_sub(n)
+        ),
+        _ => error.to_string(),
+    }
+}
+
 /// A parsed safetensors buffer: tensor views by name plus the `__metadata__` map.
 pub struct TensorFile<'data> {
     tensors: SafeTensors<'data>,
@@ -153,11 +182,15 @@ impl<'data> TensorFile<'data> {
     /// Parses the header; the safetensors crate checks that every tensor lies inside the
     /// buffer and that offsets do not overlap.
     pub fn parse(path: &Path, bytes: &'data [u8]) -> Result<Self, LoadError> {
-        let (_, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| LoadError::new(path, format!("not a valid safetensors file: {e}")))?;
+        let invalid = |e: SafeTensorError| {
+            LoadError::new(
+                path,
+                format!("not a valid safetensors file: {}", describe(&e, bytes)),
+            )
+        };
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(invalid)?;
         let metadata = meta.metadata().clone().unwrap_or_default();
-        let tensors = SafeTensors::deserialize(bytes)
-            .map_err(|e| LoadError::new(path, format!("not a valid safetensors file: {e}")))?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(invalid)?;
         Ok(Self { tensors, metadata })
     }
 
