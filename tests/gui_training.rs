@@ -466,7 +466,7 @@ fn hovering_the_loss_plot_reads_the_step_and_the_loss() {
         &mut harness,
         Duration::from_secs(120),
         "the run's end",
-        |app| app.state.training.status == TrainingStatus::Finished,
+        |app| matches!(app.state.training.status, TrainingStatus::Finished { .. }),
     );
     settle(&mut harness);
     let title = harness.get_by_label("Loss (nats per token)").rect();

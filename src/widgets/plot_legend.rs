@@ -38,6 +38,6 @@ mod tests {
             "{top}"
         );
         // A tiny plot still shows its data in at least 40 % of its height.
-        assert!(y_top_above_legend(0.0, 1.0, 10, 140.0) <= 2.5 + 1e-9);
+        assert!(y_top_above_legend(0.0, 1.0, 10, 140.0) <= 2.5 + 1e-5);
     }
 }
