@@ -55,16 +55,19 @@ struct Walker {
 impl Walker {
     fn open_current(&mut self) {
         let (number, language, step) = self.shots[self.next];
-        let lessons = &mut self.app.lessons;
-        lessons.player.language = language;
-        lessons.open(number, step);
+        self.app.state.lesson.player.language = language;
+        let mut commands = Vec::new();
+        self.app.lessons.open(number, step, &mut commands);
+        for command in commands {
+            self.app.state.apply(command);
+        }
         self.phase = Phase::Settling(0);
         self.trained = false;
     }
 
     fn idle(&self) -> bool {
         let state = &self.app.state;
-        !self.app.lessons.is_setting_up()
+        !self.app.state.lesson.is_setting_up()
             && !state.busy()
             && state.analysis_is_current()
             && !state.training.status.is_active()
@@ -130,7 +133,8 @@ impl Walker {
     /// Whether the current shot's step itself sets up a training run.
     fn step_sets_training(&self) -> bool {
         self.app
-            .lessons
+            .state
+            .lesson
             .player
             .current()
             .is_some_and(|(lesson, step)| lesson.steps[step].state.training.is_some())

@@ -14,7 +14,7 @@ use crate::state::export::encode_png;
 use crate::state::file_dialog::run_dialog;
 use crate::state::jobs::JobEvent;
 use crate::state::{
-    AppState, Command, ExportFormat, FilePurpose, Settings, ViewKind, models, save_name,
+    AppState, Command, ExportFormat, FilePurpose, LessonRun, Settings, ViewKind, models, save_name,
 };
 use crate::views::lesson_panel::{self, LESSON_SETTINGS_KEY, LessonPanel};
 use crate::views::{self, ViewContext};
@@ -109,10 +109,11 @@ impl ExplorerApp {
                 path.display()
             ));
         }
+        state.lesson = LessonRun::new(&lesson_settings);
         // A real start (settings restored, no script) offers lesson 1 the first time.
         let offer_welcome = options.restore_settings && options.script.is_none();
         Self {
-            lessons: LessonPanel::new(lesson_settings, offer_welcome),
+            lessons: LessonPanel::new(&lesson_settings, &state.lesson, offer_welcome),
             prompt_buffer: state.settings.prompt.clone(),
             state,
             commands: Vec::new(),
@@ -127,6 +128,16 @@ impl ExplorerApp {
         }
     }
 
+    /// Opens lesson `number` at `step` in the lesson panel, as its list does.
+    pub fn open_lesson(&mut self, number: u32, step: usize) {
+        self.lessons.open(number, step, &mut self.commands);
+    }
+
+    /// The lesson panel's settings as stored between sessions (JSON).
+    pub fn lesson_settings_json(&self) -> String {
+        self.lessons.settings_json(&self.state.lesson)
+    }
+
     /// Opens a model file or folder: what the "Open model…" dialog calls with its path.
     pub fn open_model(&mut self, path: PathBuf) {
         self.state.apply(Command::OpenModel(path));
@@ -136,6 +147,11 @@ impl ExplorerApp {
     pub fn draw_ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         self.state.poll_jobs();
+        self.state.advance_lesson();
+        if self.state.lesson.is_setting_up() {
+            // Frames go on until the step is set up, whether or not the panel is drawn.
+            ctx.request_repaint();
+        }
         self.follow_keyboard_zoom(&ctx);
         if let Some(script) = &mut self.script {
             let commands = script.before_frame(&ctx, &self.state);
@@ -185,10 +201,12 @@ impl ExplorerApp {
                 .max_size(max_width)
                 .show(ui, |ui| self.lessons.ui(ui, &self.state, &mut commands));
         }
-        let (lessons_visible, language) = (self.lessons.visible, self.lessons.player.language);
+        let (lessons_visible, language) = (self.lessons.visible, self.state.lesson.player.language);
         let central = egui::CentralPanel::default().show(ui, |ui| {
+            // The tabs wrap onto a second line when the window (or the zoom) leaves too
+            // little room, rather than running under the lesson panel.
             let toggle_lessons = ui
-                .horizontal(|ui| {
+                .horizontal_wrapped(|ui| {
                     tabs_ui(ui, self.state.settings.view, &mut commands);
                     ui.separator();
                     lesson_panel::toggle_ui(ui, lessons_visible, language)
@@ -391,14 +409,12 @@ pub fn save_region_png(
 
 /// The view tabs.
 fn tabs_ui(ui: &mut Ui, current: ViewKind, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
-        for kind in ViewKind::ALL {
-            let text = egui::RichText::new(kind.title()).size(15.0);
-            if ui.selectable_label(kind == current, text).clicked() {
-                commands.push(Command::ShowView(kind));
-            }
+    for kind in ViewKind::ALL {
+        let text = egui::RichText::new(kind.title()).size(15.0);
+        if ui.selectable_label(kind == current, text).clicked() {
+            commands.push(Command::ShowView(kind));
         }
-    });
+    }
 }
 
 /// Opens a native file dialog on its own thread (rfd blocks the thread that calls it).
@@ -455,7 +471,7 @@ impl eframe::App for ExplorerApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.script.is_none() {
             storage.set_string(SETTINGS_KEY, self.state.settings.to_json());
-            storage.set_string(LESSON_SETTINGS_KEY, self.lessons.settings_json());
+            storage.set_string(LESSON_SETTINGS_KEY, self.lesson_settings_json());
         }
     }
 }

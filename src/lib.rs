@@ -10,5 +10,6 @@ pub mod lesson;
 pub mod model;
 pub mod state;
 pub mod train;
+pub mod view_kind;
 pub mod views;
 pub mod widgets;

@@ -4,7 +4,7 @@
 mod gui_support;
 
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gui_support::{app, app_sized, app_with_prompt, settle};
 use residual_explorer::interp::Stage;
 use residual_explorer::state::ViewKind;
@@ -293,4 +293,52 @@ fn help_theme_and_zoom() {
     harness.run();
     assert!((harness.state().state.settings.zoom - 1.1).abs() < 1e-6);
     assert!((harness.ctx.zoom_factor() - 1.1).abs() < 1e-6);
+}
+
+#[test]
+fn hovering_the_norm_plot_reads_the_stage_and_the_norms() {
+    let mut harness = app();
+    let title = harness.get_by_label("Norm at every stage").rect();
+    harness.hover_at(title.left_bottom() + egui::vec2(200.0, 100.0));
+    harness.run();
+    let tooltip = harness
+        .get_by_label_contains("\nstream ‖x‖  ")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    let first = tooltip.lines().next().unwrap_or_default();
+    let label = first
+        .strip_prefix("stage ")
+        .unwrap_or_else(|| panic!("the tooltip starts with the stage: {tooltip:?}"));
+    let state = &harness.state().state;
+    let analysis = state.analysis.as_ref().unwrap();
+    let stage = analysis
+        .stages
+        .iter()
+        .position(|s| s.short_label() == label)
+        .unwrap_or_else(|| panic!("no stage {label:?}"));
+    let norm = analysis.norms[[state.selection.token, stage]];
+    assert!(
+        tooltip.contains(&format!("\nstream ‖x‖  {norm:.3}")),
+        "{tooltip:?} shows the stream's norm {norm:.3} at {label}"
+    );
+}
+
+#[test]
+fn the_rank_legend_counts_in_ranks() {
+    let mut harness = app();
+    harness
+        .state_mut()
+        .state
+        .apply(residual_explorer::state::Command::SetLensColour(
+            residual_explorer::state::LensColour::NextTokenRank,
+        ));
+    harness
+        .get_by_role_and_label(Role::Button, "Logit lens")
+        .click();
+    settle(&mut harness);
+    let d_vocab = harness.state().state.model.params.config.d_vocab;
+    harness.get_by_label("rank 1");
+    harness.get_by_label(&format!("rank {d_vocab}"));
+    assert!(harness.query_by_label_contains("log₁₀").is_none());
 }

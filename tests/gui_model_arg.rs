@@ -45,7 +45,8 @@ fn start(model: Option<PathBuf>) -> ExplorerApp {
 }
 
 fn stored_position(app: &ExplorerApp) -> serde_json::Value {
-    let json: serde_json::Value = serde_json::from_str(&app.lessons.settings_json()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&app.lessons.settings_json(&app.state.lesson)).unwrap();
     json["position"].clone()
 }
 

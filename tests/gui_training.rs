@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gui_support::{app, settle};
 use ndarray::Axis;
 use residual_explorer::app::ExplorerApp;
@@ -456,4 +456,52 @@ fn a_run_still_going_carries_on_in_the_background_and_can_be_shown_again() {
     run_until(&mut harness, Duration::from_secs(30), "the stop", |app| {
         app.state.training.status == TrainingStatus::Finished { stopped: true }
     });
+}
+
+#[test]
+fn hovering_the_loss_plot_reads_the_step_and_the_loss() {
+    let mut harness = app();
+    start_from_the_training_tab(&mut harness, short_run(40));
+    run_until(
+        &mut harness,
+        Duration::from_secs(120),
+        "the run's end",
+        |app| matches!(app.state.training.status, TrainingStatus::Finished { .. }),
+    );
+    settle(&mut harness);
+    let title = harness.get_by_label("Loss (nats per token)").rect();
+    // The plot is under its title; hover its middle.
+    harness.hover_at(title.left_bottom() + egui::vec2(300.0, 90.0));
+    harness.run();
+    let tooltip = harness
+        .get_by_label_contains("\ntrain  ")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    let mut lines = tooltip.lines();
+    let step: usize = lines
+        .next()
+        .and_then(|l| l.strip_prefix("step "))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("the tooltip starts with the step: {tooltip:?}"));
+    let history = harness.state().state.training.history.as_ref().unwrap();
+    let point = history.points.iter().find(|p| p.step == step).unwrap();
+    let train = lines.next().unwrap_or_default();
+    assert_eq!(
+        train,
+        format!("train  {:.3}", point.train_loss),
+        "{tooltip:?}"
+    );
+}
+
+#[test]
+fn the_frame_time_line_is_for_developers_only() {
+    let mut harness = app();
+    harness.get_by_label("Training").click();
+    settle(&mut harness);
+    assert!(!harness.state().state.training.frame_times.draw.is_empty());
+    assert!(harness.query_by_label_contains("UI frame time").is_none());
+    harness.state_mut().state.training.frame_times.shown = true;
+    harness.run();
+    harness.get_by_label_contains("UI frame time");
 }

@@ -327,12 +327,12 @@ fn hugging_face_checkpoints_that_are_broken_are_refused() {
         (
             "head0",
             Box::new(|c| c["n_head"] = 0.into()),
-            "not a multiple of n_head",
+            "the head count must be positive",
         ),
         (
             "type",
-            Box::new(|c| c["model_type"] = "llama".into()),
-            "only \"gpt2\"",
+            Box::new(|c| c["model_type"] = "mamba".into()),
+            "model_type \"mamba\" is not supported (gpt2, llama",
         ),
         (
             "act",
@@ -383,7 +383,7 @@ fn hugging_face_checkpoints_that_are_broken_are_refused() {
     }
     let f = folder("badjson", &keep, Dtype::F32, &same);
     std::fs::write(f.join("config.json"), "{\"n_embd\": ").unwrap();
-    refused(&f, "not a GPT-2 config");
+    refused(&f, "config.json: not JSON");
 
     refused(&folder("i32", &keep, Dtype::I32, &same), "dtype I32");
     let missing = |t: &mut Vec<RawTensor>| t.retain(|t| t.name != "transformer.h.1.ln_2.bias");

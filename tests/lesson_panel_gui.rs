@@ -84,7 +84,7 @@ fn opening_lesson_1_and_pressing_next_moves_the_stage_as_the_steps_say() {
         harness.state().state.selection.stage,
         stage_index(&harness, "L0 attn")
     );
-    assert_eq!(harness.state().lessons.player.position(), Some((1, 1)));
+    assert_eq!(harness.state().state.lesson.player.position(), Some((1, 1)));
 }
 
 #[test]
@@ -97,13 +97,13 @@ fn the_language_switch_keeps_the_step_and_is_remembered() {
     harness.run();
     harness.get_by_label("Português").click();
     settle(&mut harness);
-    let panel = &harness.state().lessons;
+    let panel = &harness.state().state.lesson;
     assert_eq!(panel.player.language, Language::Pt);
     let (lesson, step) = panel.player.current().unwrap();
     assert_eq!((lesson.title.as_str(), step), ("O fluxo residual", 1));
     harness.get_by_label("Próximo →");
     let saved: LessonSettings =
-        serde_json::from_str(&harness.state().lessons.settings_json()).unwrap();
+        serde_json::from_str(&harness.state().lesson_settings_json()).unwrap();
     assert_eq!(saved.language, "pt");
     assert_eq!(saved.position, Some((1, 1)));
 }
@@ -113,7 +113,7 @@ fn dragging_an_added_vector_changes_the_stream_after_it_only() {
     let mut harness = app();
     open_lesson_1(&mut harness);
     // Step 7 shows the editor; stage L1 +mlp, the end of the stream.
-    harness.state_mut().lessons.open(1, 6);
+    harness.state_mut().open_lesson(1, 6);
     settle(&mut harness);
     assert_close(&selected_stream(&harness), &[1.85, 5.6, 3.85]);
     harness
@@ -122,6 +122,13 @@ fn dragging_an_added_vector_changes_the_stream_after_it_only() {
     settle(&mut harness);
     let end = selected_stream(&harness);
     assert!((end[0] - 1.35).abs() < 1e-6, "{end:?}");
+    // No patch is active, but the model is no longer its file: the interventions bar says so.
+    assert!(
+        harness
+            .query_by_label("none: the plain forward pass")
+            .is_none()
+    );
+    harness.get_by_label("Undo the edits of the model");
     // Earlier stages are untouched: the embedding is still [1, 2, 3].
     let embed = stage_index(&harness, "embed");
     harness
@@ -136,6 +143,49 @@ fn dragging_an_added_vector_changes_the_stream_after_it_only() {
     settle(&mut harness);
     let b_o = &harness.state().state.model.params.blocks[0].attn.b_o;
     assert_eq!(b_o.to_vec(), vec![0.5, 1.5, 0.5]);
+    assert!(
+        harness
+            .query_by_label("Undo the edits of the model")
+            .is_none()
+    );
+    harness.get_by_label("none: the plain forward pass");
+}
+
+#[test]
+fn the_edited_chip_reads_the_file_again() {
+    let mut harness = app();
+    harness.state_mut().open_lesson(1, 6);
+    settle(&mut harness);
+    harness
+        .get_by_label("a₁ (L0 attn) component 0")
+        .set_value_accesskit(0.0);
+    settle(&mut harness);
+    assert!(harness.state().state.model_edited);
+    harness.get_by_label("Undo the edits of the model").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert!(!state.model_edited);
+    assert_eq!(
+        state.model.params.blocks[0].attn.b_o.to_vec(),
+        vec![0.5, 1.5, 0.5]
+    );
+}
+
+#[test]
+fn a_lesson_step_resets_the_lens_colours() {
+    use residual_explorer::state::{Command, LensColour};
+    let mut harness = app();
+    harness
+        .state_mut()
+        .state
+        .apply(Command::SetLensColour(LensColour::NextTokenRank));
+    harness.state_mut().open_lesson(6, 0);
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.settings.lens_colour,
+        LensColour::TopProbability,
+        "rank colours left by an earlier visit would make the lesson's rows black"
+    );
 }
 
 #[test]
@@ -157,7 +207,7 @@ fn a_first_start_offers_lesson_1() {
     let state = &harness.state().state;
     assert_eq!(state.model.name, "seed-residual-toy");
     let saved: LessonSettings =
-        serde_json::from_str(&harness.state().lessons.settings_json()).unwrap();
+        serde_json::from_str(&harness.state().lesson_settings_json()).unwrap();
     assert!(saved.welcomed);
 }
 
@@ -178,7 +228,7 @@ fn back_and_next_stay_in_view_beside_the_longest_step() {
         .unwrap();
     let size = egui::vec2(900.0, 600.0);
     let mut harness = app_sized("", size);
-    harness.state_mut().lessons.open(number, step);
+    harness.state_mut().open_lesson(number, step);
     settle(&mut harness);
     let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
     for label in ["← Back", "Next →", "All lessons"] {
@@ -193,7 +243,7 @@ fn back_and_next_stay_in_view_beside_the_longest_step() {
     harness.get_by_label("Next →").click();
     settle(&mut harness);
     assert_eq!(
-        harness.state().lessons.player.position(),
+        harness.state().state.lesson.player.position(),
         Some((number, step + 1))
     );
 }

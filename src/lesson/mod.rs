@@ -25,7 +25,7 @@ use std::fmt;
 
 pub use check::{CheckReport, check_dir, check_lessons};
 pub use parse::parse_lesson;
-pub use state::{Editor, LessonIntervention, StepState, TokenPos, TrainingRun, View};
+pub use state::{Editor, LessonIntervention, StepState, TokenPos, TrainingRun};
 
 /// The language a lesson is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -1,18 +1,19 @@
 //! Walking through lessons, without any GUI: which lesson and step are open, in which
 //! language, and what a step asks of the explorer once resolved against the open model
-//! ([`StepPlan`]). The lesson panel (`views/lesson_panel.rs`) draws this and turns a plan into
-//! the app's commands; tests drive it headless.
+//! ([`StepPlan`]). `state::lesson_run` turns a plan into the app's commands and the lesson
+//! panel draws it; tests drive both headless.
 //!
 //! Both languages of a lesson have the same steps (the checker sees to it), so switching
 //! language keeps the lesson and the step.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Editor, LessonIntervention, TrainingRun, View};
+use super::state::{Editor, LessonIntervention, TrainingRun};
 use super::{Language, Lesson, ModelRef};
 use crate::interp::stage::stages;
 use crate::model::TokenId;
 use crate::model::io::LoadedModel;
+use crate::view_kind::ViewKind;
 
 /// What the lesson panel remembers between sessions (stored by the app with its settings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +42,7 @@ impl Default for LessonSettings {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepPlan {
     /// The view to show.
-    pub view: Option<View>,
+    pub view: Option<ViewKind>,
     /// The prompt to type (always set: the lesson's prompt or a step's).
     pub prompt: Option<String>,
     /// Index of the stage in the model's stage list.

@@ -7,55 +7,10 @@
 use std::collections::BTreeMap;
 
 use crate::interp::interventions::{Component, Patch};
+use crate::view_kind::ViewKind;
 
 /// Line (1-based) of each key, by key name.
 pub type KeyLines = BTreeMap<String, usize>;
-
-/// A view of the explorer a step can open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum View {
-    /// The selected token's residual stream, stage by stage.
-    Residual,
-    /// Attention patterns per layer and head.
-    Attention,
-    /// What each component wrote into the stream; direct logit attribution.
-    Contributions,
-    /// The logit lens: the prediction at every stage.
-    LogitLens,
-    /// The model's config, parameter counts and shapes.
-    Model,
-    /// The training panel.
-    Training,
-}
-
-impl View {
-    /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
-        View::Residual,
-        View::Attention,
-        View::Contributions,
-        View::LogitLens,
-        View::Model,
-        View::Training,
-    ];
-
-    /// The name written in lesson files: `residual`, `logit_lens`, ….
-    pub fn key(self) -> &'static str {
-        match self {
-            View::Residual => "residual",
-            View::Attention => "attention",
-            View::Contributions => "contributions",
-            View::LogitLens => "logit_lens",
-            View::Model => "model",
-            View::Training => "training",
-        }
-    }
-
-    /// Parses a view name.
-    pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|view| view.key() == key)
-    }
-}
 
 /// A token position: a 0-based index or the last token of the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -214,7 +169,7 @@ pub enum Editor {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepState {
     /// The open view.
-    pub view: Option<View>,
+    pub view: Option<ViewKind>,
     /// The stage slider, as a stage's short label (`L0 +attn`).
     pub stage: Option<String>,
     /// The selected token.
@@ -273,7 +228,7 @@ impl StepState {
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
             "view" => {
-                self.view = Some(View::from_key(value).ok_or_else(|| {
+                self.view = Some(ViewKind::from_slug(value).ok_or_else(|| {
                     format!("unknown view {value:?}; the views are {}", view_list())
                 })?)
             }
@@ -319,7 +274,7 @@ impl StepState {
 }
 
 fn view_list() -> String {
-    View::ALL.map(View::key).join(", ")
+    ViewKind::ALL.map(ViewKind::slug).join(", ")
 }
 
 fn parse_index(what: &str, value: &str) -> Result<usize, String> {
@@ -510,7 +465,7 @@ mod tests {
             .set("interventions", "zero L1H3, cut L0 mlp")
             .unwrap();
         first.merge(&second);
-        assert_eq!(first.view, Some(View::Residual));
+        assert_eq!(first.view, Some(ViewKind::Residual));
         assert_eq!(first.stage.as_deref(), Some("L1 +mlp"));
         assert_eq!(first.token, Some(TokenPos::Last));
         assert_eq!(

@@ -76,6 +76,8 @@ pub enum Command {
     /// Set what each sublayer adds, in forward order (`b_O`, `b_out` of every block), in a
     /// model whose `W_O` and `W_out` are zero: lesson 1's editor of the toy's additions.
     SetAdditions(Vec<Vec<f32>>),
+    /// Something for the lesson player (open a lesson, Back, Next, the language).
+    Lesson(super::lesson_run::LessonCommand),
 }
 
 impl AppState {
@@ -150,7 +152,9 @@ impl AppState {
                 let mut model = (*self.model).clone();
                 crate::lesson::toy::set_additions(&mut model.params, &values);
                 self.set_model(model);
+                self.model_edited = true;
             }
+            Command::Lesson(command) => self.apply_lesson(command),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod export;
 pub mod file_dialog;
 pub mod generate;
 pub mod jobs;
+pub mod lesson_run;
 pub mod models;
 pub mod plural;
 pub mod prompt;
@@ -31,12 +32,13 @@ pub use analysis::Analysis;
 pub use command::Command;
 pub use export::{ExportFormat, Table};
 pub use jobs::{FilePurpose, JobEvent, Jobs, Waker};
+pub use lesson_run::{LessonCommand, LessonRun};
 pub use prompt::PromptTokens;
 pub use selection::Selection;
 pub use settings::{LensColour, Settings, ViewKind};
 
 use crate::interp::interventions::Interventions;
-use crate::interp::{AnalysisOptions, LensOptions, LensStages};
+use crate::interp::{AnalysisOptions, LensOptions, LensStages, stages};
 use crate::model::io::LoadedModel;
 
 /// Predictions kept per cell of the logit lens (shown on hover).
@@ -83,6 +85,11 @@ pub struct AppState {
     pub training: training::TrainingState,
     /// Activation patching between a clean and a corrupted prompt.
     pub patching: experiments::PatchingState,
+    /// Whether the open model was edited in place (lesson 1's additions editor), so it is no
+    /// longer the file or preset it was opened from; the interventions bar says so.
+    pub model_edited: bool,
+    /// The lessons, the open step and the set-up of its screen.
+    pub lesson: LessonRun,
     /// Background work.
     pub jobs: Jobs,
 }
@@ -110,6 +117,8 @@ impl AppState {
             interventions: Interventions::new(),
             training: training::TrainingState::new(Arc::clone(&wake)),
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
+            model_edited: false,
+            lesson: LessonRun::new(&Default::default()),
             jobs: Jobs::new(wake),
         };
         // A saved prompt may have been written for another model (a lesson's, a file's); a
@@ -216,9 +225,18 @@ impl AppState {
 
     /// Makes `model` the open model; the prompt is kept when the new tokenizer can encode
     /// it, otherwise replaced by a prompt the model can read. A notice about the model on
-    /// screen before ("Opened …") is cleared.
+    /// screen before ("Opened …") is cleared. The stage slider keeps its stage by name
+    /// (`logits` stays `logits`), or goes to `embed` when the new model has no such stage.
     pub fn set_model(&mut self, model: LoadedModel) {
         self.fit_prompt_to(&model);
+        let stage_label = stages(&self.model.params.config)
+            .get(self.selection.stage)
+            .map(|stage| stage.short_label());
+        let new_stages = stages(&model.params.config);
+        let stage = stage_label
+            .and_then(|label| new_stages.iter().position(|s| s.short_label() == label))
+            .unwrap_or(0);
+        self.selection.set_stage(stage, &new_stages);
         self.model = Arc::new(model);
         self.model_generation += 1;
         self.notice = None;
@@ -244,6 +262,7 @@ impl AppState {
     /// [`AppState::leave_training_run`]).
     pub fn open_other_model(&mut self, model: LoadedModel) {
         self.leave_training_run();
+        self.model_edited = false;
         self.set_model(model);
     }
 
@@ -278,6 +297,7 @@ impl AppState {
             }
             JobEvent::ModelLoaded { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
+                self.lesson_model_loaded(&path);
                 if self.loading.as_ref() == Some(&path) {
                     self.loading = None;
                 }
@@ -361,6 +381,42 @@ fn fit_prompt(text: &mut String, model: &LoadedModel, fit: PromptFit) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The short label of the selected stage in `state`'s open model.
+    fn stage_label(state: &AppState) -> String {
+        stages(&state.model.params.config)[state.selection.stage].short_label()
+    }
+
+    #[test]
+    fn a_model_change_keeps_the_stage_by_name_or_goes_to_embed() {
+        let wake: Waker = Arc::new(|| ());
+        let mut state = AppState::new(models::default_model(), Settings::default(), wake);
+        let default_stages = stages(&state.model.params.config);
+        let toy = crate::lesson::toy::seed_residual_toy();
+        assert!(
+            stages(&toy.params.config).len() < default_stages.len(),
+            "the toy has fewer stages, so an index kept as it is would name another stage"
+        );
+        state.apply(Command::SetStage(default_stages.len() - 1));
+        assert_eq!(stage_label(&state), "logits");
+        state.set_model(toy.clone());
+        assert_eq!(stage_label(&state), "logits");
+        let l1_attn = stages(&toy.params.config)
+            .iter()
+            .position(|s| s.short_label() == "L1 attn")
+            .unwrap();
+        state.apply(Command::SetStage(l1_attn));
+        state.set_model(models::default_model());
+        assert_eq!(stage_label(&state), "L1 attn");
+        assert_eq!(state.selection.layer, 1);
+        let last_block = default_stages
+            .iter()
+            .rposition(|s| s.layer().is_some())
+            .unwrap();
+        state.apply(Command::SetStage(last_block));
+        state.set_model(toy);
+        assert_eq!(state.selection.stage, 0, "the toy has no such stage: embed");
+    }
 
     #[test]
     fn a_saved_prompt_the_model_cannot_read_is_replaced_at_start() {

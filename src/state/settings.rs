@@ -7,65 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generate::GenerateOptions;
 use crate::interp::LensNorm;
-
-/// The views of the explorer, in tab order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum ViewKind {
-    /// The selected token's vector at every stage, and the additions.
-    #[default]
-    Residual,
-    /// Attention patterns.
-    Attention,
-    /// Every term written into the stream.
-    Contributions,
-    /// Predictions read from every stage.
-    LogitLens,
-    /// Config, parameter counts, shapes.
-    Model,
-    /// Train a model and watch it learn.
-    Training,
-    /// Activation patching between a clean and a corrupted prompt.
-    Patching,
-}
-
-impl ViewKind {
-    /// Every view, in tab order.
-    pub const ALL: [ViewKind; 7] = [
-        ViewKind::Residual,
-        ViewKind::Attention,
-        ViewKind::Contributions,
-        ViewKind::LogitLens,
-        ViewKind::Model,
-        ViewKind::Training,
-        ViewKind::Patching,
-    ];
-
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            ViewKind::Residual => "Residual stream",
-            ViewKind::Attention => "Attention",
-            ViewKind::Contributions => "Contributions",
-            ViewKind::LogitLens => "Logit lens",
-            ViewKind::Model => "Model",
-            ViewKind::Training => "Training",
-            ViewKind::Patching => "Patching",
-        }
-    }
-
-    /// A file-name stem for exports and screenshots.
-    pub fn slug(self) -> &'static str {
-        match self {
-            ViewKind::Residual => "residual",
-            ViewKind::Attention => "attention",
-            ViewKind::Contributions => "contributions",
-            ViewKind::LogitLens => "logit_lens",
-            ViewKind::Model => "model",
-            ViewKind::Training => "training",
-            ViewKind::Patching => "patching",
-        }
-    }
-}
+pub use crate::view_kind::ViewKind;
 
 /// How the logit lens colours its cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -319,9 +319,12 @@ pub struct ComparisonHistory {
     pub total_steps: usize,
 }
 
-/// Recent UI frame times, for the measurement the training panel shows.
+/// Recent UI frame times: a measurement for developers, logged on stderr and shown in the
+/// training panel only when `RESIDUAL_EXPLORER_LOG_FRAMES` is set.
 #[derive(Clone, Debug, Default)]
 pub struct FrameTimes {
+    /// Whether the times are logged and shown (for developers; students never see them).
+    pub shown: bool,
     /// CPU time of `draw_ui` (the app's own work), newest last, at most [`Self::KEEP`].
     pub draw: Vec<f32>,
     /// eframe's whole-frame CPU time (drawing, tessellation, painting), newest last.
@@ -341,15 +344,20 @@ impl FrameTimes {
         }
     }
 
-    /// With `RESIDUAL_EXPLORER_LOG_FRAMES` set, prints the medians every `frames` frames on
-    /// stderr with `context` (the view, whether training runs): how the frame time under
-    /// training is measured.
+    /// Frame times shown and logged when `RESIDUAL_EXPLORER_LOG_FRAMES` is set.
+    pub fn from_env() -> Self {
+        Self {
+            shown: std::env::var_os("RESIDUAL_EXPLORER_LOG_FRAMES").is_some(),
+            ..Self::default()
+        }
+    }
+
+    /// When [`Self::shown`], prints the medians every `frames` frames on stderr with
+    /// `context` (the view, whether training runs): how the frame time under training is
+    /// measured.
     pub fn log_every(&self, frames: usize, context: impl FnOnce() -> String) {
-        static LOG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let enabled =
-            *LOG.get_or_init(|| std::env::var_os("RESIDUAL_EXPLORER_LOG_FRAMES").is_some());
         self.logged_frames.set(self.logged_frames.get() + 1);
-        if enabled && self.logged_frames.get().is_multiple_of(frames) {
+        if self.shown && self.logged_frames.get().is_multiple_of(frames) {
             let (draw, full) = self.medians_ms();
             eprintln!(
                 "{}: frame time over the last {} frames: median draw {:.2} ms, median whole \
@@ -488,7 +496,7 @@ impl TrainingState {
             shown_step: None,
             snapshots_shown: 0,
             last_snapshot_time: Duration::ZERO,
-            frame_times: FrameTimes::default(),
+            frame_times: FrameTimes::from_env(),
             worker: None,
             compare_worker: None,
             run: None,

@@ -74,9 +74,17 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     // theirs), so the last one, where the token looks, always has its 200 points or more.
     let height = ui.available_height();
     let width = ui.available_width();
-    let grid_w = (width * 0.30).min(config.n_heads as f32 * 100.0 + 40.0);
+    // The thumbnails get under a quarter: the enlarged pattern needs the room to give every
+    // row a cell tall enough for its label (lesson 4's 25 tokens beside the lesson panel).
+    // Yet never less than the smallest thumbnails need (up to the old 30 %).
+    let smallest_grid = config.n_heads as f32 * (24.0 + 6.0) + 40.0;
+    let grid_w = (width * 0.22)
+        .max(smallest_grid.min(width * 0.30))
+        .min(config.n_heads as f32 * 100.0 + 40.0);
     let bars_w = (width * 0.24).clamp(WHERE_IT_LOOKS_MIN_WIDTH, 320.0);
-    let big_w = width - grid_w - bars_w - 24.0;
+    // Between the three columns: two separators and the spacing on either side of each.
+    let gaps = 4.0 * ui.spacing().item_spacing.x + 2.0 * 6.0;
+    let big_w = width - grid_w - bars_w - gaps;
     let column = egui::Layout::top_down(egui::Align::Min);
     ui.horizontal_top(|ui| {
         ui.allocate_ui_with_layout(vec2(grid_w, height), column, |ui| {

@@ -97,12 +97,14 @@ impl AddForm {
 
 /// Draws the bar.
 pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
-    let mut send = |command| commands.push(Command::Intervention(command));
     ui.horizontal_wrapped(|ui| {
         ui.label("Interventions");
-        if state.interventions.is_empty() {
+        if state.model_edited {
+            edited_chip_ui(ui, state, commands);
+        } else if state.interventions.is_empty() {
             ui.weak("none: the plain forward pass");
         }
+        let mut send = |command| commands.push(Command::Intervention(command));
         for (index, label) in state.interventions.labels().into_iter().enumerate() {
             let response = ui
                 .button(format!("{label}  ×"))
@@ -137,6 +139,27 @@ pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Co
             send(InterventionCommand::Clear);
         }
     });
+}
+
+/// The "edited" chip: the model's weights were changed in place (lesson 1's additions
+/// editor), so it runs differently from its file although no patch is active. Clicking it
+/// reads the file again.
+fn edited_chip_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let hover = "The model's added vectors were edited in the lesson panel";
+    match &state.model.source {
+        Some(source) => {
+            let response = ui
+                .button("edited  ×")
+                .on_hover_text(format!("{hover}; click to read the file again"));
+            set_accessible_name(&response, "Undo the edits of the model");
+            if response.clicked() {
+                commands.push(Command::OpenModel(source.clone()));
+            }
+        }
+        None => {
+            ui.label("edited").on_hover_text(hover);
+        }
+    }
 }
 
 fn add_menu_ui(ui: &mut Ui, config: &ModelConfig, send: &mut impl FnMut(InterventionCommand)) {

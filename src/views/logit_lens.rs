@@ -8,7 +8,9 @@ use egui::{RichText, Ui, vec2};
 use super::{ViewContext, heading_ui};
 use crate::interp::LensNorm;
 use crate::state::{Command, LensColour, Table, ViewKind};
-use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
+use crate::widgets::{
+    ColourScale, Heatmap, colour_legend_ui, colour_legend_with_ends_ui, heatmap_ui,
+};
 
 /// Help popover text.
 pub const HELP: &str = "What would the model predict if it stopped here? The logit lens \
@@ -90,10 +92,13 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     };
     ui.horizontal(|ui| {
         if by_rank {
-            colour_legend_ui(
+            // The colours follow −log₁₀ rank; the reader counts in ranks.
+            let ends = [format!("rank {}", d_vocab as usize), "rank 1".to_string()];
+            colour_legend_with_ends_ui(
                 ui,
                 &scale,
-                "−log₁₀ rank of the next token (0: ranked first; empty: no next token)",
+                ends,
+                "rank of the next token (log scale; empty: no next token)",
                 160.0,
             );
         } else {

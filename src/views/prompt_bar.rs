@@ -21,17 +21,26 @@ pub fn prompt_bar_ui(
         } else {
             "Token ids separated by spaces, e.g. 3 14 15"
         };
-        let controls_w = 470.0;
+        // The editor takes what the generate controls leave (as wide as they were last
+        // frame; "Sample" adds a slider), so they stay on the line instead of running off it.
+        let width_id = ui.make_persistent_id("generate controls width");
+        let controls_w = ui.data(|d| d.get_temp::<f32>(width_id)).unwrap_or(470.0);
+        let spacing = ui.spacing().item_spacing.x;
         let edit = egui::TextEdit::multiline(buffer)
             .desired_rows(1)
-            .desired_width((ui.available_width() - controls_w).max(200.0))
+            .desired_width((ui.available_width() - controls_w - spacing).max(200.0))
             .font(egui::TextStyle::Monospace)
             .hint_text(hint);
         let response = ui.add(edit).labelled_by(label.id);
         if response.changed() {
             commands.push(Command::SetPrompt(buffer.clone()));
         }
-        generate_controls_ui(ui, state, commands);
+        let controls = ui.scope(|ui| generate_controls_ui(ui, state, commands));
+        let width = controls.response.rect.width();
+        if (width - controls_w).abs() > 0.5 {
+            ui.data_mut(|d| d.insert_temp(width_id, width));
+            ui.ctx().request_repaint();
+        }
     });
 
     let chips: Vec<Chip> = state

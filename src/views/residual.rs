@@ -12,7 +12,8 @@ use crate::interp::stage::block_output_stage;
 use crate::model::NormPlacement;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
-    Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, colour_strip_ui, heatmap_ui,
+    Bar, ColourScale, Heatmap, PlotHover, bar_list_ui, colour_legend_ui, colour_strip_ui,
+    heatmap_ui, y_top_above_legend,
 };
 
 /// Help popover text.
@@ -21,7 +22,7 @@ its residual stream. Each colour cell is one dimension (red positive, blue negat
 Attention and the MLP do not replace the vector: they compute something and ADD it, \
 x′ = x + attn_out. The three rows in the middle show that sum for the selected stage.\n\n\
 The plot shows the length (norm) of the stream and of each addition at every stage (the \
-stream's line stays flat until something is added to it); the grid at the bottom shows that \
+stream's line stays flat until something is added to it); the grid on the right shows that \
 norm for every token, so you can pick a token and stage there.";
 
 /// Largest d_model whose numbers are printed in the cells.
@@ -256,12 +257,32 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             .map(|(i, _)| [i as f64, analysis.norms[[pos, i]] as f64])
             .collect()
     };
-    let stream = held_between(&series(&|s| s.is_stream(config.norm)));
+    let stream_points = series(&|s| s.is_stream(config.norm));
+    let stream = held_between(&stream_points);
     let attn = series(&|s| matches!(s, Stage::Attn { .. }));
     let mlp = series(&|s| matches!(s, Stage::Mlp { .. }));
     let selected = view.selection.stage as f64;
+    let stage_names: Vec<String> = analysis.stages.iter().map(|s| s.short_label()).collect();
+    let mut hover = PlotHover::new(
+        move |x| {
+            let name = stage_names.get(x.round().max(0.0) as usize);
+            format!("stage {}", name.map_or("", String::as_str))
+        },
+        |y| format!("{y:.3}"),
+    );
+    hover.curve("stream ‖x‖", &stream_points);
+    hover.curve("attention output", &attn);
+    hover.curve("MLP output", &mlp);
+    let height = height.clamp(160.0, 420.0);
+    // The legend's four rows (three series and the selected stage) sit above the data.
+    let max = [&stream_points, &attn, &mlp]
+        .iter()
+        .flat_map(|points| points.iter().map(|p| p[1]))
+        .fold(0.0, f64::max);
+    let y_top = y_top_above_legend(0.0, max, 4, height);
     Plot::new("norm plot")
-        .height(height.clamp(160.0, 420.0))
+        .height(height)
+        .include_y(y_top)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .allow_zoom(false)
         .allow_drag(false)
@@ -269,6 +290,7 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
         .include_y(0.0)
         .x_axis_label("stage (block ends labelled)")
         .y_axis_label("norm")
+        .label_formatter(hover.formatter())
         .x_grid_spacer(move |_| {
             // A thin line at every stage; the embedding and each block's end get a thick,
             // labelled one (a label shows only where its step is wide enough on screen).

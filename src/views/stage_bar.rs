@@ -58,6 +58,9 @@ pub fn stage_bar_ui(
             .monospace()
             .strong(),
         );
-        ui.label(describe_stage(stage, config));
+        // Cut short with "…" where the window is narrow (the whole sentence on hover).
+        let description = describe_stage(stage, config);
+        ui.add(egui::Label::new(&description).truncate())
+            .on_hover_text(description);
     });
 }

@@ -159,6 +159,9 @@ pub fn view_or_side_by_side_ui(
         let sides = [(view, shown), (&other_view, format!("step {other_step}"))];
         for (side, (column, (context, title))) in columns.iter_mut().zip(sides).enumerate() {
             column.push_id(side, |ui| {
+                // Each copy stays in its half: whatever does not fit is cut, not drawn over
+                // the other copy.
+                ui.set_clip_rect(ui.max_rect().intersect(ui.clip_rect()));
                 ui.strong(title);
                 super::view_ui(kind, ui, context, commands);
             });

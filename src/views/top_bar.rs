@@ -27,42 +27,61 @@ pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             }
         });
         ui.separator();
-        let model = &state.model;
-        ui.label(RichText::new(&model.name).strong());
-        let source = match (&model.source, state.training.shown_step) {
-            (Some(path), _) => path.display().to_string(),
-            (None, Some(step)) if state.shows_training_run() => {
-                format!("trained in this session, step {step}")
-            }
-            (None, _) => "embedded in the program".into(),
-        };
-        ui.weak(source);
-        if let Some(path) = &state.loading {
-            ui.spinner();
-            ui.label(format!("Opening {}…", path.display()));
-        } else if state.pending_trace.is_some() {
-            ui.spinner();
-            ui.label("Running the model…");
-        }
+        // The right-hand buttons first, so the model's name and source get what is left and
+        // are cut short (with "…") instead of running under them.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let dark = state.settings.dark;
-            let theme_label = if dark { "Light theme" } else { "Dark theme" };
-            if ui.button(theme_label).clicked() {
-                commands.push(Command::SetDark(!dark));
-            }
-            let zoom = state.settings.zoom;
-            if ui.button("A+").on_hover_text("Zoom in (Ctrl +)").clicked() {
-                commands.push(Command::SetZoom(zoom + ZOOM_STEP));
-            }
-            ui.label(format!("{:.0}%", zoom * 100.0));
-            if ui.button("A−").on_hover_text("Zoom out (Ctrl −)").clicked() {
-                commands.push(Command::SetZoom(zoom - ZOOM_STEP));
-            }
-            if let Some(notice) = &state.notice {
-                ui.weak(notice);
-            }
+            zoom_and_theme_ui(ui, state, commands);
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                model_status_ui(ui, state);
+            });
         });
     });
+    // A notice ("Opened …", "Saved …") on its own line, so it never covers the source.
+    if let Some(notice) = &state.notice {
+        ui.add(egui::Label::new(RichText::new(notice).weak()).truncate());
+    }
+}
+
+/// The model's name and where it comes from, and what is loading or running.
+fn model_status_ui(ui: &mut Ui, state: &AppState) {
+    let model = &state.model;
+    ui.label(RichText::new(&model.name).strong());
+    let source = match (&model.source, state.training.shown_step) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(step)) if state.shows_training_run() => {
+            format!("trained in this session, step {step}")
+        }
+        (None, _) => "embedded in the program".into(),
+    };
+    let busy = match (&state.loading, state.pending_trace) {
+        (Some(path), _) => Some(format!("Opening {}…", path.display())),
+        (None, Some(_)) => Some("Running the model…".to_string()),
+        (None, None) => None,
+    };
+    if let Some(busy) = busy {
+        // The spinner and what it waits for come before the source, which gives way.
+        ui.spinner();
+        ui.add(egui::Label::new(busy).truncate());
+    }
+    ui.add(egui::Label::new(RichText::new(&source).weak()).truncate())
+        .on_hover_text(source);
+}
+
+/// Theme and zoom, drawn right to left.
+fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let dark = state.settings.dark;
+    let theme_label = if dark { "Light theme" } else { "Dark theme" };
+    if ui.button(theme_label).clicked() {
+        commands.push(Command::SetDark(!dark));
+    }
+    let zoom = state.settings.zoom;
+    if ui.button("A+").on_hover_text("Zoom in (Ctrl +)").clicked() {
+        commands.push(Command::SetZoom(zoom + ZOOM_STEP));
+    }
+    ui.label(format!("{:.0}%", zoom * 100.0));
+    if ui.button("A−").on_hover_text("Zoom out (Ctrl −)").clicked() {
+        commands.push(Command::SetZoom(zoom - ZOOM_STEP));
+    }
 }
 
 fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {

@@ -277,8 +277,12 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     frame_time_ui(ui, state);
 }
 
+/// The frame-time measurement, for developers: only with `RESIDUAL_EXPLORER_LOG_FRAMES`.
 fn frame_time_ui(ui: &mut Ui, state: &AppState) {
     let training = &state.training;
+    if !training.frame_times.shown {
+        return;
+    }
     let (draw, full) = training.frame_times.medians_ms();
     let snapshot = (!training.last_snapshot_time.is_zero())
         .then_some(training.last_snapshot_time.as_secs_f64() * 1000.0);

@@ -4,6 +4,8 @@
 //! step marked), and the residual on/off comparison (both losses, both runs' per-layer
 //! gradient norms on one log axis).
 //!
+//! Hovering any plot shows the step under the cursor and each curve's value there.
+//!
 //! Long runs are thinned to at most [`MAX_POINTS`] points per line (every k-th step), so a
 //! frame stays cheap however many steps were taken.
 
@@ -16,6 +18,10 @@ use crate::train::compare::{ComparePoint, Residual};
 use crate::train::step::LayerGradNorms;
 use crate::train::timeline::Timeline;
 use crate::train::worker::StepPoint;
+use crate::widgets::{PlotHover, y_top_above_legend};
+
+/// Height of the loss plot, in points.
+const LOSS_PLOT_HEIGHT: f32 = 180.0;
 
 /// Most points drawn per line.
 pub const MAX_POINTS: usize = 600;
@@ -43,6 +49,21 @@ fn log_axis_label(value: f64) -> String {
     format!("1e{}", value.round() as i64)
 }
 
+/// Hover text over steps, values written by `format_y`.
+fn step_hover<'a>(format_y: impl Fn(f64) -> String + 'a) -> PlotHover<'a> {
+    PlotHover::new(|x| format!("step {}", x.round() as i64), format_y)
+}
+
+/// Hover text over steps for a plain axis (a loss, a score).
+fn value_hover<'a>() -> PlotHover<'a> {
+    step_hover(|y| format!("{y:.3}"))
+}
+
+/// Hover text over steps for a log10 axis: the value it stands for.
+fn log_hover<'a>() -> PlotHover<'a> {
+    step_hover(|y| format!("{:.2e}", 10f64.powf(y)))
+}
+
 fn plot(id: &str, height: f32) -> Plot<'_> {
     Plot::new(id)
         .height(height)
@@ -64,9 +85,22 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
         .map(|e| [e.step as f64, e.val_loss])
         .collect();
     ui.label("Loss (nats per token)");
-    plot("loss plot", 180.0)
+    // The legend (train, validation and the shown step) sits above the curves.
+    let max = train
+        .iter()
+        .chain(&validation)
+        .map(|p| p[1])
+        .fold(0.0, f64::max);
+    let entries = 2 + usize::from(marked.is_some());
+    let y_top = y_top_above_legend(0.0, max, entries, LOSS_PLOT_HEIGHT);
+    let mut hover = value_hover();
+    hover.curve("train", &train);
+    hover.curve("validation", &validation);
+    plot("loss plot", LOSS_PLOT_HEIGHT)
         .include_y(0.0)
+        .include_y(y_top)
         .y_axis_label("loss")
+        .label_formatter(hover.formatter())
         .show(ui, |plot| {
             plot.line(Line::new("train", PlotPoints::from(train)).width(1.5));
             // Same name and colour: one legend entry for the line and its points.
@@ -94,11 +128,13 @@ const NAMED_LAYERS: usize = 4;
 /// One line per layer and sublayer: log10 of the gradient norm over steps. `prefix` starts
 /// every name; with more than [`NAMED_LAYERS`] layers the lines of a sublayer share a name,
 /// so the legend stays short.
+/// The lines' curves are also added to `hover`, each under its layer's own name.
 fn grad_lines<'a>(
     points: &[(usize, &[LayerGradNorms])],
     prefix: &str,
     style: LineStyle,
     include_mlp: bool,
+    hover: &mut PlotHover<'_>,
 ) -> Vec<Line<'a>> {
     let n_layers = points.first().map_or(0, |(_, norms)| norms.len());
     let mut lines = Vec::new();
@@ -121,6 +157,7 @@ fn grad_lines<'a>(
         };
         let colour = layer_colour(layer, n_layers);
         let attn = series(|n| n.attn);
+        hover.curve(format!("{prefix}L{layer} attn"), &attn);
         lines.push(
             Line::new(name("attn"), PlotPoints::from(attn))
                 .color(colour)
@@ -132,6 +169,7 @@ fn grad_lines<'a>(
             Vec::new()
         };
         if !mlp.is_empty() {
+            hover.curve(format!("{prefix}L{layer} mlp"), &mlp);
             lines.push(
                 Line::new(name("mlp"), PlotPoints::from(mlp))
                     .color(colour)
@@ -148,11 +186,14 @@ pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize
         .map(|p: &StepPoint| (p.step, p.layer_grad_norms.as_slice()))
         .collect();
     ui.label("Gradient norm per layer (log scale; blue: first layer, orange: last)");
+    let mut hover = log_hover();
+    let lines = grad_lines(&points, "", LineStyle::Solid, true, &mut hover);
     plot("gradient plot", 180.0)
         .y_axis_label("‖gradient‖")
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
+        .label_formatter(hover.formatter())
         .show(ui, |plot| {
-            for line in grad_lines(&points, "", LineStyle::Solid, true) {
+            for line in lines {
                 plot.line(line);
             }
             if let Some(step) = marked {
@@ -217,6 +258,19 @@ pub fn head_scores_plot_ui(
     } else {
         ui.weak("A colour per head; dashes tell the layers apart (the last layer solid).");
     }
+    let series: Vec<Vec<[f64; 2]>> = heads
+        .iter()
+        .map(|&(layer, head)| {
+            scored
+                .iter()
+                .map(|(step, s)| [*step as f64, f64::from(s.of(kind)[[layer, head]])])
+                .collect()
+        })
+        .collect();
+    let mut hover = value_hover();
+    for (&(layer, head), points) in heads.iter().zip(&series) {
+        hover.curve(format!("L{layer}H{head}"), points);
+    }
     Plot::new("head score plot")
         .height(200.0)
         .allow_scroll(false)
@@ -224,12 +278,10 @@ pub fn head_scores_plot_ui(
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_label(format!("{} score", kind.label()))
+        .label_formatter(hover.formatter())
         .show(ui, |plot| {
-            for (&(layer, head), &(colour, style)) in heads.iter().zip(&looks) {
-                let series: Vec<[f64; 2]> = scored
-                    .iter()
-                    .map(|(step, s)| [*step as f64, f64::from(s.of(kind)[[layer, head]])])
-                    .collect();
+            for ((&(layer, head), &(colour, style)), series) in heads.iter().zip(&looks).zip(series)
+            {
                 plot.line(
                     Line::new(format!("L{layer}H{head}"), PlotPoints::from(series))
                         .color(colour)
@@ -320,15 +372,25 @@ fn comparison_grad_points(points: &[ComparePoint]) -> Vec<(usize, &[LayerGradNor
 /// (solid: with residual connections; dashed: without).
 pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f32) {
     ui.label("Loss with and without residual connections (nats per token)");
+    let losses: Vec<(Residual, Vec<[f64; 2]>)> = Residual::BOTH
+        .into_iter()
+        .map(|residual| {
+            let points = &comparison.points[usize::from(residual == Residual::Off)];
+            let series = thinned(points).map(|p| [p.step as f64, p.loss]).collect();
+            (residual, series)
+        })
+        .collect();
+    let mut hover = value_hover();
+    for (residual, series) in &losses {
+        hover.curve(residual.label(), series);
+    }
     plot("comparison loss plot", 220.0)
         .width(width)
         .include_y(0.0)
         .y_axis_label("loss")
+        .label_formatter(hover.formatter())
         .show(ui, |plot| {
-            for residual in Residual::BOTH {
-                let points = &comparison.points[usize::from(residual == Residual::Off)];
-                let series: Vec<[f64; 2]> =
-                    thinned(points).map(|p| [p.step as f64, p.loss]).collect();
+            for (residual, series) in losses {
                 plot.line(Line::new(residual.label(), PlotPoints::from(series)).width(1.5));
             }
         });
@@ -338,16 +400,29 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
     );
     let with = comparison_grad_points(&comparison.points[0]);
     let without = comparison_grad_points(&comparison.points[1]);
+    let mut hover = log_hover();
+    let mut lines = grad_lines(
+        &with,
+        "with residuals: ",
+        LineStyle::Solid,
+        false,
+        &mut hover,
+    );
+    let dashed = LineStyle::dashed_loose();
+    lines.extend(grad_lines(
+        &without,
+        "without residuals: ",
+        dashed,
+        false,
+        &mut hover,
+    ));
     plot("comparison gradient plot", 320.0)
         .width(width)
         .y_axis_label("‖gradient‖")
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
+        .label_formatter(hover.formatter())
         .show(ui, |plot| {
-            for line in grad_lines(&with, "with residuals: ", LineStyle::Solid, false) {
-                plot.line(line);
-            }
-            let dashed = LineStyle::dashed_loose();
-            for line in grad_lines(&without, "without residuals: ", dashed, false) {
+            for line in lines {
                 plot.line(line);
             }
         });

@@ -133,10 +133,25 @@ pub fn format_value(value: f32) -> String {
 
 /// A horizontal gradient with its end values and a caption, `width` points wide.
 pub fn colour_legend_ui(ui: &mut Ui, scale: &ColourScale, caption: &str, width: f32) {
+    let (low, high) = scale.range();
+    let ends = [format_value(low), format_value(high)];
+    colour_legend_with_ends_ui(ui, scale, ends, caption, width);
+}
+
+/// A horizontal gradient with `ends` written at its low and high ends (for a scale whose
+/// values are not what the reader counts in, such as −log₁₀ of a rank), and a caption.
+pub fn colour_legend_with_ends_ui(
+    ui: &mut Ui,
+    scale: &ColourScale,
+    ends: [String; 2],
+    caption: &str,
+    width: f32,
+) {
     let dark = ui.visuals().dark_mode;
     let (low, high) = scale.range();
+    let [low_text, high_text] = ends;
     ui.horizontal(|ui| {
-        ui.label(format_value(low));
+        ui.label(low_text);
         let (rect, response) = ui.allocate_exact_size(vec2(width, 14.0), Sense::hover());
         let steps = 64;
         let step_w = rect.width() / steps as f32;
@@ -159,7 +174,7 @@ pub fn colour_legend_ui(ui: &mut Ui, scale: &ColourScale, caption: &str, width: 
         response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Image, true, format!("{caption} legend"))
         });
-        ui.label(format_value(high));
+        ui.label(high_text);
         ui.weak(caption);
     });
 }

@@ -6,12 +6,18 @@ pub mod colour;
 pub mod fonts;
 pub mod heatmap;
 pub mod help;
+pub mod plot_hover;
+pub mod plot_legend;
 pub mod token_strip;
 
 pub use bars::{Bar, bar_list_ui};
-pub use colour::{ColourScale, colour_legend_ui, colour_strip_ui, format_value};
+pub use colour::{
+    ColourScale, colour_legend_ui, colour_legend_with_ends_ui, colour_strip_ui, format_value,
+};
 pub use heatmap::{Heatmap, HeatmapResponse, heatmap_image, heatmap_thumbnail_ui, heatmap_ui};
 pub use help::help_button_ui;
+pub use plot_hover::PlotHover;
+pub use plot_legend::y_top_above_legend;
 pub use token_strip::{Chip, token_strip_ui};
 
 /// Gives a widget an accessible name other than its visible text (for icon-like buttons

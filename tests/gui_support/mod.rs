@@ -48,8 +48,11 @@ pub fn settle(harness: &mut Harness<'static, ExplorerApp>) {
             .state
             .wait_until_idle(Duration::from_secs(20));
         assert!(idle, "background jobs did not finish in 20 s");
-        if harness.try_run().is_ok() && !harness.state().state.busy() {
-            return;
+        if harness.try_run().is_ok() {
+            let state = &harness.state().state;
+            if !state.busy() && !state.lesson.is_setting_up() {
+                return;
+            }
         }
     }
     panic!("the app kept starting new jobs");

@@ -81,7 +81,10 @@ impl HfConfig {
         if self.add_cross_attention {
             return Err("cross-attention (add_cross_attention) is not supported".into());
         }
-        if self.n_head == 0 || !self.n_embd.is_multiple_of(self.n_head) {
+        if self.n_head == 0 {
+            return Err("n_head = 0: the head count must be positive".into());
+        }
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(format!(
                 "n_embd ({}) is not a multiple of n_head ({})",
                 self.n_embd, self.n_head

@@ -1,0 +1,70 @@
+//! The explorer's views, named once: the tabs, the settings, the lesson files (`view:
+//! logit_lens`) and the exports all use [`ViewKind`]. Below both `lesson` and `state`, so
+//! either can name a view without depending on the other.
+
+use serde::{Deserialize, Serialize};
+
+/// The views of the explorer, in tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum ViewKind {
+    /// The selected token's vector at every stage, and the additions.
+    #[default]
+    Residual,
+    /// Attention patterns.
+    Attention,
+    /// Every term written into the stream.
+    Contributions,
+    /// Predictions read from every stage.
+    LogitLens,
+    /// Config, parameter counts, shapes.
+    Model,
+    /// Train a model and watch it learn.
+    Training,
+    /// Activation patching between a clean and a corrupted prompt.
+    Patching,
+}
+
+impl ViewKind {
+    /// Every view, in tab order.
+    pub const ALL: [ViewKind; 7] = [
+        ViewKind::Residual,
+        ViewKind::Attention,
+        ViewKind::Contributions,
+        ViewKind::LogitLens,
+        ViewKind::Model,
+        ViewKind::Training,
+        ViewKind::Patching,
+    ];
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewKind::Residual => "Residual stream",
+            ViewKind::Attention => "Attention",
+            ViewKind::Contributions => "Contributions",
+            ViewKind::LogitLens => "Logit lens",
+            ViewKind::Model => "Model",
+            ViewKind::Training => "Training",
+            ViewKind::Patching => "Patching",
+        }
+    }
+
+    /// The view's name in lesson files (`logit_lens`), and the file-name stem of exports
+    /// and screenshots.
+    pub fn slug(self) -> &'static str {
+        match self {
+            ViewKind::Residual => "residual",
+            ViewKind::Attention => "attention",
+            ViewKind::Contributions => "contributions",
+            ViewKind::LogitLens => "logit_lens",
+            ViewKind::Model => "model",
+            ViewKind::Training => "training",
+            ViewKind::Patching => "patching",
+        }
+    }
+
+    /// The view named `slug` (see [`ViewKind::slug`]).
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|view| view.slug() == slug)
+    }
+}

@@ -1,0 +1,96 @@
+//! Every view laid out where space is short: a 1024×700 window, and 1280×800 at 150 % zoom
+//! (a projector). The bars above the views (top bar, prompt and stage, tabs) must not draw
+//! one labelled widget over another or past the window: the model's path and the
+//! "Opened …" notice once did, and the stage's description ran off a narrow window.
+
+mod gui_support;
+
+use egui::Rect;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{By, NodeT, Queryable};
+use gui_support::{app_sized, gpt2_tiny, settle};
+use residual_explorer::app::ExplorerApp;
+use residual_explorer::state::{Command, ViewKind};
+
+/// Roles of widgets a student reads or clicks (containers are left out: they hold others).
+const LEAVES: [Role; 10] = [
+    Role::Button,
+    Role::CheckBox,
+    Role::RadioButton,
+    Role::Label,
+    Role::Slider,
+    Role::SpinButton,
+    Role::TextInput,
+    Role::MultilineTextInput,
+    Role::ComboBox,
+    Role::Link,
+];
+
+/// Every labelled widget of the bars above the view (top bar, notice, prompt, stage, tabs),
+/// with its label and rectangle. (The interventions bar below is left out: a view's content
+/// scrolled under it keeps its rectangle there, which would read as an overlap.)
+fn bar_widgets(harness: &Harness<'static, ExplorerApp>) -> Vec<(String, Rect)> {
+    let tabs_bottom = harness
+        .get_by_role_and_label(Role::Button, ViewKind::Residual.title())
+        .rect()
+        .bottom();
+    harness
+        .query_all(By::new().predicate(|node| LEAVES.contains(&node.role())))
+        .filter_map(|node| {
+            let node_ak = node.accesskit_node();
+            let label = node_ak.label().or_else(|| node_ak.value())?;
+            let rect = node.rect();
+            let in_bars = rect.bottom() <= tabs_bottom + 0.5;
+            (!label.is_empty() && rect.area() > 0.0 && in_bars).then_some((label, rect))
+        })
+        .collect()
+}
+
+/// Panics with the first two widgets drawn over each other, and any widget outside `window`.
+fn assert_no_overlap(widgets: &[(String, Rect)], window: Rect, what: &str) {
+    for (i, (a, ra)) in widgets.iter().enumerate() {
+        assert!(
+            window.expand(0.5).contains_rect(*ra),
+            "{what}: {a:?} at {ra:?} is outside the window {window:?}"
+        );
+        for (b, rb) in &widgets[i + 1..] {
+            let overlap = ra.intersect(*rb);
+            assert!(
+                !overlap.is_positive() || overlap.area() < 1.0,
+                "{what}: {a:?} at {ra:?} and {b:?} at {rb:?} overlap"
+            );
+        }
+    }
+}
+
+/// Opens the Hugging Face fixture (a long path and an "Opened …" notice in the top bar) in a
+/// window of `size` points, then checks every view.
+fn check_every_view(size: egui::Vec2) {
+    let mut harness = app_sized("", size);
+    harness.state_mut().open_model(gpt2_tiny());
+    settle(&mut harness);
+    assert!(
+        harness.state().state.notice.is_some(),
+        "the Opened notice shows"
+    );
+    let window = Rect::from_min_size(egui::Pos2::ZERO, size);
+    for kind in ViewKind::ALL {
+        harness.state_mut().state.apply(Command::ShowView(kind));
+        settle(&mut harness);
+        let what = format!("{} view in {size:?} points", kind.title());
+        assert_no_overlap(&bar_widgets(&harness), window, &what);
+    }
+}
+
+#[test]
+fn the_bars_fit_a_small_window() {
+    check_every_view(egui::vec2(1024.0, 700.0));
+}
+
+/// 150 % zoom on 1280×800 pixels leaves 853×533 points: the harness has no pixels, so the
+/// window is given in those points (what egui lays out at that zoom).
+#[test]
+fn the_bars_fit_a_projector_at_150_percent() {
+    check_every_view(egui::vec2(1280.0, 800.0) / 1.5);
+}

@@ -1,0 +1,73 @@
+//! The lesson player as state, without egui: a step is set up through `AppState` alone
+//! (commands in, state out), and "Next lesson" at the end of lesson 2, right after an
+//! intervention chip was removed, opens lesson 3 on its own model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use residual_explorer::interp::interventions::{Component, Patch};
+use residual_explorer::state::experiments::InterventionCommand;
+use residual_explorer::state::{AppState, Command, LessonCommand, Settings, ViewKind, models};
+
+fn state() -> AppState {
+    AppState::new(
+        models::default_model(),
+        Settings::default(),
+        Arc::new(|| ()),
+    )
+}
+
+/// What the app does each frame for the lesson, until the step is set up.
+fn run_frames(state: &mut AppState) {
+    for _ in 0..100 {
+        assert!(state.wait_until_idle(Duration::from_secs(20)), "jobs hang");
+        state.advance_lesson();
+        if !state.lesson.is_setting_up() && !state.busy() {
+            return;
+        }
+    }
+    panic!("the step was never set up");
+}
+
+#[test]
+fn a_lesson_step_is_set_up_without_egui() {
+    let mut state = state();
+    state.apply(Command::Lesson(LessonCommand::Open { number: 1, step: 0 }));
+    assert!(state.lesson.is_setting_up());
+    run_frames(&mut state);
+    assert_eq!(state.model.name, "seed-residual-toy");
+    assert_eq!(state.settings.prompt, "word");
+    assert_eq!(state.selection.stage, 0, "step 1 says stage: embed");
+    state.apply(Command::Lesson(LessonCommand::StepBy(1)));
+    run_frames(&mut state);
+    assert_eq!(state.lesson.player.position(), Some((1, 1)));
+    assert_eq!(state.settings.view, ViewKind::Residual);
+}
+
+#[test]
+fn next_lesson_after_removing_a_chip_opens_lesson_3_on_its_model() {
+    let mut state = state();
+    let last = state.lesson.player.lesson(2).unwrap().steps.len() - 1;
+    state.apply(Command::Lesson(LessonCommand::Open {
+        number: 2,
+        step: last,
+    }));
+    run_frames(&mut state);
+    let head = Patch::zero(Component::Head { layer: 0, head: 0 });
+    state.apply(Command::Intervention(InterventionCommand::Add(head)));
+    // The chip's removal and "Next lesson" in one frame: the removal's trace is still running
+    // when the next lesson's set-up begins.
+    state.apply(Command::Intervention(InterventionCommand::Remove(0)));
+    state.apply(Command::Lesson(LessonCommand::Open { number: 3, step: 0 }));
+    state.advance_lesson();
+    run_frames(&mut state);
+    assert_eq!(state.lesson.player.position(), Some((3, 0)));
+    let source = state.model.source.as_ref().expect("lesson 3's model file");
+    assert!(source.ends_with("seed-block.safetensors"), "{source:?}");
+    assert!(state.lesson.notes.is_empty(), "{:?}", state.lesson.notes);
+    assert_eq!(
+        state.settings.view,
+        ViewKind::Model,
+        "step 1 of lesson 3 shows the model"
+    );
+}
