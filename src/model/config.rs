@@ -373,7 +373,7 @@ impl ModelConfig {
                 return err(format!("{name} = {value} is larger than the limit {max}"));
             }
         }
-        if self.n_heads % self.kv_heads() != 0 {
+        if !self.n_heads.is_multiple_of(self.kv_heads()) {
             return err(format!(
                 "n_heads ({}) must be a multiple of n_key_value_heads ({})",
                 self.n_heads,
