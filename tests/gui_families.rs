@@ -63,7 +63,7 @@ fn the_attention_view_shows_the_local_window_and_the_shared_key_value_head() {
         .state
         .apply(Command::ShowView(ViewKind::Model));
     settle(&mut harness);
-    harness.get_by_label_contains("RMSNorm x̂·(1+w), sandwich");
+    harness.get_by_label_contains("RMSNorm with scale 1+w, sandwich");
     harness.get_by_label_contains("BF16 (run in f32)");
 }
 

@@ -490,12 +490,14 @@ impl ModelConfig {
         } else {
             0
         };
-        let mut counts = vec![
-            ("embed", v * d),
-            ("pos_embed", pos),
+        let mut counts = vec![("embed", v * d)];
+        if pos > 0 {
+            counts.push(("pos_embed", pos));
+        }
+        counts.extend([
             ("attention", layers * (attn + ln + post_norms)),
             ("mlp", layers * mlp),
-        ];
+        ]);
         if self.final_norm {
             counts.push(("ln_final", ln));
         }

@@ -19,7 +19,7 @@ pub fn architecture_rows(config: &ModelConfig) -> Vec<(&'static str, String)> {
     let kind = match config.norm_kind {
         NormKind::LayerNorm if config.biases.norm => "LayerNorm",
         NormKind::LayerNorm => "LayerNorm without bias",
-        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => "RMSNorm x̂·(1+w)",
+        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => "RMSNorm with scale 1+w",
         NormKind::RmsNorm => "RMSNorm",
     };
     let placement = match config.norm {

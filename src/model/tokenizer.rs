@@ -272,7 +272,7 @@ pub fn visible_whitespace(text: &str) -> String {
             ' ' => '␣',
             '\n' => '⏎',
             '\t' => '⇥',
-            '\r' => '␍',
+            '\r' => '↵',
             other => other,
         })
         .collect()

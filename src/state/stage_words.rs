@@ -12,7 +12,7 @@ pub fn describe_stage(stage: Stage, config: &ModelConfig) -> String {
     let sandwich = config.norm == NormPlacement::Sandwich;
     let norm = match config.norm_kind {
         NormKind::LayerNorm => "LayerNorm",
-        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => "RMSNorm x̂·(1+w)",
+        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => "RMSNorm with scale 1+w",
         NormKind::RmsNorm => "RMSNorm",
     };
     let attention = attention_words(config, stage.layer().unwrap_or(0));

@@ -284,7 +284,9 @@ fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: 
         ))
         .strong(),
     );
-    let bars: Vec<Bar> = (0..=query)
+    // The keys the query can see: the earlier ones, within a local layer's window.
+    let first = first_visible_key(query, view.config().window(layer));
+    let bars: Vec<Bar> = (first..=query)
         .map(|key| {
             let weight = pattern[[0, head, query, key]];
             Bar {
@@ -310,8 +312,8 @@ fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: 
                 (width - 150.0).max(60.0),
                 18.0,
             );
-            if let Some(key) = clicked {
-                commands.push(Command::SelectToken(key));
+            if let Some(index) = clicked {
+                commands.push(Command::SelectToken(first + index));
             }
         });
 }

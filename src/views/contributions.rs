@@ -115,6 +115,9 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
         return;
     };
     sum_against_stream_ui(ui, view, &contributions, pos);
+    if let Some(note) = crate::interp::terms::granularity_note(view.config()) {
+        ui.label(format!("Attention is one term per layer here: {note}."));
+    }
     ui.separator();
     let attribution = attribution(ui, view, target);
     let width = ui.available_width();

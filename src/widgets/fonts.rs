@@ -1,5 +1,5 @@
 //! Fonts: egui's defaults plus a 2 KB subset of DejaVu Sans Mono with the symbols the
-//! explorer draws that egui's fonts lack (visible whitespace `␣ ⏎ ␍`, `‖`, `◀ ▶`, primes).
+//! explorer draws that egui's fonts lack (visible whitespace `␣ ⏎ ↵`, `‖`, `◀ ▶`, primes).
 //! See assets/fonts/README.md for how the subset is made and its licence.
 
 use std::sync::Arc;
