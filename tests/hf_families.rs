@@ -378,3 +378,50 @@ fn rotary_tables_equal_the_ones_hugging_face_used() {
         }
     }
 }
+
+/// `trace --text T --json` prints the ids the family's tokenizer gives T, exactly as the
+/// Python `tokenizers` library did for every case of `tokenizer_cases.json` (BOS included
+/// where the tokenizer adds it). A text that encodes to nothing is refused with a message.
+#[test]
+fn trace_text_gives_the_python_tokenizer_s_ids_for_every_case() {
+    for family in FAMILIES {
+        let cases = json(family, "tokenizer_cases.json");
+        for case in cases["cases"].as_array().expect("cases") {
+            let text = case["text"].as_str().expect("text");
+            let want: Vec<u64> = case["ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .map(|id| id.as_u64().expect("id"))
+                .collect();
+            let output = Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+                .args(["trace", "--model"])
+                .arg(folder(family))
+                .args(["--text", text, "--json"])
+                .output()
+                .expect("the binary runs");
+            if want.is_empty() {
+                assert!(
+                    !output.status.success(),
+                    "{family} {text:?}: nothing to run"
+                );
+                let message = String::from_utf8_lossy(&output.stderr);
+                assert!(message.contains("empty"), "{family} {text:?}: {message}");
+                continue;
+            }
+            assert!(
+                output.status.success(),
+                "{family} {text:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let out: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+            let got: Vec<u64> = out["tokens"]
+                .as_array()
+                .expect("tokens")
+                .iter()
+                .map(|id| id.as_u64().expect("id"))
+                .collect();
+            assert_eq!(got, want, "{family} {text:?}");
+        }
+    }
+}
