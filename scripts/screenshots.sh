@@ -32,7 +32,8 @@ fi
 # Real checkpoints' architectures (tiny random models saved by transformers): a Pythia-style
 # GPT-NeoX (parallel block, partial rotary) and a Gemma-3 (local window, sandwich norms).
 "$bin" screenshots --out "$out/pythia" --model tests/data/gpt_neox-tiny \
-    --prompt "To be, or not to be" --views residual,attention,contributions,model
+    --prompt "Now is the winter of our discontent made glorious summer" \
+    --views residual,attention,contributions,model
 "$bin" screenshots --out "$out/gemma" --model tests/data/gemma3-tiny \
     --prompt "Now is the winter of our discontent made glorious summer" \
     --views attention,contributions,logit_lens,model
