@@ -281,23 +281,6 @@ fn every_intermediate_matches_in_the_library_trace() {
             check("attn.hook_q", values(&lt.q.clone().into_dyn()), ATOL);
             check("attn.hook_k", values(&lt.k.clone().into_dyn()), ATOL);
             check("attn.hook_v", values(&lt.v.clone().into_dyn()), ATOL);
-            if block.get("attn.hook_q_pre_rotary").is_some() {
-                let q = lt
-                    .q_pre_rotary
-                    .as_ref()
-                    .expect("rotary keeps q before rotation");
-                let k = lt.k_pre_rotary.as_ref().expect("and k");
-                check(
-                    "attn.hook_q_pre_rotary",
-                    values(&q.clone().into_dyn()),
-                    ATOL,
-                );
-                check(
-                    "attn.hook_k_pre_rotary",
-                    values(&k.clone().into_dyn()),
-                    ATOL,
-                );
-            }
             let scores = lt.scores.index_axis(Axis(0), 0).to_owned().into_dyn();
             check("attn.hook_attn_scores", values(&scores), ATOL);
             // hook_z is [T, H·dh] with head h in columns h·dh..; ours is [head, T, dh].
