@@ -265,17 +265,21 @@ pub fn visible_bytes(bytes: &[u8]) -> String {
     out
 }
 
-/// Replaces space, newline and tab with visible marks (`␣`, `⏎`, `⇥`).
+/// Replaces space, newline, tab and carriage return with visible marks (`␣`, `⏎`, `⇥`, `↵`)
+/// and any other control character with its code, `⟨03⟩` (fonts have no glyph for them).
 pub fn visible_whitespace(text: &str) -> String {
-    text.chars()
-        .map(|ch| match ch {
-            ' ' => '␣',
-            '\n' => '⏎',
-            '\t' => '⇥',
-            '\r' => '↵',
-            other => other,
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            ' ' => out.push('␣'),
+            '\n' => out.push('⏎'),
+            '\t' => out.push('⇥'),
+            '\r' => out.push('↵'),
+            control if control.is_control() => out.push_str(&format!("⟨{:02X}⟩", control as u32)),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Parses "1, 2 3" into ids; anything that is not a number below `d_vocab` is reported.
@@ -338,6 +342,8 @@ mod tests {
         assert_eq!(visible_bytes("é".as_bytes()), "é");
         assert_eq!(visible_bytes(&[b' ', 0xC3]), "␣⟨C3⟩");
         assert_eq!(visible_bytes(&[0xA9, b'x']), "⟨A9⟩x");
+        // Control characters have no glyph: shown by their code.
+        assert_eq!(visible_bytes(&[0x03, b'\r']), "⟨03⟩↵");
     }
 
     #[test]
