@@ -244,6 +244,16 @@ fn layer_windows(
     })
 }
 
+/// The fields every imported family shares (residual connections, a final norm, no
+/// unembedding bias, MLPs) and the app's defaults for the rest, with the family recorded;
+/// each family's mapping states what differs.
+fn imported(family: &str) -> ModelConfig {
+    ModelConfig {
+        family: family.to_string(),
+        ..ModelConfig::default()
+    }
+}
+
 /// Llama, Qwen2, Qwen3 and Gemma-3: RMSNorm, rotary (half), gated MLP, grouped-query heads.
 fn llama_like(keys: &Keys<'_>, family: &str) -> Result<ModelConfig, String> {
     let gemma = family == "gemma3_text";
@@ -336,11 +346,7 @@ fn llama_like(keys: &Keys<'_>, family: &str) -> Result<ModelConfig, String> {
             NormPlacement::Pre
         },
         activation,
-        residual: true,
         tied_unembed: keys.bool_or("tie_word_embeddings", tie_default)?,
-        unembed_bias: false,
-        attn_only: false,
-        final_norm: true,
         norm_kind: NormKind::RmsNorm,
         norm_weight_offset: if gemma { 1.0 } else { 0.0 },
         n_key_value_heads: Some(kv),
@@ -365,8 +371,7 @@ fn llama_like(keys: &Keys<'_>, family: &str) -> Result<ModelConfig, String> {
         },
         gated_mlp: true,
         embed_scale: if gemma { (d_model as f64).sqrt() } else { 1.0 },
-        family: family.to_string(),
-        source_dtype: String::new(),
+        ..imported(family)
     })
 }
 
@@ -450,14 +455,7 @@ fn gpt_neox(keys: &Keys<'_>) -> Result<ModelConfig, String> {
             NormPlacement::Pre
         },
         activation: activation(keys, "hidden_act", "gelu")?,
-        residual: true,
         tied_unembed: keys.bool_or("tie_word_embeddings", false)?,
-        unembed_bias: false,
-        attn_only: false,
-        final_norm: true,
-        norm_kind: NormKind::LayerNorm,
-        norm_weight_offset: 0.0,
-        n_key_value_heads: None,
         positions: Positions::Rotary(Rotary {
             style: RotaryStyle::Half,
             dim: rotary_dim,
@@ -471,15 +469,7 @@ fn gpt_neox(keys: &Keys<'_>) -> Result<ModelConfig, String> {
             mlp: true,
             norm: true,
         },
-        qk_norm: false,
-        attn_scale: None,
-        attn_windows: Vec::new(),
-        attn_softcap: None,
-        final_softcap: None,
-        gated_mlp: false,
-        embed_scale: 1.0,
-        family: "gpt_neox".into(),
-        source_dtype: String::new(),
+        ..imported("gpt_neox")
     })
 }
 
@@ -508,14 +498,7 @@ fn gpt_neo(keys: &Keys<'_>) -> Result<ModelConfig, String> {
         layer_norm_eps: keys.f64_or("layer_norm_epsilon", 1e-5)?,
         norm: NormPlacement::Pre,
         activation: activation(keys, "activation_function", "gelu_new")?,
-        residual: true,
         tied_unembed: keys.bool_or("tie_word_embeddings", true)?,
-        unembed_bias: false,
-        attn_only: false,
-        final_norm: true,
-        norm_kind: NormKind::LayerNorm,
-        norm_weight_offset: 0.0,
-        n_key_value_heads: None,
         positions: Positions::Learned,
         biases: Biases {
             q: false,
@@ -523,15 +506,9 @@ fn gpt_neo(keys: &Keys<'_>) -> Result<ModelConfig, String> {
             v: false,
             ..Biases::all(true)
         },
-        qk_norm: false,
         attn_scale: Some(1.0),
         attn_windows,
-        attn_softcap: None,
-        final_softcap: None,
-        gated_mlp: false,
-        embed_scale: 1.0,
-        family: "gpt_neo".into(),
-        source_dtype: String::new(),
+        ..imported("gpt_neo")
     })
 }
 
