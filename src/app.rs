@@ -152,6 +152,10 @@ impl ExplorerApp {
             // Frames go on until the step is set up, whether or not the panel is drawn.
             ctx.request_repaint();
         }
+        if self.state.loading.is_some() {
+            // The progress bar moves without an event (a few frames a second suffice).
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
         self.follow_keyboard_zoom(&ctx);
         if let Some(script) = &mut self.script {
             let commands = script.before_frame(&ctx, &self.state);

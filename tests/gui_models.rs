@@ -64,6 +64,65 @@ fn a_broken_file_shows_its_error_and_keeps_the_previous_model() {
     assert!(error.contains("does-not-exist"), "{error}");
 }
 
+/// A copy of the Llama fixture whose last stored tensor (in file order) holds a NaN: the load
+/// reads and converts every tensor before it, then fails.
+fn llama_failing_half_way(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/llama-tiny");
+    let folder = dir.join("llama-nan");
+    std::fs::create_dir(&folder).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+    }
+    let weights = folder.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let (_, last_start) = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, t)| Some((name, t.get("data_offsets")?[0].as_u64()?)))
+        .max_by_key(|&(_, start)| start)
+        .unwrap();
+    let at = 8 + n + last_start as usize;
+    // bf16 NaN (the fixture is stored in bf16), little-endian.
+    bytes[at..at + 2].copy_from_slice(&0x7fc0u16.to_le_bytes());
+    std::fs::write(&weights, bytes).unwrap();
+    folder
+}
+
+#[test]
+fn a_load_failing_half_way_keeps_the_previous_model_open_and_usable() {
+    let mut harness = app();
+    let before = harness.state().state.model.clone();
+    let analysis_before = harness.state().state.analysis.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = llama_failing_half_way(dir.path());
+    harness.state_mut().open_model(folder);
+    settle(&mut harness);
+    let state = &harness.state().state;
+    let error = state.error.clone().expect("an error is shown");
+    assert!(error.contains("non-finite"), "{error}");
+    assert!(error.contains("previous one stays open"), "{error}");
+    assert!(std::sync::Arc::ptr_eq(&state.model, &before), "same model");
+    assert!(state.loading.is_none() && state.load_progress.is_none());
+    assert!(std::sync::Arc::ptr_eq(
+        state.analysis.as_ref().unwrap(),
+        &analysis_before
+    ));
+    // Still usable: a new prompt runs on the previous model.
+    harness
+        .state_mut()
+        .state
+        .apply(Command::SetPrompt("To be or".into()));
+    settle(&mut harness);
+    let state = &harness.state().state;
+    let analysis = state.analysis.as_ref().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&analysis.model, &before));
+    assert_eq!(analysis.tokens, state.prompt.ids);
+}
+
 #[test]
 fn saving_the_model_writes_a_file_that_opens_again() {
     let mut harness = app();

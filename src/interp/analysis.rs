@@ -11,7 +11,7 @@ use super::lens::{LensOptions, LogitLens};
 use super::resid::AccumulatedResid;
 use super::stage::{Stage, boundary_stages, stream_stages};
 use super::terms::{Decomposition, SkipChange};
-use crate::model::{Params, TokenId, Trace};
+use crate::model::{ModelConfig, Params, TokenId, Trace};
 
 /// The stream at every stream stage and its decomposition into terms: [`TraceAnalysis`]
 /// without the lens (what `trace --analysis` needs).
@@ -35,6 +35,16 @@ pub enum LensStages {
     LayerBoundaries,
 }
 
+impl LensStages {
+    /// The stages themselves for a model of `config`.
+    pub fn of(self, config: &ModelConfig) -> Vec<Stage> {
+        match self {
+            LensStages::EveryStreamStage => stream_stages(config),
+            LensStages::LayerBoundaries => boundary_stages(config),
+        }
+    }
+}
+
 /// Options of [`TraceAnalysis::compute`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AnalysisOptions {
@@ -44,44 +54,27 @@ pub struct AnalysisOptions {
     pub lens_stages: LensStages,
 }
 
-/// The analysis of one trace (a pure function of the parameters and the trace).
+/// The stream at every stream stage and its decomposition into terms, with what the views
+/// derive from them on demand (contributions, direct logit attribution): the analysis of a
+/// trace without the lens.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TraceAnalysis {
+pub struct StreamTerms {
     /// The stream at every stream stage. [stage, rows, d_model]
     pub resid: AccumulatedResid,
     /// The stream split into terms at those stages, with reconstruction errors.
     pub decomposition: Decomposition,
-    /// The logit lens. [stage, rows, d_vocab]
-    pub lens: LogitLens,
 }
 
-impl TraceAnalysis {
-    /// Computes the analysis of `trace`, which `params` produced.
-    pub fn compute(params: &Params<f32>, trace: &Trace<f32>, options: AnalysisOptions) -> Self {
-        Self::compute_with_skips(params, trace, options, &[])
-    }
-
-    /// [`TraceAnalysis::compute`] for a trace run with the residual connections `skips`
-    /// changed by an intervention (see [`Interventions::skip_changes`]).
+impl StreamTerms {
+    /// The terms of `trace` (run with the residual connections `skips` changed by an
+    /// intervention, see [`Interventions::skip_changes`]).
     ///
     /// [`Interventions::skip_changes`]: super::interventions::Interventions::skip_changes
-    pub fn compute_with_skips(
-        params: &Params<f32>,
-        trace: &Trace<f32>,
-        options: AnalysisOptions,
-        skips: &[SkipChange],
-    ) -> Self {
-        let config = &params.config;
+    pub fn compute(params: &Params<f32>, trace: &Trace<f32>, skips: &[SkipChange]) -> Self {
         let (resid, decomposition) = decompose(params, trace, skips);
-        let lens_stages = match options.lens_stages {
-            LensStages::EveryStreamStage => resid.stages.clone(),
-            LensStages::LayerBoundaries => boundary_stages(config),
-        };
-        let lens = LogitLens::compute(params, trace, &lens_stages, options.lens);
         Self {
             resid,
             decomposition,
-            lens,
         }
     }
 
@@ -110,5 +103,48 @@ impl TraceAnalysis {
         minus: TokenId,
     ) -> Result<LogitAttribution, AttributionError> {
         logit_difference_attribution(params, trace, &self.decomposition, token, minus)
+    }
+}
+
+/// The analysis of one trace (a pure function of the parameters and the trace): its
+/// [`StreamTerms`] (reached through `Deref`) and the whole logit lens, as the CLI and the
+/// tests use it. The explorer keeps the lens as a progressively filled
+/// [`super::lens_grid::LensGrid`] instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceAnalysis {
+    /// The stream and its terms.
+    pub terms: StreamTerms,
+    /// The logit lens. [stage, rows, d_vocab]
+    pub lens: LogitLens,
+}
+
+impl std::ops::Deref for TraceAnalysis {
+    type Target = StreamTerms;
+
+    fn deref(&self) -> &StreamTerms {
+        &self.terms
+    }
+}
+
+impl TraceAnalysis {
+    /// Computes the analysis of `trace`, which `params` produced.
+    pub fn compute(params: &Params<f32>, trace: &Trace<f32>, options: AnalysisOptions) -> Self {
+        Self::compute_with_skips(params, trace, options, &[])
+    }
+
+    /// [`TraceAnalysis::compute`] for a trace run with the residual connections `skips`
+    /// changed by an intervention (see [`Interventions::skip_changes`]).
+    ///
+    /// [`Interventions::skip_changes`]: super::interventions::Interventions::skip_changes
+    pub fn compute_with_skips(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        options: AnalysisOptions,
+        skips: &[SkipChange],
+    ) -> Self {
+        let terms = StreamTerms::compute(params, trace, skips);
+        let lens_stages = options.lens_stages.of(&params.config);
+        let lens = LogitLens::compute(params, trace, &lens_stages, options.lens);
+        Self { terms, lens }
     }
 }

@@ -12,13 +12,14 @@ pub mod contributions;
 pub mod head_scores;
 pub mod interventions;
 pub mod lens;
+pub mod lens_grid;
 pub mod patching;
 pub mod resid;
 pub mod stage;
 pub mod terms;
 pub mod vocab_rows;
 
-pub use analysis::{AnalysisOptions, LensStages, TraceAnalysis};
+pub use analysis::{AnalysisOptions, LensStages, StreamTerms, TraceAnalysis};
 pub use attribution::{AttributionError, LogitAttribution};
 pub use contributions::TermContributions;
 pub use lens::{LensNorm, LensOptions, LogitLens};

@@ -166,7 +166,7 @@ fn shared_team() -> Option<&'static SharedTeam> {
 
 /// The cores this process may use, read once (`available_parallelism` reads the cgroup
 /// files on every call, which costs tens of µs).
-fn cores() -> usize {
+pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

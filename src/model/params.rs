@@ -322,29 +322,40 @@ impl<F: Scalar> Params<F> {
         config: &ModelConfig,
         mut take: impl FnMut(&str, &[usize]) -> Result<Vec<F>, String>,
     ) -> Result<Self, String> {
+        Self::from_tensors_written(config, |name, mut tensor| {
+            let values = take(name, tensor.shape())?;
+            if values.len() != tensor.len() {
+                return Err(format!(
+                    "tensor {name}: {} values for shape {:?}",
+                    values.len(),
+                    tensor.shape()
+                ));
+            }
+            for (dst, src) in tensor.iter_mut().zip(values) {
+                *dst = src;
+            }
+            Ok(())
+        })
+    }
+
+    /// Builds a model whose tensors `write` fills in place, each given by name with its
+    /// view (standard layout, the shape the config implies); a loader that writes straight
+    /// into it holds no second copy of the weights.
+    pub fn from_tensors_written(
+        config: &ModelConfig,
+        mut write: impl FnMut(&str, ArrayViewMutD<'_, F>) -> Result<(), String>,
+    ) -> Result<Self, String> {
         config.validate().map_err(|e| e.to_string())?;
         // Zero-filled skeleton of the right shape: allocation is bounded by the validated
-        // config, whose parameter count the caller has checked against the file size.
+        // config, whose parameter count the caller has checked against the file size (the
+        // pages are only touched as each tensor is written).
         let mut params = Self::zeros(config);
         let mut failure = None;
-        params.for_each_tensor_mut(|name, mut tensor| {
-            if failure.is_some() {
-                return;
-            }
-            match take(&name, tensor.shape()) {
-                Ok(values) if values.len() == tensor.len() => {
-                    for (dst, src) in tensor.iter_mut().zip(values) {
-                        *dst = src;
-                    }
-                }
-                Ok(values) => {
-                    failure = Some(format!(
-                        "tensor {name}: {} values for shape {:?}",
-                        values.len(),
-                        tensor.shape()
-                    ))
-                }
-                Err(message) => failure = Some(message),
+        params.for_each_tensor_mut(|name, tensor| {
+            if failure.is_none()
+                && let Err(message) = write(&name, tensor)
+            {
+                failure = Some(message);
             }
         });
         match failure {

@@ -1,12 +1,14 @@
 //! One forward pass and everything the views derive from it, computed together (on the
 //! trace worker for big models) and then only read.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use ndarray::Array2;
 
+use super::lens_fill::{LENS_CHUNK_BYTES, LensFill};
 use crate::interp::interventions::{Interventions, forward_with};
-use crate::interp::{AnalysisOptions, Stage, TraceAnalysis, stages};
+use crate::interp::lens_grid::LensGrid;
+use crate::interp::{AnalysisOptions, Stage, StreamTerms, stages};
 use crate::model::io::LoadedModel;
 use crate::model::{InputError, TokenId, Trace};
 
@@ -25,17 +27,17 @@ pub struct Analysis {
     pub norms: Array2<f32>,
     /// The options the analysis was computed with (the lens' LayerNorm convention).
     pub options: AnalysisOptions,
-    /// Decomposition into terms, logit lens, contributions and attribution.
-    pub interp: TraceAnalysis,
-    /// Rank (1 = most likely) of the token that actually comes next, under the lens at each
-    /// lens stage; 0 for the last position, which has no next token. [lens stage, pos]
-    pub next_token_ranks: Array2<u32>,
+    /// The stream's decomposition into terms, contributions and attribution.
+    pub interp: StreamTerms,
     /// The interventions the model ran with (empty: the plain forward).
     pub interventions: Interventions,
+    /// The logit lens, filled row by row (by the trace worker, see [`LensFill`]); read it
+    /// with [`Analysis::lens`].
+    lens: RwLock<LensGrid>,
 }
 
 impl Analysis {
-    /// Runs the model on `tokens` and derives the views' data.
+    /// Runs the model on `tokens` and derives the views' data, the whole lens included.
     pub fn compute(
         model: Arc<LoadedModel>,
         tokens: &[TokenId],
@@ -45,18 +47,51 @@ impl Analysis {
     }
 
     /// Runs the model on `tokens` with `interventions` applied at their hook sites and
-    /// derives the views' data.
+    /// derives the views' data, the whole lens included.
     pub fn compute_with(
         model: Arc<LoadedModel>,
         tokens: &[TokenId],
         options: AnalysisOptions,
         interventions: Interventions,
     ) -> Result<Self, InputError> {
-        let trace = forward_with(&model.params, tokens, &interventions)?;
-        let skips = interventions.skip_changes();
-        let interp = TraceAnalysis::compute_with_skips(&model.params, &trace, options, &skips);
-        let next_token_ranks = next_token_ranks(&interp, tokens);
-        let stages = stages(&model.params.config);
+        let (analysis, mut fill) = Self::start(model, tokens, options, interventions, 0)?;
+        while fill.fill_next(&analysis) > 0 {}
+        Ok(analysis)
+    }
+
+    /// Runs the model and derives everything but the lens, of which only the first chunk
+    /// (the row `focus` first, see [`LensFill`]) is computed; the returned fill computes the
+    /// rest.
+    pub fn start(
+        model: Arc<LoadedModel>,
+        tokens: &[TokenId],
+        options: AnalysisOptions,
+        interventions: Interventions,
+        focus: usize,
+    ) -> Result<(Self, LensFill), InputError> {
+        Self::start_in_chunks(
+            model,
+            tokens,
+            options,
+            interventions,
+            focus,
+            LENS_CHUNK_BYTES,
+        )
+    }
+
+    /// [`Analysis::start`] with lens chunks of at most `chunk_bytes` of logits.
+    pub fn start_in_chunks(
+        model: Arc<LoadedModel>,
+        tokens: &[TokenId],
+        options: AnalysisOptions,
+        interventions: Interventions,
+        focus: usize,
+        chunk_bytes: usize,
+    ) -> Result<(Self, LensFill), InputError> {
+        let params = &model.params;
+        let trace = forward_with(params, tokens, &interventions)?;
+        let interp = StreamTerms::compute(params, &trace, &interventions.skip_changes());
+        let stages = stages(&params.config);
         let mut norms = Array2::zeros((trace.n_pos, stages.len()));
         for (stage_index, stage) in stages.iter().enumerate() {
             for pos in 0..trace.n_pos {
@@ -65,7 +100,14 @@ impl Analysis {
                 }
             }
         }
-        Ok(Self {
+        let lens = LensGrid::empty(
+            options.lens_stages.of(&params.config),
+            trace.n_pos,
+            options.lens.top_k.clamp(1, params.config.d_vocab),
+            options.lens.norm,
+            params.ln_final.is_some(),
+        );
+        let analysis = Self {
             model,
             tokens: tokens.to_vec(),
             trace,
@@ -73,9 +115,27 @@ impl Analysis {
             norms,
             options,
             interp,
-            next_token_ranks,
             interventions,
-        })
+            lens: RwLock::new(lens),
+        };
+        let mut fill = LensFill::with_chunk_bytes(&analysis, focus, chunk_bytes);
+        fill.fill_next(&analysis);
+        Ok((analysis, fill))
+    }
+
+    /// The logit lens as computed so far. A read lock: the worker only holds the write lock
+    /// while it copies a finished chunk in. Hold one guard at a time in a thread (a second
+    /// read while the worker waits to write would wait for the first guard).
+    pub fn lens(&self) -> RwLockReadGuard<'_, LensGrid> {
+        self.lens.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts a computed chunk of lens rows in place.
+    pub(crate) fn insert_lens_rows(&self, rows: &crate::interp::lens_grid::LensRows) {
+        self.lens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(rows);
     }
 
     /// Number of token positions.
@@ -97,21 +157,6 @@ impl Analysis {
     }
 }
 
-/// For every lens stage and position, the rank of the next token among the lens logits.
-fn next_token_ranks(interp: &TraceAnalysis, tokens: &[TokenId]) -> Array2<u32> {
-    let logits = &interp.lens.logits; // [lens stage, pos, d_vocab]
-    let (n_stages, n_pos, _) = logits.dim();
-    let mut ranks = Array2::zeros((n_stages, n_pos));
-    for stage in 0..n_stages {
-        for pos in 0..n_pos.saturating_sub(1) {
-            let row = logits.slice(ndarray::s![stage, pos, ..]);
-            let target = row[tokens[pos + 1] as usize];
-            ranks[[stage, pos]] = 1 + row.iter().filter(|&&x| x > target).count() as u32;
-        }
-    }
-    ranks
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,13 +172,17 @@ mod tests {
         let norm = embed.dot(&embed).sqrt();
         assert!((analysis.norms[[2, 0]] - norm).abs() < 1e-5);
         assert_eq!(analysis.token_text(2), "␣");
-        // The rank is where the next token's lens probability sorts among all tokens.
-        let lens = &analysis.interp.lens;
+        // The rank is where the next token's probability sorts among all tokens; at the
+        // final stage the lens is the model's own output.
+        let lens = analysis.lens();
+        assert!(lens.is_complete());
         let (stage, pos) = (lens.stages.len() - 1, 1);
-        let probs = lens.probs(stage, pos);
+        let probs = crate::model::ops::softmax(analysis.trace.logits.row(pos));
         let next = probs[ids[pos + 1] as usize];
         let better = probs.iter().filter(|&&p| p > next).count() as u32;
-        assert_eq!(analysis.next_token_ranks[[stage, pos]], better + 1);
-        assert_eq!(analysis.next_token_ranks[[stage, ids.len() - 1]], 0);
+        let cell = lens.cell(stage, pos).unwrap();
+        assert_eq!(cell.next_rank, Some(better + 1));
+        assert!((cell.next_prob - next).abs() < 1e-6);
+        assert_eq!(lens.cell(stage, ids.len() - 1).unwrap().next_rank, None);
     }
 }

@@ -19,6 +19,8 @@ pub enum Command {
     SetPrompt(String),
     /// Follow the token at this position.
     SelectToken(usize),
+    /// The logit lens view shows these token rows (their lens cells are computed next).
+    ShowLensRows(std::ops::Range<usize>),
     /// Move the stage slider to this notch.
     SetStage(usize),
     /// Move the stage slider by this many notches (←/→).
@@ -92,6 +94,13 @@ impl AppState {
             }
             Command::SelectToken(pos) => {
                 self.selection.token = pos.min(self.prompt.ids.len().saturating_sub(1));
+                self.refocus_lens();
+            }
+            Command::ShowLensRows(rows) => {
+                if rows != self.lens_rows_on_screen {
+                    self.lens_rows_on_screen = rows;
+                    self.refocus_lens();
+                }
             }
             Command::SetStage(index) => {
                 let stages = stages(&self.model.params.config);
@@ -121,7 +130,7 @@ impl AppState {
             Command::ChooseFile(purpose) => self.dialog_request = Some(purpose),
             Command::OpenModel(path) => {
                 self.loading = Some(path.clone());
-                self.jobs.load_model(path);
+                self.load_progress = Some(self.jobs.load_model(path));
             }
             Command::OpenDefaultModel => {
                 self.settings.last_model = None;

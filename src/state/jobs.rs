@@ -4,14 +4,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::Duration;
 
 use super::analysis::Analysis;
+use super::lens_fill::fill_until;
 use crate::interp::AnalysisOptions;
 use crate::interp::interventions::Interventions;
 use crate::model::TokenId;
-use crate::model::io::LoadedModel;
+use crate::model::io::{LoadProgress, LoadedModel};
 
 /// Asks the UI for a new frame (eframe's `request_repaint`; a no-op in tests).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -38,6 +39,12 @@ pub enum JobEvent {
         request: u64,
         /// The analysis, or why the model could not run.
         result: Result<Arc<Analysis>, String>,
+    },
+    /// A chunk of the lens of the analysis that answered `request` was computed (the
+    /// analysis itself holds it; the event wakes the UI and counts progress).
+    LensProgress {
+        /// The trace request whose analysis it belongs to.
+        request: u64,
     },
     /// A model file was read.
     ModelLoaded {
@@ -68,6 +75,21 @@ struct TraceRequest {
     tokens: Vec<TokenId>,
     options: AnalysisOptions,
     interventions: Interventions,
+    /// The lens row to compute with the trace (the selected token).
+    focus: usize,
+}
+
+/// What the trace worker is told.
+enum WorkerMessage {
+    /// Trace this (newer requests replace older ones, finished or not).
+    Trace(TraceRequest),
+    /// The student now looks at token `focus` with the lens rows `visible` on screen: the
+    /// lens of request `request` computes those next.
+    Focus {
+        request: u64,
+        focus: usize,
+        visible: std::ops::Range<usize>,
+    },
 }
 
 /// A handle other threads use to report back.
@@ -90,7 +112,7 @@ impl JobSender {
 pub struct Jobs {
     sender: JobSender,
     events: Receiver<JobEvent>,
-    traces: Sender<TraceRequest>,
+    traces: Sender<WorkerMessage>,
     next_request: u64,
     /// Model loads and saves started and not yet reported.
     pub files_in_flight: usize,
@@ -113,31 +135,11 @@ impl Jobs {
             events: event_tx,
             wake,
         };
-        let (trace_tx, trace_rx) = channel::<TraceRequest>();
+        let (trace_tx, trace_rx) = channel::<WorkerMessage>();
         let worker_sender = sender.clone();
         std::thread::Builder::new()
             .name("trace worker".into())
-            .spawn(move || {
-                // Ends when the Jobs (the only trace sender) is dropped.
-                while let Ok(mut request) = trace_rx.recv() {
-                    // Only the newest request matters: skip any that queued up meanwhile.
-                    while let Ok(newer) = trace_rx.try_recv() {
-                        request = newer;
-                    }
-                    let result = Analysis::compute_with(
-                        request.model,
-                        &request.tokens,
-                        request.options,
-                        request.interventions,
-                    )
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string());
-                    worker_sender.send(JobEvent::TraceFinished {
-                        request: request.id,
-                        result,
-                    });
-                }
-            })
+            .spawn(move || trace_worker(&trace_rx, &worker_sender))
             .expect("a thread can be spawned");
         Self {
             sender,
@@ -161,7 +163,7 @@ impl Jobs {
         tokens: Vec<TokenId>,
         options: AnalysisOptions,
     ) -> u64 {
-        self.request_trace_with(model, tokens, options, Interventions::new())
+        self.request_trace_with(model, tokens, options, Interventions::new(), 0)
     }
 
     /// Queues a trace with `interventions` applied; returns the request id.
@@ -171,29 +173,50 @@ impl Jobs {
         tokens: Vec<TokenId>,
         options: AnalysisOptions,
         interventions: Interventions,
+        focus: usize,
     ) -> u64 {
         self.next_request += 1;
         let id = self.next_request;
-        let _ = self.traces.send(TraceRequest {
+        let _ = self.traces.send(WorkerMessage::Trace(TraceRequest {
             id,
             model,
             tokens,
             options,
             interventions,
-        });
+            focus,
+        }));
         id
     }
 
-    /// Reads a model on its own thread.
-    pub fn load_model(&mut self, path: PathBuf) {
+    /// The id of the newest trace request (0 before the first).
+    pub fn last_request(&self) -> u64 {
+        self.next_request
+    }
+
+    /// Tells the worker filling the lens of `request` which rows to compute next: `focus`
+    /// (the selected token), then the rows in `visible`.
+    pub fn focus_lens(&self, request: u64, focus: usize, visible: std::ops::Range<usize>) {
+        let _ = self.traces.send(WorkerMessage::Focus {
+            request,
+            focus,
+            visible,
+        });
+    }
+
+    /// Reads a model on its own thread; the returned counter says how much is read (the UI
+    /// repaints while it draws a progress bar).
+    pub fn load_model(&mut self, path: PathBuf) -> Arc<LoadProgress> {
         self.files_in_flight += 1;
         let sender = self.sender();
+        let progress = Arc::new(LoadProgress::default());
+        let reported = Arc::clone(&progress);
         std::thread::spawn(move || {
-            let result = crate::model::io::load_any(&path)
+            let result = crate::model::io::load_any_reporting(&path, &reported)
                 .map(Box::new)
                 .map_err(|e| e.to_string());
             sender.send(JobEvent::ModelLoaded { path, result });
         });
+        progress
     }
 
     /// Runs `write` on its own thread and reports the result as [`JobEvent::FileWritten`].
@@ -225,5 +248,78 @@ impl Jobs {
     /// The next finished job, waiting at most `timeout`.
     pub fn next_within(&self, timeout: Duration) -> Option<JobEvent> {
         self.events.recv_timeout(timeout).ok()
+    }
+}
+
+/// The trace worker: traces the newest request, hands the analysis over with the focused lens
+/// row, then fills the rest of its lens until done or a newer request arrives. Ends when the
+/// [`Jobs`] (the only sender) is dropped.
+fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender) {
+    let mut next: Option<TraceRequest> = None;
+    loop {
+        let request = match next.take() {
+            Some(request) => request,
+            None => match messages.recv() {
+                Ok(WorkerMessage::Trace(request)) => request,
+                Ok(WorkerMessage::Focus { .. }) => continue, // for a lens already done
+                Err(_) => return,
+            },
+        };
+        // Only the newest request matters: skip any that queued up meanwhile.
+        let mut request = request;
+        while let Ok(message) = messages.try_recv() {
+            match message {
+                WorkerMessage::Trace(newer) => request = newer,
+                WorkerMessage::Focus {
+                    request: id, focus, ..
+                } if id == request.id => request.focus = focus,
+                WorkerMessage::Focus { .. } => {}
+            }
+        }
+        let id = request.id;
+        let started = Analysis::start(
+            request.model,
+            &request.tokens,
+            request.options,
+            request.interventions,
+            request.focus,
+        );
+        let (analysis, mut fill) = match started {
+            Ok((analysis, fill)) => (Arc::new(analysis), fill),
+            Err(e) => {
+                events.send(JobEvent::TraceFinished {
+                    request: id,
+                    result: Err(e.to_string()),
+                });
+                continue;
+            }
+        };
+        events.send(JobEvent::TraceFinished {
+            request: id,
+            result: Ok(Arc::clone(&analysis)),
+        });
+        let stop = fill_until(
+            &mut fill,
+            &analysis,
+            |fill| loop {
+                match messages.try_recv() {
+                    Ok(WorkerMessage::Trace(newer)) => return Some(Some(newer)),
+                    Ok(WorkerMessage::Focus {
+                        request,
+                        focus,
+                        visible,
+                    }) if request == id => fill.prioritise(focus, visible),
+                    Ok(WorkerMessage::Focus { .. }) => {}
+                    Err(TryRecvError::Empty) => return None,
+                    Err(TryRecvError::Disconnected) => return Some(None),
+                }
+            },
+            || events.send(JobEvent::LensProgress { request: id }),
+        );
+        match stop {
+            Some(Some(newer)) => next = Some(newer),
+            Some(None) => return, // the app closed
+            None => {}            // the lens is complete
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod file_dialog;
 pub mod generate;
 pub mod jobs;
+pub mod lens_fill;
 pub mod lesson_run;
 pub mod models;
 pub mod plural;
@@ -69,8 +70,14 @@ pub struct AppState {
     pub open_note: Option<String>,
     /// The model file being read, if any.
     pub loading: Option<PathBuf>,
+    /// How much of it has been read.
+    pub load_progress: Option<Arc<crate::model::io::LoadProgress>>,
     /// The trace request whose result is awaited.
     pub pending_trace: Option<u64>,
+    /// The trace request the analysis on screen answers (its lens may still be filling).
+    pub analysis_request: Option<u64>,
+    /// The token rows the logit lens view shows (their cells are computed first).
+    pub lens_rows_on_screen: std::ops::Range<usize>,
     /// A file dialog the app should open.
     pub dialog_request: Option<FilePurpose>,
     /// An export the app should perform (it owns the pixels and the view tables).
@@ -109,7 +116,10 @@ impl AppState {
             notice: None,
             open_note: None,
             loading: None,
+            load_progress: None,
             pending_trace: None,
+            analysis_request: None,
+            lens_rows_on_screen: 0..0,
             dialog_request: None,
             export_request: None,
             shipped_models: models::shipped_models(),
@@ -128,9 +138,29 @@ impl AppState {
         state
     }
 
-    /// True while a trace, a model load or a file write is under way.
+    /// True while a trace, the lens of the analysis on screen, a model load or a file write
+    /// is under way.
     pub fn busy(&self) -> bool {
-        self.pending_trace.is_some() || self.jobs.files_in_flight > 0
+        self.pending_trace.is_some() || self.jobs.files_in_flight > 0 || self.lens_filling()
+    }
+
+    /// Whether the worker is still filling the lens of the analysis on screen.
+    pub fn lens_filling(&self) -> bool {
+        self.analysis_is_current()
+            && self
+                .analysis
+                .as_ref()
+                .is_some_and(|a| !a.lens().is_complete())
+    }
+
+    /// Asks the worker to compute the selected token's lens row next, then the rows on
+    /// screen (nothing to do once the lens is complete).
+    fn refocus_lens(&mut self) {
+        if let (Some(request), true) = (self.analysis_request, self.lens_filling()) {
+            let focus = self.selection.token;
+            self.jobs
+                .focus_lens(request, focus, self.lens_rows_on_screen.clone());
+        }
     }
 
     /// The analysis on screen, if it belongs to the current prompt and model (false while a
@@ -202,16 +232,20 @@ impl AppState {
             return;
         }
         self.trace_error = None;
-        if self.analysis_is_current() {
+        // The analysis on screen still fits, and the worker is still on it (not on a newer
+        // request that stopped its lens half-way).
+        if self.analysis_is_current() && self.analysis_request == Some(self.jobs.last_request()) {
             self.pending_trace = None;
             return;
         }
         let options = self.analysis_options();
+        let focus = self.selection.token.min(self.prompt.ids.len() - 1);
         let id = self.jobs.request_trace_with(
             self.model.clone(),
             self.prompt.ids.clone(),
             options,
             self.interventions.clone(),
+            focus,
         );
         self.pending_trace = Some(id);
     }
@@ -290,16 +324,19 @@ impl AppState {
                     Ok(analysis) => {
                         // Results arrive in request order; a newer one replaces an older.
                         self.analysis = Some(analysis);
+                        self.analysis_request = Some(request);
                         self.clamp_selection();
                     }
                     Err(message) => self.trace_error = Some(message),
                 }
             }
+            JobEvent::LensProgress { .. } => {} // the analysis holds the rows; a repaint
             JobEvent::ModelLoaded { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
                 self.lesson_model_loaded(&path);
                 if self.loading.as_ref() == Some(&path) {
                     self.loading = None;
+                    self.load_progress = None;
                 }
                 match result {
                     Ok(model) => {

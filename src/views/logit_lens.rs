@@ -19,6 +19,9 @@ reads off next-token probabilities, as if the remaining layers did not exist.\n\
 Rows are the prompt's tokens (each predicts the token after it), columns the stages where \
 the stream exists, including mid-block (after attention, before the MLP). Each cell shows \
 the top prediction and its probability; hover it for the top ten.\n\n\
+On a model with a large vocabulary the selected token's row is computed with the trace and \
+the other rows follow (the rows on screen first); a cell not computed yet is left blank and \
+says so on hover.\n\n\
 Colour by the rank of the actual next token to see at which stage the model 'finds' it. \
 LayerNorm can use each stage's own statistics (the usual lens) or the final stream's \
 scale (the frozen, linear map that direct logit attribution uses).";
@@ -26,7 +29,8 @@ scale (the frozen, linear map that direct logit attribution uses).";
 /// Draws the logit lens view.
 pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
     let analysis = view.analysis;
-    let lens = &analysis.interp.lens;
+    let guard = analysis.lens();
+    let lens = &*guard;
     heading_ui(
         ui,
         ViewKind::LogitLens,
@@ -36,6 +40,14 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             lens.stages.len()
         ),
     );
+    if !lens.is_complete() {
+        let (done, all) = (lens.n_computed(), lens.n_pos());
+        ui.add(
+            egui::ProgressBar::new(done as f32 / all.max(1) as f32)
+                .desired_width(260.0)
+                .text(format!("lens computed for {done} of {all} tokens")),
+        );
+    }
     ui.horizontal(|ui| {
         ui.label("LayerNorm");
         let current = analysis.options.lens.norm;
@@ -71,13 +83,14 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     let values: Vec<f32> = (0..n_pos)
         .flat_map(|pos| {
             (0..n_stages).map(move |stage| {
+                let Some(cell) = lens.cell(stage, pos) else {
+                    return f32::NAN; // not computed yet
+                };
                 if by_rank {
-                    match analysis.next_token_ranks[[stage, pos]] {
-                        0 => f32::NAN,
-                        rank => -(rank as f32).log10(),
-                    }
+                    cell.next_rank
+                        .map_or(f32::NAN, |rank| -(rank as f32).log10())
                 } else {
-                    lens.top_probs[[stage, pos, 0]]
+                    cell.top_probs[0]
                 }
             })
         })
@@ -109,7 +122,7 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     let row_labels = view.token_labels();
     let col_labels: Vec<String> = lens.stages.iter().map(|s| s.short_label()).collect();
     let cell_text = |pos: usize, stage: usize| {
-        let (id, prob) = lens.top(stage, pos).next()?;
+        let (id, prob) = lens.cell(stage, pos)?.top().next()?;
         Some(format!("{} {:.2}", analysis.vocab_text(id), prob))
     };
     let hover = |pos: usize, stage: usize| {
@@ -118,17 +131,20 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             analysis.token_text(pos),
             col_labels[stage]
         );
-        for (id, prob) in lens.top(stage, pos) {
+        let Some(cell) = lens.cell(stage, pos) else {
+            return text + "not computed yet: the rows on screen are being computed";
+        };
+        for (id, prob) in cell.top() {
             text += &format!("  ‘{}’  {:.4}\n", analysis.vocab_text(id), prob);
         }
-        match analysis.next_token_ranks[[stage, pos]] {
-            0 => text += "(the last token: no next token to compare)",
-            rank => {
+        match cell.next_rank {
+            None => text += "(the last token: no next token to compare)",
+            Some(rank) => {
                 let next = analysis.tokens[pos + 1];
-                let prob = lens.probs(stage, pos)[next as usize];
                 text += &format!(
-                    "actual next token ‘{}’: rank {rank}, probability {prob:.4}",
-                    analysis.vocab_text(next)
+                    "actual next token ‘{}’: rank {rank}, probability {:.4}",
+                    analysis.vocab_text(next),
+                    cell.next_prob
                 );
             }
         }
@@ -170,6 +186,9 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             .highlight(Some(view.selection.token), selected_stage, None)
             .scroll_to_highlight(scroll);
             let response = heatmap_ui(ui, &heatmap);
+            if !lens.is_complete() {
+                commands.push(Command::ShowLensRows(response.visible_rows.clone()));
+            }
             if let Some((pos, stage)) = response.clicked {
                 commands.push(Command::SelectToken(pos));
                 if let Some(index) = analysis
@@ -183,10 +202,12 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         });
 }
 
-/// The top-k predictions at every token and lens stage, with the next token's rank.
+/// The top-k predictions at every token and lens stage, with the next token's rank (the
+/// rows computed so far; the whole grid once the lens is complete).
 pub fn table(view: &ViewContext<'_>) -> Table {
     let analysis = view.analysis;
-    let lens = &analysis.interp.lens;
+    let guard = analysis.lens();
+    let lens = &*guard;
     let mut table = Table::new(&[
         "pos",
         "token",
@@ -199,8 +220,10 @@ pub fn table(view: &ViewContext<'_>) -> Table {
     ]);
     for pos in 0..analysis.n_pos() {
         for (stage_index, stage) in lens.stages.iter().enumerate() {
-            for (k, (id, prob)) in lens.top(stage_index, pos).enumerate() {
-                let next_rank = analysis.next_token_ranks[[stage_index, pos]];
+            let Some(cell) = lens.cell(stage_index, pos) else {
+                continue;
+            };
+            for (k, (id, prob)) in cell.top().enumerate() {
                 table.push(vec![
                     pos.into(),
                     analysis.token_text(pos).into(),
@@ -209,11 +232,7 @@ pub fn table(view: &ViewContext<'_>) -> Table {
                     id.into(),
                     analysis.vocab_text(id).into(),
                     prob.into(),
-                    if next_rank == 0 {
-                        f64::NAN.into()
-                    } else {
-                        next_rank.into()
-                    },
+                    cell.next_rank.map_or(f64::NAN.into(), Into::into),
                 ]);
             }
         }

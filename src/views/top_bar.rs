@@ -53,8 +53,18 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
         }
         (None, _) => "embedded in the program".into(),
     };
+    // While a model loads, the one on screen stays usable; a bar shows the weights read.
+    if let (Some(path), Some(progress)) = (&state.loading, &state.load_progress) {
+        let fraction = progress.fraction();
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width(140.0)
+                .text(format!("Opening {:.0}%", fraction * 100.0)),
+        )
+        .on_hover_text(format!("Reading {}", path.display()));
+    }
     let busy = match (&state.loading, state.pending_trace) {
-        (Some(path), _) => Some(format!("Opening {}…", path.display())),
+        (Some(_), _) => None,
         (None, Some(_)) => Some("Running the model…".to_string()),
         (None, None) => None,
     };

@@ -36,6 +36,8 @@ pub struct HeatmapResponse {
     pub hovered: Option<(usize, usize)>,
     /// The cell clicked this frame.
     pub clicked: Option<(usize, usize)>,
+    /// The rows at least partly inside the visible (clipped) area.
+    pub visible_rows: std::ops::Range<usize>,
 }
 
 impl<'a> Heatmap<'a> {
@@ -320,10 +322,14 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
     };
     let name = heatmap.name.clone();
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &name));
+    let row_at = |y: f32| ((y - grid.top()) / heatmap.cell.y).clamp(0.0, heatmap.rows as f32);
+    let clip = ui.clip_rect();
+    let visible_rows = row_at(clip.top()).floor() as usize..row_at(clip.bottom()).ceil() as usize;
     HeatmapResponse {
         response,
         hovered,
         clicked,
+        visible_rows,
     }
 }
 

@@ -13,11 +13,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::hf_arch;
-use super::tensors::{MAX_CONFIG_BYTES, TensorFile, check_fits, read_file, read_small_file};
+use super::tensors::{
+    LoadProgress, MAX_CONFIG_BYTES, TensorFile, check_fits, checked_file_len, read_small_file,
+};
 use super::{LoadError, LoadedModel};
 use crate::model::config::ModelConfig;
 use crate::model::params::Params;
@@ -132,20 +135,27 @@ pub fn read_config_json(path: &Path) -> Result<Value, LoadError> {
 
 /// Loads a checkpoint of one of [`hf_arch::FAMILIES`] from its folder.
 pub fn load_family(folder: &Path) -> Result<LoadedModel, LoadError> {
+    load_family_reporting(folder, &Arc::new(LoadProgress::default()))
+}
+
+/// [`load_family`], counting the weight bytes read in `progress`. The weight files are read
+/// tensor by tensor (never whole), each converted to f32 as it is read.
+pub fn load_family_reporting(
+    folder: &Path,
+    progress: &Arc<LoadProgress>,
+) -> Result<LoadedModel, LoadError> {
     let files = locate(folder)?;
     let config_json = read_small_file(&files.config, MAX_CONFIG_BYTES)?;
-    let shard_bytes: Vec<Vec<u8>> = files
-        .shards
-        .iter()
-        .map(|path| read_file(path))
-        .collect::<Result<_, _>>()?;
-    let shards: Vec<(&Path, &[u8])> = files
-        .shards
-        .iter()
-        .map(PathBuf::as_path)
-        .zip(shard_bytes.iter().map(Vec::as_slice))
-        .collect();
-    let params = params_from_shards(&config_json, &files.config, &shards)?;
+    let mut shards = Vec::with_capacity(files.shards.len());
+    let mut total = 0u64;
+    for path in &files.shards {
+        let mut file = TensorFile::open(path)?;
+        total += checked_file_len(path)?;
+        file.report_to(Arc::clone(progress));
+        shards.push(file);
+    }
+    progress.expect(total);
+    let params = params_from_files(&config_json, &files.config, &files.shards, &shards, total)?;
     let tokenizer = super::hf_tokenizer::load_from_folder(&files.folder, params.config.d_vocab)?;
     let name = std::fs::canonicalize(&files.folder)
         .ok()
@@ -167,25 +177,36 @@ pub fn params_from_shards(
     config_label: &Path,
     shards: &[(&Path, &[u8])],
 ) -> Result<Params<f32>, LoadError> {
-    let json: Value = serde_json::from_slice(config_json)
-        .map_err(|e| LoadError::new(config_label, format!("not JSON: {e}")))?;
-    let mut config =
-        hf_arch::to_model_config(&json).map_err(|e| LoadError::new(config_label, e))?;
     let total: usize = shards.iter().map(|(_, bytes)| bytes.len()).sum();
-    // The smallest dtype read (F16/BF16) takes 2 bytes per parameter.
-    check_fits(
-        config_label,
-        config.parameter_count(),
-        2,
-        total,
-        "config.json",
-    )?;
     let paths: Vec<PathBuf> = shards.iter().map(|(path, _)| path.to_path_buf()).collect();
     let parsed: Vec<TensorFile<'_>> = shards
         .iter()
         .map(|(path, bytes)| TensorFile::parse(path, bytes))
         .collect::<Result<_, _>>()?;
-    let shards = Shards::new(&paths, &parsed)?;
+    params_from_files(config_json, config_label, &paths, &parsed, total as u64)
+}
+
+/// [`params_from_shards`] for parsed files (`paths[i]` is `files[i]`'s) of `total` bytes.
+fn params_from_files(
+    config_json: &[u8],
+    config_label: &Path,
+    paths: &[PathBuf],
+    files: &[TensorFile<'_>],
+    total: u64,
+) -> Result<Params<f32>, LoadError> {
+    let json: Value = serde_json::from_slice(config_json)
+        .map_err(|e| LoadError::new(config_label, format!("not JSON: {e}")))?;
+    let mut config =
+        hf_arch::to_model_config(&json).map_err(|e| LoadError::new(config_label, e))?;
+    // The smallest dtype read (F16/BF16) takes 2 bytes per parameter.
+    check_fits(
+        config_label,
+        config.parameter_count(),
+        2,
+        usize::try_from(total).unwrap_or(usize::MAX),
+        "config.json",
+    )?;
+    let shards = Shards::new(paths, files)?;
     config.source_dtype = shards.dtypes();
     read_params(&config, &shards)
 }
@@ -230,18 +251,26 @@ impl<'a, 'data> Shards<'a, 'data> {
 
     /// A tensor as f32 values after checking its shape; every value must be finite.
     fn read(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+        let mut values = vec![0.0; shape.iter().product()];
+        self.read_into(name, shape, &mut values)?;
+        Ok(values)
+    }
+
+    /// [`Shards::read`] into `values`.
+    fn read_into(&self, name: &str, shape: &[usize], values: &mut [f32]) -> Result<(), String> {
         let (path, file) = self
             .by_name
             .get(name)
             .ok_or_else(|| format!("missing tensor {name}"))?;
-        let values = file.read_f32(path, name, shape).map_err(|e| e.message)?;
-        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-            return Err(format!(
+        file.read_f32_into(path, name, shape, values)
+            .map_err(|e| e.message)?;
+        match values.iter().position(|v| !v.is_finite()) {
+            Some(index) => Err(format!(
                 "tensor {name} holds a non-finite value ({}) at flat index {index}",
                 values[index]
-            ));
+            )),
+            None => Ok(()),
         }
-        Ok(values)
     }
 }
 
@@ -416,13 +445,22 @@ fn read_params(config: &ModelConfig, shards: &Shards<'_, '_>) -> Result<Params<f
         config.d_head,
         config.d_model,
     );
-    let params = Params::from_named_tensors(config, |tl_name, shape| {
+    let params = Params::from_tensors_written(config, |tl_name, mut tensor| {
+        let shape = tensor.shape().to_vec();
+        let shape = shape.as_slice();
         let source = source_of(config, tl_name)
             .ok_or_else(|| format!("no {} tensor maps to {tl_name}", config.family))?;
         let file_name = source.file_name().to_string();
+        used.insert(file_name);
         let heads = |w: &str| if w.ends_with("W_Q") { h } else { kv };
         let values = match &source {
-            Source::Plain(name) => shards.read(name, shape)?,
+            // Straight into the model's memory (the embeddings are the largest tensors).
+            Source::Plain(name) => {
+                let out = tensor
+                    .as_slice_mut()
+                    .ok_or("a model tensor is contiguous")?;
+                return shards.read_into(name, shape, out);
+            }
             Source::Flat(name) => shards.read(name, &[shape.iter().product()])?,
             Source::Offset(name, offset) => {
                 let mut values = shards.read(name, shape)?;
@@ -481,8 +519,10 @@ fn read_params(config: &ModelConfig, shards: &Shards<'_, '_>) -> Result<Params<f
                     .collect()
             }
         };
-        used.insert(file_name);
-        Ok(values)
+        for (dst, src) in tensor.iter_mut().zip(values) {
+            *dst = src;
+        }
+        Ok(())
     })
     .map_err(|message| LoadError::new(&label, message))?;
     if let Some(extra) = shards

@@ -24,9 +24,11 @@ pub mod native;
 pub mod tensors;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::params::Params;
 use super::tokenizer::Tokenizer;
+pub use tensors::LoadProgress;
 
 /// A model ready to run: its weights, its tokenizer, and where it came from.
 #[derive(Clone, Debug)]
@@ -86,18 +88,26 @@ impl SaveError {
 /// `.safetensors` file is native when its metadata carries our marker, else Hugging Face
 /// (with `config.json` beside it). Other names are recognised by their first bytes.
 pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
+    load_any_reporting(path, &Arc::new(LoadProgress::default()))
+}
+
+/// [`load_any`], counting the weight bytes read in `progress` (for a progress bar).
+pub fn load_any_reporting(
+    path: &Path,
+    progress: &Arc<LoadProgress>,
+) -> Result<LoadedModel, LoadError> {
     if !path.exists() {
         return Err(LoadError::new(path, "no such file or folder"));
     }
     if path.is_dir() {
-        return load_hf_folder(path);
+        return load_hf_folder(path, progress);
     }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if file_name == "config.json" || file_name.ends_with(".safetensors.index.json") {
-        return load_hf_folder(&hf_families::checkpoint_folder(path));
+        return load_hf_folder(&hf_families::checkpoint_folder(path), progress);
     }
     let extension = path
         .extension()
@@ -105,7 +115,14 @@ pub fn load_any(path: &Path) -> Result<LoadedModel, LoadError> {
     if extension.as_deref() == Some("bin") {
         return llmc::load_llmc(path);
     }
+    // A modern family's weights are read tensor by tensor, never whole.
+    let folder = hf_families::checkpoint_folder(path);
+    if extension.as_deref() == Some("safetensors") && hf_family(&folder)?.is_some() {
+        return hf_families::load_family_reporting(&folder, progress);
+    }
     let bytes = tensors::read_file(path)?;
+    progress.expect(bytes.len() as u64);
+    progress.advance(bytes.len() as u64);
     if extension.as_deref() != Some("safetensors") && llmc::has_magic(&bytes) {
         return llmc::load_llmc_from(path, &bytes);
     }
@@ -140,9 +157,9 @@ fn hf_family(folder: &Path) -> Result<Option<String>, LoadError> {
 }
 
 /// Loads a Hugging Face checkpoint folder of any supported family.
-fn load_hf_folder(folder: &Path) -> Result<LoadedModel, LoadError> {
+fn load_hf_folder(folder: &Path, progress: &Arc<LoadProgress>) -> Result<LoadedModel, LoadError> {
     match hf_family(folder)? {
-        Some(_) => hf_families::load_family(folder),
+        Some(_) => hf_families::load_family_reporting(folder, progress),
         None => hf::load_gpt2(folder),
     }
 }
