@@ -5,6 +5,7 @@
 //! `bench` subcommands to [`BenchCommand`].
 
 mod hf_shape;
+mod open;
 pub mod shapes;
 pub mod trace;
 
@@ -36,6 +37,8 @@ pub enum BenchCommand {
     Train(BenchTrainArgs),
     /// Latency of a full trace plus the logit lens at every stage (see `bench/trace.rs`).
     Trace(trace::BenchTraceArgs),
+    /// Opening a checkpoint: load, first picture, lens grid, memory (see `bench/open.rs`).
+    Open(open::BenchOpenArgs),
 }
 
 /// `bench train` options.
@@ -69,6 +72,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     match &args.what {
         BenchCommand::Train(train) => run_train(train),
         BenchCommand::Trace(trace) => trace::run_trace(trace),
+        BenchCommand::Open(open) => open::run_open(open),
     }
 }
 
