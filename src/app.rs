@@ -460,7 +460,11 @@ impl eframe::App for ExplorerApp {
         self.draw_ui(ui);
         let state = &mut self.state;
         let times = &mut state.training.frame_times;
-        times.record(started.elapsed().as_secs_f32(), frame.info().cpu_usage);
+        let draw = started.elapsed().as_secs_f32();
+        times.record(draw, frame.info().cpu_usage);
+        if times.shown && draw > 0.016 {
+            eprintln!("slow frame: draw took {:.1} ms", draw * 1e3);
+        }
         let (view, status) = (state.settings.view, &state.training.status);
         times.log_every(120, || format!("{view:?} view, training {status:?}"));
     }

@@ -76,6 +76,9 @@ pub struct AppState {
     pub pending_trace: Option<u64>,
     /// The trace request the analysis on screen answers (its lens may still be filling).
     pub analysis_request: Option<u64>,
+    /// When the newest trace was requested (for the latency log of
+    /// `RESIDUAL_EXPLORER_LOG_FRAMES`).
+    trace_requested_at: Option<(u64, Instant)>,
     /// The token rows the logit lens view shows (their cells are computed first).
     pub lens_rows_on_screen: std::ops::Range<usize>,
     /// A file dialog the app should open.
@@ -119,6 +122,7 @@ impl AppState {
             load_progress: None,
             pending_trace: None,
             analysis_request: None,
+            trace_requested_at: None,
             lens_rows_on_screen: 0..0,
             dialog_request: None,
             export_request: None,
@@ -151,6 +155,19 @@ impl AppState {
                 .analysis
                 .as_ref()
                 .is_some_and(|a| !a.lens().is_complete())
+    }
+
+    /// With `RESIDUAL_EXPLORER_LOG_FRAMES`, prints how long ago trace `request` was asked for
+    /// (a prompt edit, an intervention, a model change) and what is ready now.
+    fn log_latency(&self, request: u64, what: &str) {
+        if let (true, Some((id, at))) = (self.training.frame_times.shown, self.trace_requested_at)
+            && id == request
+        {
+            eprintln!(
+                "trace {request}: {what} {:.0} ms after the request",
+                at.elapsed().as_secs_f64() * 1e3
+            );
+        }
     }
 
     /// Asks the worker to compute the selected token's lens row next, then the rows on
@@ -248,6 +265,7 @@ impl AppState {
             focus,
         );
         self.pending_trace = Some(id);
+        self.trace_requested_at = Some((id, Instant::now()));
     }
 
     /// Shows `note` now and again beside "Opened …" when the model being loaded opens (a
@@ -322,6 +340,7 @@ impl AppState {
                 }
                 match result {
                     Ok(analysis) => {
+                        self.log_latency(request, "the selected token's views are ready");
                         // Results arrive in request order; a newer one replaces an older.
                         self.analysis = Some(analysis);
                         self.analysis_request = Some(request);
@@ -330,7 +349,12 @@ impl AppState {
                     Err(message) => self.trace_error = Some(message),
                 }
             }
-            JobEvent::LensProgress { .. } => {} // the analysis holds the rows; a repaint
+            JobEvent::LensProgress { request } => {
+                // The analysis holds the rows; the event is a repaint (and a log line).
+                if self.analysis_request == Some(request) && !self.lens_filling() {
+                    self.log_latency(request, "the whole lens grid is ready");
+                }
+            }
             JobEvent::ModelLoaded { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
                 self.lesson_model_loaded(&path);
