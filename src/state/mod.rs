@@ -289,8 +289,13 @@ impl AppState {
                 match result {
                     Ok(analysis) => {
                         // Results arrive in request order; a newer one replaces an older.
+                        // Only the current one bounds the selection: an older one (of the
+                        // previous prompt or model) would undo a selection made for the
+                        // newer; views read the selection kept inside what is on screen.
                         self.analysis = Some(analysis);
-                        self.clamp_selection();
+                        if self.analysis_is_current() {
+                            self.clamp_selection();
+                        }
                     }
                     Err(message) => self.trace_error = Some(message),
                 }
