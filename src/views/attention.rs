@@ -45,6 +45,12 @@ pub fn pattern_values(view: &ViewContext<'_>, layer: usize, head: usize) -> Vec<
 /// The narrowest the "where the token looks" column gets (token labels, bars and percents).
 pub const WHERE_IT_LOOKS_MIN_WIDTH: f32 = 200.0;
 
+/// Narrowest enlarged pattern worth its column; narrower, the view shows the pattern alone.
+const ENLARGED_MIN_WIDTH: f32 = 200.0;
+
+/// Width the layer and head pickers and the colour legend need on one line.
+const HEADER_ONE_LINE_WIDTH: f32 = 520.0;
+
 /// The scale every pattern uses: weights from 0 to 1.
 const PATTERN_SCALE: ColourScale = ColourScale::Sequential { min: 0.0, max: 1.0 };
 
@@ -58,6 +64,9 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         ViewKind::Attention,
         &format!("layer {layer}, head {head}"),
     );
+    // Where the pickers and the legend do not fit one line (a side-by-side half), the
+    // legend goes under them.
+    let one_line = ui.available_width() >= HEADER_ONE_LINE_WIDTH;
     ui.horizontal(|ui| {
         if let Some(l) = index_picker(ui, "Layer", config.n_layers, layer) {
             commands.push(Command::SelectHead { layer: l, head });
@@ -65,9 +74,15 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         if let Some(h) = index_picker(ui, "Head", config.n_heads, head) {
             commands.push(Command::SelectHead { layer, head: h });
         }
-        ui.separator();
-        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+        if one_line {
+            ui.separator();
+            colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+        }
     });
+    if !one_line {
+        let legend_w = (ui.available_width() - 200.0).clamp(40.0, 140.0);
+        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", legend_w);
+    }
     ui.add_space(4.0);
 
     // Each column keeps to its width (the grid and the enlarged pattern scroll inside
@@ -86,6 +101,14 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     let gaps = 4.0 * ui.spacing().item_spacing.x + 2.0 * 6.0;
     let big_w = width - grid_w - bars_w - gaps;
     let column = egui::Layout::top_down(egui::Align::Min);
+    if big_w < ENLARGED_MIN_WIDTH {
+        // Too narrow for three columns (a side-by-side half beside the lesson panel): the
+        // enlarged pattern alone, the layer and head chosen with the pickers above.
+        ui.allocate_ui_with_layout(vec2(width, height), column, |ui| {
+            enlarged_ui(ui, view, width.min(height - 30.0), commands);
+        });
+        return;
+    }
     ui.horizontal_top(|ui| {
         ui.allocate_ui_with_layout(vec2(grid_w, height), column, |ui| {
             ui.set_min_width(grid_w);
