@@ -105,3 +105,19 @@ fn a_step_is_set_up_while_the_app_keeps_tracing() {
     let cut = Patch::zero(Component::AttnResidual { layer: 0 });
     assert_eq!(state.interventions.patches(), &[cut], "step 5 cuts L0 attn");
 }
+
+/// Lesson 2 opens on the training panel: its first step already shows the lesson's runs, not
+/// whatever the panel held before (here lesson 8's preset).
+#[test]
+fn lesson_2_step_1_shows_its_own_runs() {
+    let mut state = state();
+    state.apply(Command::Lesson(LessonCommand::Open { number: 8, step: 0 }));
+    run_frames(&mut state);
+    assert_eq!(state.training.setup.preset, "induction");
+    state.apply(Command::Lesson(LessonCommand::Open { number: 2, step: 0 }));
+    run_frames(&mut state);
+    assert_eq!(state.settings.view, ViewKind::Training);
+    assert_eq!(state.training.setup.preset, "deep");
+    assert!(state.training.setup.compare_residual);
+    assert!(!state.training.status.is_active(), "the student starts it");
+}
