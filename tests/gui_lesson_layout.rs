@@ -2,7 +2,8 @@
 //! of the attention view share the space left of the panel. Neither may draw a labelled
 //! widget over the other's, and none may run under the lesson panel (at the default 1280×800
 //! and at 1024×700). The lesson's run is shortened to a few dozen steps: the layout does not
-//! depend on how far it trained.
+//! depend on how far it trained. And lesson 4's enlarged pattern of 25 tokens beside the
+//! panel is big enough to label every row.
 
 mod gui_support;
 
@@ -132,4 +133,32 @@ fn side_by_side_fits_beside_the_lesson_panel_at_1280_by_800() {
 #[test]
 fn side_by_side_fits_beside_the_lesson_panel_at_1024_by_700() {
     side_by_side_fits(egui::vec2(1024.0, 700.0));
+}
+
+/// Lesson 4's attention step beside the lesson panel: the enlarged pattern of its 25 tokens
+/// fills its column enough that every row has a cell as tall as its label (12-point labels,
+/// drawn every row from 14 points up; smaller cells labelled every other row).
+#[test]
+fn lesson_4_pattern_labels_every_row_beside_the_panel() {
+    let mut harness = app_sized("", egui::vec2(1280.0, 800.0));
+    harness.state_mut().open_lesson(4, 1);
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.settings.view, ViewKind::Attention);
+    let n = state.prompt.ids.len();
+    assert_eq!(n, 25);
+    let (layer, head) = (state.selection.layer, state.selection.head);
+    let label = format!("Attention pattern of layer {layer} head {head}");
+    let rect = harness.get_by_role_and_label(Role::Image, &label).rect();
+    // The widget is the grid plus its labels' room: the tokens are numbers of at most two
+    // digits, whose labels take well under 40 points.
+    let grid = rect.height().min(rect.width()) - 40.0;
+    let cell = grid / n as f32;
+    assert!(
+        cell >= 14.0,
+        "{rect:?}: cells of {cell} points for {n} rows"
+    );
+    // And the pattern is not left small in a big column: it takes most of the height below
+    // the tabs.
+    assert!(rect.height() > 0.5 * 800.0, "{rect:?}");
 }

@@ -105,7 +105,7 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         // Too narrow for three columns (a side-by-side half beside the lesson panel): the
         // enlarged pattern alone, the layer and head chosen with the pickers above.
         ui.allocate_ui_with_layout(vec2(width, height), column, |ui| {
-            enlarged_ui(ui, view, width.min(height - 30.0), commands);
+            enlarged_ui(ui, view, width, commands);
         });
         return;
     }
@@ -117,7 +117,7 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         ui.separator();
         ui.allocate_ui_with_layout(vec2(big_w, height), column, |ui| {
             ui.set_min_width(big_w);
-            enlarged_ui(ui, view, big_w.min(height - 30.0), commands);
+            enlarged_ui(ui, view, big_w, commands);
         });
         ui.separator();
         ui.allocate_ui_with_layout(vec2(bars_w, height), column, |ui| {
@@ -219,7 +219,7 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
 }
 
 /// The selected head's pattern, large, with labels; a click selects the query token.
-fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Vec<Command>) {
+fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut Vec<Command>) {
     let (layer, head) = (view.selection.layer, view.selection.head);
     let n = view.analysis.n_pos();
     let labels = view.token_labels();
@@ -246,7 +246,18 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Ve
         ));
     }
     let window = config.window(layer);
-    let cell = ((side - 90.0) / n as f32).clamp(3.0, 36.0);
+    // The cells fill the room the labels leave, in the column's width and the height left
+    // under the headings (not a fixed guess at the labels' size, which left lesson 4's 25
+    // rows too small to label each one).
+    let labels_room = Heatmap::new(String::new(), n, n, &values, PATTERN_SCALE)
+        .row_labels(&labels)
+        .col_labels(&labels)
+        .label_room(ui);
+    let room = vec2(
+        width.min(ui.available_width()) - labels_room.x,
+        ui.available_height() - labels_room.y - 8.0,
+    );
+    let cell = (room.x.min(room.y) / n as f32).clamp(3.0, 36.0);
     let show_numbers = cell >= 30.0;
     let text = |row: usize, col: usize| {
         let v = values[row * n + col];
