@@ -272,14 +272,7 @@ impl ExplorerApp {
             });
             return;
         };
-        let config = &analysis.model.params.config;
-        let mut selection = self.state.selection.clone();
-        selection.clamp(
-            analysis.n_pos(),
-            analysis.stages.len(),
-            config.n_layers,
-            config.n_heads,
-        );
+        let selection = self.state.selection.within(analysis);
         let view = ViewContext {
             analysis,
             selection: &selection,
@@ -352,9 +345,10 @@ impl ExplorerApp {
             ViewKind::Training => self.state.training.history.as_ref().map(|h| h.table()),
             ViewKind::Patching => self.state.patching.outcome.as_ref().map(|o| o.table()),
             kind => self.state.analysis.as_ref().map(|analysis| {
+                let selection = self.state.selection.within(analysis);
                 let view = ViewContext {
                     analysis,
-                    selection: &self.state.selection,
+                    selection: &selection,
                     settings: &self.state.settings,
                 };
                 views::view_table(kind, &view)

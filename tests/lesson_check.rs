@@ -1,7 +1,8 @@
 //! `residual-explorer lesson check` through the binary, on lesson folders made on the spot:
 //! a good pair passes; garbage, binary bytes, missing front matter, unknown views, layers,
 //! heads, stages and tokens out of range, a missing translation, translations that disagree,
-//! and missing or corrupt models are each reported as `file:line: message` with exit 1, and
+//! missing or corrupt models, numbers a step states that its screen contradicts, and decimal
+//! commas in Portuguese are each reported as `file:line: message` with exit 1, and
 //! never crash the checker.
 
 use std::path::{Path, PathBuf};
@@ -320,4 +321,43 @@ fn a_missing_folder_is_an_error_not_a_crash() {
     let (code, _, stderr) = check(dir.path());
     assert_eq!(code, 1);
     assert!(stderr.contains("no such lessons folder"), "{stderr}");
+}
+
+#[test]
+fn numbers_a_step_states_are_checked_against_its_screen() {
+    let tmp = project();
+    let dir = tmp.path();
+    // Lesson 1's toy: `word` enters as [1, 2, 3] (norm √14) and attention adds
+    // [0.5, 1.5, 0.5], so the stream after it is [1.5, 3.5, 3.5] (norm 5.172).
+    write_pair(
+        dir,
+        "token: 0\nexpect: norm embed = 3.742; norm L0 +attn = 5.17",
+    );
+    let (code, stdout, stderr) = check(dir);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // A step whose text says another number fails, on its expect line, with what is shown.
+    write_pair(dir, "token: 0\nexpect: norm L0 +attn = 5.9");
+    assert_problem(
+        dir,
+        "01-toy.en.md",
+        12,
+        "the step says the norm at L0 +attn is 5.9, the screen shows 5.1720",
+    );
+    // The interventions in force are part of the screen: with the residual connection around
+    // L0's attention cut, the stream after it is only what attention wrote, [0.5, 1.5, 0.5].
+    write_pair(
+        dir,
+        "token: 0\ninterventions: cut L0 attn\nexpect: norm L0 +attn = 5.172",
+    );
+    assert_problem(dir, "01-toy.en.md", 13, "the screen shows 1.6583");
+}
+
+#[test]
+fn a_decimal_comma_in_a_portuguese_lesson_is_reported() {
+    let tmp = project();
+    let dir = tmp.path();
+    write_pair(dir, "token: 0");
+    let text = lesson_text("pt", "token: 0").replace("Some text.", "A norma é 3,742.");
+    write(dir, "01-toy.pt.md", text);
+    assert_problem(dir, "01-toy.pt.md", 14, "with a decimal point");
 }

@@ -1,17 +1,22 @@
 //! The lesson checker behind `residual-explorer lesson check [DIR]`: parses every lesson,
 //! loads each lesson's model, and checks every step against it (views, stages, layers, heads,
 //! token positions within the prompt's tokens, interventions, the additions editor), and the
-//! English and Portuguese versions of each lesson against each other.
+//! English and Portuguese versions of each lesson against each other. A step's `expect` line
+//! (the numbers its text states) is checked by running the step's set-up
+//! ([`super::expect`]).
 //!
 //! Every problem is a [`Problem`] with file and line; no input makes the checker panic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use super::expect::{StepScreen, contradictions};
 use super::parse::{MAX_LESSON_BYTES, parse_lesson_partial};
 use super::state::{Editor, LessonIntervention, StepState, TrainingRun};
 use super::{Language, Lesson, ModelRef, Problem};
+use crate::interp::interventions::Interventions;
 use crate::interp::stage::stages;
+use crate::model::TokenId;
 use crate::model::io::embedded::try_default_model;
 use crate::model::io::{LoadedModel, load_any};
 use crate::train::PRESETS;
@@ -117,6 +122,9 @@ pub fn check_lessons(
         let (lesson, mut problems) = parse_lesson_partial(&file, &bytes);
         report.problems.append(&mut problems);
         if let Some(lesson) = lesson {
+            if lesson.language == Language::Pt {
+                report.problems.extend(decimal_commas(&file, &bytes));
+            }
             labels.insert(lesson.file_name.clone(), file);
             report.lessons.push(lesson);
         }
@@ -145,6 +153,31 @@ pub fn check_lessons(
     report.problems.sort();
     report.problems.dedup();
     report
+}
+
+/// A comma between two digits, which a Portuguese reader takes for a decimal comma, while
+/// the screen prints decimals with a point: the lessons write numbers as the screen does.
+fn decimal_commas(file: &str, bytes: &[u8]) -> Vec<Problem> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut problems = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let found = chars
+            .windows(3)
+            .find(|w| w[0].is_ascii_digit() && w[1] == ',' && w[2].is_ascii_digit());
+        if let Some(w) = found {
+            problems.push(Problem::new(
+                file,
+                index + 1,
+                format!(
+                    "\"{}{}{}\": write numbers as the screen shows them, with a decimal point \
+                     (and a space between groups of thousands)",
+                    w[0], w[1], w[2]
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 /// Checks the pairs: every lesson in every language, one name per number, and the same
@@ -368,8 +401,43 @@ pub fn check_against_model(file: &str, lesson: &Lesson, model: &LoadedModel) -> 
         {
             report("editor", message);
         }
+        if !effective.expect.is_empty() && encoding.unknown.is_empty() && n_tokens > 0 {
+            for message in check_expectations(&effective, &encoding.ids, model) {
+                report("expect", message);
+            }
+        }
     }
     problems
+}
+
+/// Runs the step's set-up (prompt, token, target, interventions) and compares what the
+/// screen would show with the step's `expect` line.
+fn check_expectations(state: &StepState, ids: &[TokenId], model: &LoadedModel) -> Vec<String> {
+    let config = &model.params.config;
+    let tokens = &ids[..ids.len().min(config.n_ctx)];
+    let position = state
+        .token
+        .and_then(|token| token.resolve(tokens.len()))
+        .unwrap_or(tokens.len() - 1);
+    let target = state.target.as_deref().and_then(|text| {
+        let encoded = model.tokenizer.encode(text);
+        (encoded.unknown.is_empty() && encoded.ids.len() == 1).then(|| encoded.ids[0])
+    });
+    let mut interventions = Interventions::new();
+    for intervention in state.interventions.iter().flatten() {
+        if interventions.add(intervention.to_patch(), config).is_err() {
+            // Reported by the interventions check.
+            return Vec::new();
+        }
+    }
+    let screen = StepScreen {
+        model,
+        tokens,
+        position,
+        target,
+        interventions: &interventions,
+    };
+    contradictions(&screen, &state.expect)
 }
 
 /// `layer 7 does not exist: the model has 2 layers (0 to 1)`; `unit` is "layer" or "head".

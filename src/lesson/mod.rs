@@ -5,6 +5,7 @@
 //!
 //! - [`parse`] turns a file's text into a [`Lesson`], or a list of [`Problem`]s with lines;
 //! - [`state`] is the small `state` block of a step and how steps accumulate;
+//! - [`expect`] is a step's `expect` line, the numbers its text states about the screen;
 //! - [`check`] validates lessons against their models and against each other (every lesson in
 //!   English and in Portuguese, setting the same states) — `residual-explorer lesson check`;
 //! - [`embedded`] holds the shipped lessons, compiled into the binary for the GUI;
@@ -16,6 +17,7 @@
 
 pub mod check;
 pub mod embedded;
+pub mod expect;
 pub mod parse;
 pub mod player;
 pub mod state;

@@ -188,10 +188,13 @@ pub struct StepState {
     pub training: Option<TrainingRun>,
     /// An editor to show (`Some(None)` hides it).
     pub editor: Option<Option<Editor>>,
+    /// What this step's text says the screen shows (checked by `lesson check`; not carried
+    /// over to later steps).
+    pub expect: Vec<super::expect::Expectation>,
 }
 
 /// Every key a `state` block may use.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "view",
     "stage",
     "token",
@@ -202,6 +205,7 @@ pub const KEYS: [&str; 10] = [
     "interventions",
     "training",
     "editor",
+    "expect",
 ];
 
 impl StepState {
@@ -222,6 +226,8 @@ impl StepState {
         take(&mut self.interventions, &later.interventions);
         take(&mut self.training, &later.training);
         take(&mut self.editor, &later.editor);
+        // Expectations belong to the step that states them.
+        self.expect.clone_from(&later.expect);
     }
 
     /// Sets one key from its text. Errors are a sentence saying what is wrong.
@@ -262,6 +268,7 @@ impl StepState {
                     _ => return Err(format!("unknown editor {value:?}; use additions or none")),
                 })
             }
+            "expect" => self.expect = super::expect::parse_expectations(value)?,
             _ => {
                 return Err(format!(
                     "unknown state key {key:?}; the keys are {}",
@@ -287,7 +294,7 @@ fn parse_index(what: &str, value: &str) -> Result<usize, String> {
 
 /// Checks the shape of a stage label (`embed`, `L0 +attn`, `ln_final`, …); whether the model
 /// has that stage is the checker's business.
-fn parse_stage_label(value: &str) -> Result<String, String> {
+pub(crate) fn parse_stage_label(value: &str) -> Result<String, String> {
     let fixed = ["embed", "ln_final", "logits"];
     if fixed.contains(&value) {
         return Ok(value.to_string());

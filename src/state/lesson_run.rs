@@ -177,9 +177,9 @@ impl AppState {
     }
 
     /// Moves the set-up of the open step on: opens the lesson's model if another one is on
-    /// screen (unless the lesson trains a model and the run's snapshot is on screen), waits
-    /// until the app is idle, then applies the step's commands. Call once per frame after
-    /// taking finished jobs.
+    /// screen (unless the lesson trains a model and the run's snapshot is on screen), then,
+    /// once it is, applies the step's commands. Call once per frame after taking finished
+    /// jobs.
     pub fn advance_lesson(&mut self) {
         let Some(set_up) = self.lesson.set_up.clone() else {
             return;
@@ -210,11 +210,9 @@ impl AppState {
             }
             return;
         }
-        // Let the app finish what opening the model started (a trace of the old prompt), so a
-        // late result cannot clamp the step's selection to the old prompt's length.
-        if self.busy() {
-            return;
-        }
+        // No waiting for the app to be idle: a trace of the old prompt that lands after the
+        // step's commands no longer bounds the selection (only the current trace does), and
+        // an app that keeps tracing (a live run's snapshots) would hold the step back.
         let Some((lesson, index)) = self.lesson.player.current() else {
             return;
         };
@@ -306,4 +304,44 @@ pub fn plan_commands(plan: &StepPlan, state: &AppState, start_training: bool) ->
         commands.push(Command::Training(TrainingCommand::FromLesson(run)));
     }
     commands
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::state::Settings;
+
+    /// The hazard the lesson player once waited out: a trace of the previous prompt that
+    /// lands after a step selected a token of its new, longer prompt.
+    #[test]
+    fn a_late_trace_of_the_old_prompt_keeps_the_new_selection() {
+        let mut state = AppState::new(
+            models::default_model(),
+            Settings::default(),
+            Arc::new(|| ()),
+        );
+        assert!(state.wait_until_idle(Duration::from_secs(20)));
+        state.apply(Command::SetPrompt("To be".into()));
+        // Its result is held back, as if the frame that takes it came later.
+        let late = state
+            .jobs
+            .next_within(Duration::from_secs(20))
+            .expect("the short prompt's trace");
+        state.apply(Command::SetPrompt(
+            "To be, or not to be, that is the question".into(),
+        ));
+        let last = state.prompt.ids.len() - 1;
+        assert!(last > 10);
+        state.apply(Command::SelectToken(last));
+        state.on_event(late);
+        assert!(state.wait_until_idle(Duration::from_secs(20)));
+        assert_eq!(state.analysis.as_ref().map(|a| a.n_pos()), Some(last + 1));
+        assert_eq!(
+            state.selection.token, last,
+            "the late result moved the token"
+        );
+    }
 }

@@ -342,9 +342,14 @@ impl AppState {
                     Ok(analysis) => {
                         self.log_latency(request, "the selected token's views are ready");
                         // Results arrive in request order; a newer one replaces an older.
+                        // Only the current one bounds the selection: an older one (of the
+                        // previous prompt or model) would undo a selection made for the
+                        // newer; views read the selection kept inside what is on screen.
                         self.analysis = Some(analysis);
                         self.analysis_request = Some(request);
-                        self.clamp_selection();
+                        if self.analysis_is_current() {
+                            self.clamp_selection();
+                        }
                     }
                     Err(message) => self.trace_error = Some(message),
                 }

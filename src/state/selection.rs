@@ -25,6 +25,20 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// This selection kept inside `analysis` (what a view reads: the analysis on screen may
+    /// be an older one, of a shorter prompt, while the selection already follows the newer).
+    pub fn within(&self, analysis: &super::Analysis) -> Selection {
+        let mut selection = self.clone();
+        let config = &analysis.model.params.config;
+        selection.clamp(
+            analysis.n_pos(),
+            analysis.stages.len(),
+            config.n_layers,
+            config.n_heads,
+        );
+        selection
+    }
+
     /// Keeps every index inside the given sizes (after a new prompt or a new model).
     pub fn clamp(&mut self, n_tokens: usize, n_stages: usize, n_layers: usize, n_heads: usize) {
         self.token = self.token.min(n_tokens.saturating_sub(1));

@@ -45,6 +45,12 @@ pub fn pattern_values(view: &ViewContext<'_>, layer: usize, head: usize) -> Vec<
 /// The narrowest the "where the token looks" column gets (token labels, bars and percents).
 pub const WHERE_IT_LOOKS_MIN_WIDTH: f32 = 200.0;
 
+/// Narrowest enlarged pattern worth its column; narrower, the view shows the pattern alone.
+const ENLARGED_MIN_WIDTH: f32 = 200.0;
+
+/// Width the layer and head pickers and the colour legend need on one line.
+const HEADER_ONE_LINE_WIDTH: f32 = 520.0;
+
 /// The scale every pattern uses: weights from 0 to 1.
 const PATTERN_SCALE: ColourScale = ColourScale::Sequential { min: 0.0, max: 1.0 };
 
@@ -58,6 +64,9 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         ViewKind::Attention,
         &format!("layer {layer}, head {head}"),
     );
+    // Where the pickers and the legend do not fit one line (a side-by-side half), the
+    // legend goes under them.
+    let one_line = ui.available_width() >= HEADER_ONE_LINE_WIDTH;
     ui.horizontal(|ui| {
         if let Some(l) = index_picker(ui, "Layer", config.n_layers, layer) {
             commands.push(Command::SelectHead { layer: l, head });
@@ -65,9 +74,15 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         if let Some(h) = index_picker(ui, "Head", config.n_heads, head) {
             commands.push(Command::SelectHead { layer, head: h });
         }
-        ui.separator();
-        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+        if one_line {
+            ui.separator();
+            colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+        }
     });
+    if !one_line {
+        let legend_w = (ui.available_width() - 200.0).clamp(40.0, 140.0);
+        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", legend_w);
+    }
     ui.add_space(4.0);
 
     // Each column keeps to its width (the grid and the enlarged pattern scroll inside
@@ -86,6 +101,14 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     let gaps = 4.0 * ui.spacing().item_spacing.x + 2.0 * 6.0;
     let big_w = width - grid_w - bars_w - gaps;
     let column = egui::Layout::top_down(egui::Align::Min);
+    if big_w < ENLARGED_MIN_WIDTH {
+        // Too narrow for three columns (a side-by-side half beside the lesson panel): the
+        // enlarged pattern alone, the layer and head chosen with the pickers above.
+        ui.allocate_ui_with_layout(vec2(width, height), column, |ui| {
+            enlarged_ui(ui, view, width, commands);
+        });
+        return;
+    }
     ui.horizontal_top(|ui| {
         ui.allocate_ui_with_layout(vec2(grid_w, height), column, |ui| {
             ui.set_min_width(grid_w);
@@ -94,7 +117,7 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         ui.separator();
         ui.allocate_ui_with_layout(vec2(big_w, height), column, |ui| {
             ui.set_min_width(big_w);
-            enlarged_ui(ui, view, big_w.min(height - 30.0), commands);
+            enlarged_ui(ui, view, big_w, commands);
         });
         ui.separator();
         ui.allocate_ui_with_layout(vec2(bars_w, height), column, |ui| {
@@ -196,7 +219,7 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
 }
 
 /// The selected head's pattern, large, with labels; a click selects the query token.
-fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Vec<Command>) {
+fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut Vec<Command>) {
     let (layer, head) = (view.selection.layer, view.selection.head);
     let n = view.analysis.n_pos();
     let labels = view.token_labels();
@@ -223,7 +246,18 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, side: f32, commands: &mut Ve
         ));
     }
     let window = config.window(layer);
-    let cell = ((side - 90.0) / n as f32).clamp(3.0, 36.0);
+    // The cells fill the room the labels leave, in the column's width and the height left
+    // under the headings (not a fixed guess at the labels' size, which left lesson 4's 25
+    // rows too small to label each one).
+    let labels_room = Heatmap::new(String::new(), n, n, &values, PATTERN_SCALE)
+        .row_labels(&labels)
+        .col_labels(&labels)
+        .label_room(ui);
+    let room = vec2(
+        width.min(ui.available_width()) - labels_room.x,
+        ui.available_height() - labels_room.y - 8.0,
+    );
+    let cell = (room.x.min(room.y) / n as f32).clamp(3.0, 36.0);
     let show_numbers = cell >= 30.0;
     let text = |row: usize, col: usize| {
         let v = values[row * n + col];

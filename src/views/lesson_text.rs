@@ -168,8 +168,26 @@ pub fn markdown_ui(ui: &mut Ui, text: &str) {
     }
 }
 
+/// `text` with the spaces inside square brackets made non-breaking, so that a vector such as
+/// [0.1, 0.2, 0.3] is never split across two lines of the panel.
+fn keep_vectors_together(text: &str) -> String {
+    let mut depth = 0usize;
+    text.chars()
+        .map(|c| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                ' ' if depth > 0 => return '\u{a0}',
+                _ => {}
+            }
+            c
+        })
+        .collect()
+}
+
 /// One run of text with **bold**, *italic* and `code` spans, wrapped to the panel.
 fn inline_ui(ui: &mut Ui, text: &str) {
+    let text = &keep_vectors_together(text);
     let body = FontId::proportional(14.0);
     let mono = FontId::monospace(13.0);
     let colour = ui.visuals().text_color();
@@ -231,5 +249,19 @@ fn is_emphasis_mark(chars: &[char], i: usize, open: bool) -> bool {
         before.is_some_and(|c| !c.is_whitespace())
     } else {
         after.is_some_and(|c| !c.is_whitespace())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_vectors_together;
+
+    #[test]
+    fn vectors_do_not_break() {
+        assert_eq!(
+            keep_vectors_together("x = [1, 2, 3] + [0.5, 1.5] and more"),
+            "x = [1,\u{a0}2,\u{a0}3] + [0.5,\u{a0}1.5] and more"
+        );
+        assert_eq!(keep_vectors_together("a ] b [c d"), "a ] b [c\u{a0}d");
     }
 }

@@ -126,6 +126,14 @@ impl<'a> Heatmap<'a> {
         self
     }
 
+    /// Room the labels take: the row labels' width and the column labels' height.
+    pub fn label_room(&self, ui: &Ui) -> Vec2 {
+        vec2(
+            self.label_extent(ui, self.row_labels),
+            self.label_extent(ui, self.col_labels),
+        )
+    }
+
     fn label_extent(&self, ui: &Ui, labels: Option<&[String]>) -> f32 {
         let Some(labels) = labels else { return 0.0 };
         let font = FontId::proportional(self.label_font);
