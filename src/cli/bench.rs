@@ -5,6 +5,7 @@
 //! `bench` subcommands to [`BenchCommand`].
 
 mod hf_shape;
+mod matmul;
 mod open;
 pub mod shapes;
 pub mod trace;
@@ -39,6 +40,8 @@ pub enum BenchCommand {
     Trace(trace::BenchTraceArgs),
     /// Opening a checkpoint: load, first picture, lens grid, memory (see `bench/open.rs`).
     Open(open::BenchOpenArgs),
+    /// The matrix-multiply ceiling through the engine's product (see `bench/matmul.rs`).
+    Matmul(matmul::BenchMatmulArgs),
 }
 
 /// `bench train` options.
@@ -73,6 +76,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         BenchCommand::Train(train) => run_train(train),
         BenchCommand::Trace(trace) => trace::run_trace(trace),
         BenchCommand::Open(open) => open::run_open(open),
+        BenchCommand::Matmul(matmul) => matmul::run_matmul(matmul),
     }
 }
 
