@@ -540,15 +540,38 @@ fn read_params(config: &ModelConfig, shards: &Shards<'_, '_>) -> Result<Params<f
 
 /// Writes the transpose of the `rows × cols` matrix at the start of `src` (row `r` at
 /// `src[r·stride..]`) into `dst` [cols, rows], in tiles that stay in cache (a plain strided
-/// gather of a 4864 × 896 MLP weight misses the cache on almost every read).
+/// gather of a 4864 × 896 MLP weight misses the cache on almost every read); a large matrix
+/// is split between two threads by halves of `dst`.
 fn transpose_into(src: &[f32], rows: usize, cols: usize, stride: usize, dst: &mut [f32]) {
-    const TILE: usize = 32;
     assert!(dst.len() == rows * cols && (rows == 0 || src.len() >= (rows - 1) * stride + cols));
+    if rows * cols >= 1 << 20 && crate::model::parallel::cores() > 1 {
+        let half = cols / 2;
+        let (first, second) = dst.split_at_mut(half * rows);
+        std::thread::scope(|scope| {
+            scope.spawn(|| transpose_columns(src, rows, stride, half..cols, second));
+            transpose_columns(src, rows, stride, 0..half, first);
+        });
+    } else {
+        transpose_columns(src, rows, stride, 0..cols, dst);
+    }
+}
+
+/// The columns `columns` of [`transpose_into`]'s transpose: `dst` [columns, rows].
+fn transpose_columns(
+    src: &[f32],
+    rows: usize,
+    stride: usize,
+    columns: std::ops::Range<usize>,
+    dst: &mut [f32],
+) {
+    const TILE: usize = 32;
     for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
+        for c0 in columns.clone().step_by(TILE) {
+            let c1 = (c0 + TILE).min(columns.end);
             for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    dst[c * rows + r] = src[r * stride + c];
+                let row = &src[r * stride + c0..r * stride + c1];
+                for (k, &value) in row.iter().enumerate() {
+                    dst[(c0 + k - columns.start) * rows + r] = value;
                 }
             }
         }
