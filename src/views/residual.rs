@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 use ndarray::ArrayView1;
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::Msg;
 use crate::interp::Stage;
 use crate::interp::stage::block_output_stage;
 use crate::model::NormPlacement;
@@ -15,15 +16,6 @@ use crate::widgets::{
     Bar, ColourScale, Heatmap, PlotHover, bar_list_ui, colour_legend_ui, colour_strip_ui,
     heatmap_ui, y_top_above_legend,
 };
-
-/// Help popover text.
-pub const HELP: &str = "Every token carries one vector of d_model numbers through the model: \
-its residual stream. Each colour cell is one dimension (red positive, blue negative).\n\n\
-Attention and the MLP do not replace the vector: they compute something and ADD it, \
-x′ = x + attn_out. The three rows in the middle show that sum for the selected stage.\n\n\
-The plot shows the length (norm) of the stream and of each addition at every stage (the \
-stream's line stays flat until something is added to it); the grid on the right shows that \
-norm for every token, so you can pick a token and stage there.";
 
 /// Largest d_model whose numbers are printed in the cells.
 const NUMBERS_UP_TO: usize = 16;
@@ -146,11 +138,11 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
     let config = view.config();
     heading_ui(
         ui,
+        view.language,
         ViewKind::Residual,
-        &format!(
-            "token {pos} ‘{}’ at {}",
-            analysis.token_text(pos),
-            stage.short_label()
+        &Msg::TokenAt.fill(
+            view.language,
+            &[&pos, &analysis.token_text(pos), &stage.short_label()],
         ),
     );
     ui.add_space(4.0);

@@ -149,6 +149,7 @@ pub fn view_or_side_by_side_ui(
         analysis: other,
         selection: view.selection,
         settings: view.settings,
+        language: view.language,
     };
     let shown = state
         .training

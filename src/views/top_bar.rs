@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::i18n::Msg;
 use crate::state::{AppState, Command, ExportFormat, FilePurpose};
 
 /// Zoom steps for the buttons and the menu.
@@ -11,16 +12,23 @@ const ZOOM_STEP: f32 = 0.1;
 /// Draws the menus and the model's name.
 pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
-        ui.menu_button("File", |ui| model_menu_ui(ui, state, commands));
-        ui.menu_button("View", |ui| view_menu_ui(ui, state, commands));
-        ui.menu_button("Export", |ui| {
+        ui.menu_button(Msg::MenuFile.text(state.lesson.player.language), |ui| {
+            model_menu_ui(ui, state, commands)
+        });
+        ui.menu_button(Msg::MenuView.text(state.lesson.player.language), |ui| {
+            view_menu_ui(ui, state, commands)
+        });
+        ui.menu_button(Msg::MenuExport.text(state.lesson.player.language), |ui| {
             let items = [
-                ("View as PNG…", ExportFormat::Png),
-                ("Numbers as CSV…", ExportFormat::Csv),
-                ("Numbers as JSON…", ExportFormat::Json),
+                (Msg::ExportPng, ExportFormat::Png),
+                (Msg::ExportCsv, ExportFormat::Csv),
+                (Msg::ExportJson, ExportFormat::Json),
             ];
             for (label, format) in items {
-                if ui.button(label).clicked() {
+                if ui
+                    .button(label.text(state.lesson.player.language))
+                    .clicked()
+                {
                     commands.push(Command::ChooseFile(FilePurpose::Export(format)));
                     ui.close();
                 }
@@ -49,13 +57,19 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
     let source = match (&model.source, state.training.shown_step) {
         (Some(path), _) => path.display().to_string(),
         (None, Some(step)) if state.shows_training_run() => {
-            format!("trained in this session, step {step}")
+            Msg::TrainedInSession.fill(state.lesson.player.language, &[&step])
         }
-        (None, _) => "embedded in the program".into(),
+        (None, _) => Msg::EmbeddedModel.text(state.lesson.player.language).into(),
     };
     let busy = match (&state.loading, state.pending_trace) {
-        (Some(path), _) => Some(format!("Opening {}…", path.display())),
-        (None, Some(_)) => Some("Running the model…".to_string()),
+        (Some(path), _) => {
+            Some(Msg::OpeningPath.fill(state.lesson.player.language, &[&path.display()]))
+        }
+        (None, Some(_)) => Some(
+            Msg::RunningModel
+                .text(state.lesson.player.language)
+                .to_string(),
+        ),
         (None, None) => None,
     };
     if let Some(busy) = busy {
@@ -70,41 +84,66 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
 /// Theme and zoom, drawn right to left.
 fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let dark = state.settings.dark;
-    let theme_label = if dark { "Light theme" } else { "Dark theme" };
+    let theme_label = if dark {
+        Msg::LightTheme
+    } else {
+        Msg::DarkTheme
+    }
+    .text(state.lesson.player.language);
     if ui.button(theme_label).clicked() {
         commands.push(Command::SetDark(!dark));
     }
     let zoom = state.settings.zoom;
-    if ui.button("A+").on_hover_text("Zoom in (Ctrl +)").clicked() {
+    if ui
+        .button("A+")
+        .on_hover_text(Msg::ZoomInKey.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
     }
     ui.label(format!("{:.0}%", zoom * 100.0));
-    if ui.button("A−").on_hover_text("Zoom out (Ctrl −)").clicked() {
+    if ui
+        .button("A−")
+        .on_hover_text(Msg::ZoomOutKey.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
     }
 }
 
 fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
-    if ui.button("Open model…").clicked() {
+    if ui
+        .button(Msg::OpenModel.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::ChooseFile(FilePurpose::OpenModel));
         ui.close();
     }
-    if ui.button("Open Hugging Face folder…").clicked() {
+    if ui
+        .button(Msg::OpenHfFolder.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::ChooseFile(FilePurpose::OpenModelFolder));
         ui.close();
     }
-    if ui.button("Save model as…").clicked() {
+    if ui
+        .button(Msg::SaveModelAs.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::ChooseFile(FilePurpose::SaveModel));
         ui.close();
     }
     ui.separator();
-    if ui.button("Default model").clicked() {
+    if ui
+        .button(Msg::DefaultModel.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::OpenDefaultModel);
         ui.close();
     }
-    ui.menu_button("Recent models", |ui| {
+    ui.menu_button(Msg::RecentModels.text(state.lesson.player.language), |ui| {
         if state.settings.recent_models.is_empty() {
-            ui.weak("none yet");
+            ui.weak(Msg::NoneYet.text(state.lesson.player.language));
         }
         for path in &state.settings.recent_models {
             if ui.button(path.display().to_string()).clicked() {
@@ -113,49 +152,73 @@ fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             }
         }
     });
-    ui.menu_button("Shipped models", |ui| {
-        if state.shipped_models.is_empty() {
-            ui.weak("no models/ folder found");
-        }
-        for path in &state.shipped_models {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string());
-            if ui
-                .button(name)
-                .on_hover_text(path.display().to_string())
-                .clicked()
-            {
-                commands.push(Command::OpenModel(path.clone()));
-                ui.close();
+    ui.menu_button(
+        Msg::ShippedModels.text(state.lesson.player.language),
+        |ui| {
+            if state.shipped_models.is_empty() {
+                ui.weak(Msg::NoModelsFolder.text(state.lesson.player.language));
             }
-        }
-    });
+            for path in &state.shipped_models {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.display().to_string());
+                if ui
+                    .button(name)
+                    .on_hover_text(path.display().to_string())
+                    .clicked()
+                {
+                    commands.push(Command::OpenModel(path.clone()));
+                    ui.close();
+                }
+            }
+        },
+    );
 }
 
 fn view_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let zoom = state.settings.zoom;
-    if ui.button("Zoom in (Ctrl +)").clicked() {
+    if ui
+        .button(Msg::ZoomInKey.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
     }
-    if ui.button("Zoom out (Ctrl −)").clicked() {
+    if ui
+        .button(Msg::ZoomOutKey.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
     }
-    if ui.button("Normal size (Ctrl 0)").clicked() {
+    if ui
+        .button(Msg::NormalSizeKey.text(state.lesson.player.language))
+        .clicked()
+    {
         commands.push(Command::SetZoom(1.0));
     }
     ui.separator();
-    if ui.radio(state.settings.dark, "Dark theme").clicked() {
+    if ui
+        .radio(
+            state.settings.dark,
+            Msg::DarkTheme.text(state.lesson.player.language),
+        )
+        .clicked()
+    {
         commands.push(Command::SetDark(true));
     }
-    if ui.radio(!state.settings.dark, "Light theme").clicked() {
+    if ui
+        .radio(
+            !state.settings.dark,
+            Msg::LightTheme.text(state.lesson.player.language),
+        )
+        .clicked()
+    {
         commands.push(Command::SetDark(false));
     }
 }
 
 /// The error banner: the message and a button to dismiss it.
-pub fn error_banner_ui(ui: &mut Ui, message: &str, commands: &mut Vec<Command>) {
+pub fn error_banner_ui(ui: &mut Ui, state: &AppState, message: &str, commands: &mut Vec<Command>) {
     egui::Frame::new()
         .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
         .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
@@ -165,7 +228,10 @@ pub fn error_banner_ui(ui: &mut Ui, message: &str, commands: &mut Vec<Command>) 
             ui.horizontal(|ui| {
                 ui.label(RichText::new(message).color(ui.visuals().error_fg_color));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("Dismiss").clicked() {
+                    if ui
+                        .button(Msg::Dismiss.text(state.lesson.player.language))
+                        .clicked()
+                    {
                         commands.push(Command::DismissError);
                     }
                 });
