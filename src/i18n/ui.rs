@@ -240,6 +240,37 @@ string_table! {
         TokenStreamAt => ("token {0} ‘{1}’, the stream at {2}", "token {0} ‘{1}’, o fluxo em {2}"),
         TokenAt => ("token {0} ‘{1}’ at {2}", "token {0} ‘{1}’ em {2}"),
 
+        // Residual view.
+        ValueOfDimension => ("value of a dimension", "valor de uma dimensão"),
+        HoverForValue => ("hover a cell for its exact value", "passe o mouse numa célula para ver o valor exato"),
+        NormAtEveryStage => ("Norm at every stage", "Norma em cada estágio"),
+        EveryTokenEveryStage => (
+            "Every token at every stage (norm, log scale)",
+            "Todos os tokens em todos os estágios (norma, escala log)"
+        ),
+        TenMostLikely => (
+            "The ten most likely next tokens (softmax of the logits)",
+            "Os dez próximos tokens mais prováveis (softmax dos logits)"
+        ),
+        TopPredictions => ("Top predictions", "Previsões mais prováveis"),
+        TokenAtNorm => ("token {0} ‘{1}’ at {2}: norm {3}", "token {0} ‘{1}’ em {2}: norma {3}"),
+        LogNorm => ("log₁₀ of the norm", "log₁₀ da norma"),
+
+        // Timeline bar.
+        TimelineHover => (
+            "Drag to show a past snapshot of the run in every view",
+            "Arraste para ver um instantâneo anterior do treino em todas as visões"
+        ),
+        LiveButton => ("Live", "Ao vivo"),
+        LiveHover => ("Follow the newest weights again", "Voltar a seguir os pesos mais novos"),
+        SideBySide => ("Side by side with", "Lado a lado com"),
+        SideBySideHover => (
+            "Attention and logit lens: this step next to another",
+            "Atenção e lente dos logits: este passo ao lado de outro"
+        ),
+        Timeline => ("Timeline", "Linha do tempo"),
+        OtherStep => ("Other step", "Outro passo"),
+
         // Model view.
         ParametersTotal => ("Parameters: {0} in total", "Parâmetros: {0} no total"),
         ParametersPerComponent => ("Parameters per component", "Parâmetros por componente"),

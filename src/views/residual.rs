@@ -184,9 +184,9 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
                 }
             });
         ui.horizontal(|ui| {
-            colour_legend_ui(ui, &scale, "value of a dimension", 220.0);
+            colour_legend_ui(ui, &scale, Msg::ValueOfDimension.text(view.language), 220.0);
             if !show_numbers {
-                ui.weak("hover a cell for its exact value");
+                ui.weak(Msg::HoverForValue.text(view.language));
             }
         });
     }
@@ -194,9 +194,9 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
 
     let bottom_height = ui.available_height();
     ui.columns(2, |columns| {
-        columns[0].label(RichText::new("Norm at every stage").strong());
+        columns[0].label(RichText::new(Msg::NormAtEveryStage.text(view.language)).strong());
         norm_plot_ui(&mut columns[0], view, bottom_height - 30.0);
-        columns[1].label(RichText::new("Every token at every stage (norm, log scale)").strong());
+        columns[1].label(RichText::new(Msg::EveryTokenEveryStage.text(view.language)).strong());
         overview_ui(&mut columns[1], view, commands);
     });
 }
@@ -217,8 +217,15 @@ fn predictions_ui(ui: &mut Ui, view: &ViewContext<'_>, pos: usize) {
             )
         })
         .collect();
-    ui.label("The ten most likely next tokens (softmax of the logits)");
-    bar_list_ui(ui, "Top predictions", &bars, None, 320.0, 20.0);
+    ui.label(Msg::TenMostLikely.text(view.language));
+    bar_list_ui(
+        ui,
+        Msg::TopPredictions.text(view.language),
+        &bars,
+        None,
+        320.0,
+        20.0,
+    );
 }
 
 /// Norm of the stream and of each sublayer output, at every stage.
@@ -362,11 +369,14 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
     let scale = ColourScale::sequential_for(values.iter().copied());
     let cell_w = ((ui.available_width() - 110.0) / cols.len() as f32).clamp(6.0, 28.0);
     let hover = |row: usize, col: usize| {
-        format!(
-            "token {row} ‘{}’ at {}: norm {:.4}",
-            analysis.token_text(row),
-            col_labels[col],
-            norms[row * cols.len() + col]
+        Msg::TokenAtNorm.fill(
+            view.language,
+            &[
+                &row,
+                &analysis.token_text(row),
+                &col_labels[col],
+                &format!("{:.4}", norms[row * cols.len() + col]),
+            ],
         )
     };
     let selected_col = cols.iter().position(|&i| i == view.selection.stage);
@@ -391,7 +401,7 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
                 commands.push(Command::SelectToken(row));
                 commands.push(Command::SetStage(cols[col]));
             }
-            colour_legend_ui(ui, &scale, "log₁₀ of the norm", 160.0);
+            colour_legend_ui(ui, &scale, Msg::LogNorm.text(view.language), 160.0);
         });
 }
 
