@@ -12,23 +12,20 @@ const ZOOM_STEP: f32 = 0.1;
 /// Draws the menus and the model's name.
 pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
-        ui.menu_button(Msg::MenuFile.text(state.lesson.player.language), |ui| {
+        ui.menu_button(text(state, Msg::MenuFile), |ui| {
             model_menu_ui(ui, state, commands)
         });
-        ui.menu_button(Msg::MenuView.text(state.lesson.player.language), |ui| {
+        ui.menu_button(text(state, Msg::MenuView), |ui| {
             view_menu_ui(ui, state, commands)
         });
-        ui.menu_button(Msg::MenuExport.text(state.lesson.player.language), |ui| {
+        ui.menu_button(text(state, Msg::MenuExport), |ui| {
             let items = [
                 (Msg::ExportPng, ExportFormat::Png),
                 (Msg::ExportCsv, ExportFormat::Csv),
                 (Msg::ExportJson, ExportFormat::Json),
             ];
             for (label, format) in items {
-                if ui
-                    .button(label.text(state.lesson.player.language))
-                    .clicked()
-                {
+                if ui.button(text(state, label)).clicked() {
                     commands.push(Command::ChooseFile(FilePurpose::Export(format)));
                     ui.close();
                 }
@@ -53,23 +50,18 @@ pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 /// The model's name and where it comes from, and what is loading or running.
 fn model_status_ui(ui: &mut Ui, state: &AppState) {
     let model = &state.model;
+    let language = state.lesson.player.language;
     ui.label(RichText::new(&model.name).strong());
     let source = match (&model.source, state.training.shown_step) {
         (Some(path), _) => path.display().to_string(),
         (None, Some(step)) if state.shows_training_run() => {
-            Msg::TrainedInSession.fill(state.lesson.player.language, &[&step])
+            Msg::TrainedInSession.fill(language, &[&step])
         }
-        (None, _) => Msg::EmbeddedModel.text(state.lesson.player.language).into(),
+        (None, _) => text(state, Msg::EmbeddedModel).into(),
     };
     let busy = match (&state.loading, state.pending_trace) {
-        (Some(path), _) => {
-            Some(Msg::OpeningPath.fill(state.lesson.player.language, &[&path.display()]))
-        }
-        (None, Some(_)) => Some(
-            Msg::RunningModel
-                .text(state.lesson.player.language)
-                .to_string(),
-        ),
+        (Some(path), _) => Some(Msg::OpeningPath.fill(language, &[&path.display()])),
+        (None, Some(_)) => Some(text(state, Msg::RunningModel).to_string()),
         (None, None) => None,
     };
     if let Some(busy) = busy {
@@ -84,19 +76,19 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
 /// Theme and zoom, drawn right to left.
 fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let dark = state.settings.dark;
-    let theme_label = if dark {
+    let theme = if dark {
         Msg::LightTheme
     } else {
         Msg::DarkTheme
-    }
-    .text(state.lesson.player.language);
+    };
+    let theme_label = text(state, theme);
     if ui.button(theme_label).clicked() {
         commands.push(Command::SetDark(!dark));
     }
     let zoom = state.settings.zoom;
     if ui
         .button("A+")
-        .on_hover_text(Msg::ZoomInKey.text(state.lesson.player.language))
+        .on_hover_text(text(state, Msg::ZoomInKey))
         .clicked()
     {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
@@ -104,7 +96,7 @@ fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>)
     ui.label(format!("{:.0}%", zoom * 100.0));
     if ui
         .button("A−")
-        .on_hover_text(Msg::ZoomOutKey.text(state.lesson.player.language))
+        .on_hover_text(text(state, Msg::ZoomOutKey))
         .clicked()
     {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
@@ -112,38 +104,26 @@ fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>)
 }
 
 fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
-    if ui
-        .button(Msg::OpenModel.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::OpenModel)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::OpenModel));
         ui.close();
     }
-    if ui
-        .button(Msg::OpenHfFolder.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::OpenHfFolder)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::OpenModelFolder));
         ui.close();
     }
-    if ui
-        .button(Msg::SaveModelAs.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::SaveModelAs)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::SaveModel));
         ui.close();
     }
     ui.separator();
-    if ui
-        .button(Msg::DefaultModel.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::DefaultModel)).clicked() {
         commands.push(Command::OpenDefaultModel);
         ui.close();
     }
-    ui.menu_button(Msg::RecentModels.text(state.lesson.player.language), |ui| {
+    ui.menu_button(text(state, Msg::RecentModels), |ui| {
         if state.settings.recent_models.is_empty() {
-            ui.weak(Msg::NoneYet.text(state.lesson.player.language));
+            ui.weak(text(state, Msg::NoneYet));
         }
         for path in &state.settings.recent_models {
             if ui.button(path.display().to_string()).clicked() {
@@ -152,65 +132,47 @@ fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             }
         }
     });
-    ui.menu_button(
-        Msg::ShippedModels.text(state.lesson.player.language),
-        |ui| {
-            if state.shipped_models.is_empty() {
-                ui.weak(Msg::NoModelsFolder.text(state.lesson.player.language));
+    ui.menu_button(text(state, Msg::ShippedModels), |ui| {
+        if state.shipped_models.is_empty() {
+            ui.weak(text(state, Msg::NoModelsFolder));
+        }
+        for path in &state.shipped_models {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            if ui
+                .button(name)
+                .on_hover_text(path.display().to_string())
+                .clicked()
+            {
+                commands.push(Command::OpenModel(path.clone()));
+                ui.close();
             }
-            for path in &state.shipped_models {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| path.display().to_string());
-                if ui
-                    .button(name)
-                    .on_hover_text(path.display().to_string())
-                    .clicked()
-                {
-                    commands.push(Command::OpenModel(path.clone()));
-                    ui.close();
-                }
-            }
-        },
-    );
+        }
+    });
 }
 
 fn view_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let zoom = state.settings.zoom;
-    if ui
-        .button(Msg::ZoomInKey.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::ZoomInKey)).clicked() {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
     }
-    if ui
-        .button(Msg::ZoomOutKey.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::ZoomOutKey)).clicked() {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
     }
-    if ui
-        .button(Msg::NormalSizeKey.text(state.lesson.player.language))
-        .clicked()
-    {
+    if ui.button(text(state, Msg::NormalSizeKey)).clicked() {
         commands.push(Command::SetZoom(1.0));
     }
     ui.separator();
     if ui
-        .radio(
-            state.settings.dark,
-            Msg::DarkTheme.text(state.lesson.player.language),
-        )
+        .radio(state.settings.dark, text(state, Msg::DarkTheme))
         .clicked()
     {
         commands.push(Command::SetDark(true));
     }
     if ui
-        .radio(
-            !state.settings.dark,
-            Msg::LightTheme.text(state.lesson.player.language),
-        )
+        .radio(!state.settings.dark, text(state, Msg::LightTheme))
         .clicked()
     {
         commands.push(Command::SetDark(false));
@@ -228,13 +190,15 @@ pub fn error_banner_ui(ui: &mut Ui, state: &AppState, message: &str, commands: &
             ui.horizontal(|ui| {
                 ui.label(RichText::new(message).color(ui.visuals().error_fg_color));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui
-                        .button(Msg::Dismiss.text(state.lesson.player.language))
-                        .clicked()
-                    {
+                    if ui.button(text(state, Msg::Dismiss)).clicked() {
                         commands.push(Command::DismissError);
                     }
                 });
             });
         });
+}
+
+/// `key` in the interface's language.
+fn text(state: &AppState, key: Msg) -> &'static str {
+    key.text(state.lesson.player.language)
 }
