@@ -9,6 +9,7 @@ use std::time::Instant;
 use egui::{Context, Rect, Ui};
 
 use crate::cli::{CliError, GuiArgs};
+use crate::i18n::Language;
 use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
 use crate::state::file_dialog::run_dialog;
@@ -168,7 +169,7 @@ impl ExplorerApp {
         egui::Panel::top("top bar").show(ui, |ui| {
             views::top_bar::top_bar_ui(ui, &self.state, &mut commands);
             if let Some(message) = &self.state.error {
-                views::top_bar::error_banner_ui(ui, message, &mut commands);
+                views::top_bar::error_banner_ui(ui, &self.state, message, &mut commands);
             }
         });
         egui::Panel::top("prompt and stage").show(ui, |ui| {
@@ -185,6 +186,7 @@ impl ExplorerApp {
                     &analysis.stages,
                     &analysis.model.params.config,
                     self.state.selection.stage,
+                    self.state.lesson.player.language,
                     &mut commands,
                 );
             }
@@ -211,9 +213,11 @@ impl ExplorerApp {
             // little room, rather than running under the lesson panel.
             let toggle_lessons = ui
                 .horizontal_wrapped(|ui| {
-                    tabs_ui(ui, self.state.settings.view, &mut commands);
+                    tabs_ui(ui, language, self.state.settings.view, &mut commands);
                     ui.separator();
-                    lesson_panel::toggle_ui(ui, lessons_visible, language)
+                    let toggle = lesson_panel::toggle_ui(ui, lessons_visible, language);
+                    lesson_panel::language_ui(ui, language, &mut commands);
+                    toggle
                 })
                 .inner;
             ui.separator();
@@ -277,6 +281,7 @@ impl ExplorerApp {
             analysis,
             selection: &selection,
             settings: &self.state.settings,
+            language: self.state.lesson.player.language,
         };
         views::timeline::view_or_side_by_side_ui(ui, &self.state, &view, commands);
     }
@@ -350,6 +355,7 @@ impl ExplorerApp {
                     analysis,
                     selection: &selection,
                     settings: &self.state.settings,
+                    language: self.state.lesson.player.language,
                 };
                 views::view_table(kind, &view)
             }),
@@ -406,9 +412,9 @@ pub fn save_region_png(
 }
 
 /// The view tabs.
-fn tabs_ui(ui: &mut Ui, current: ViewKind, commands: &mut Vec<Command>) {
+fn tabs_ui(ui: &mut Ui, language: Language, current: ViewKind, commands: &mut Vec<Command>) {
     for kind in ViewKind::ALL {
-        let text = egui::RichText::new(kind.title()).size(15.0);
+        let text = egui::RichText::new(kind.title(language)).size(15.0);
         if ui.selectable_label(kind == current, text).clicked() {
             commands.push(Command::ShowView(kind));
         }

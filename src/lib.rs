@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod i18n;
 pub mod interp;
 pub mod lesson;
 pub mod model;

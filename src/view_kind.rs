@@ -1,8 +1,11 @@
 //! The explorer's views, named once: the tabs, the settings, the lesson files (`view:
 //! logit_lens`) and the exports all use [`ViewKind`]. Below both `lesson` and `state`, so
-//! either can name a view without depending on the other.
+//! either can name a view without depending on the other; only `i18n` (their titles and
+//! help texts in each language) is below it.
 
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Help, Language, Msg};
 
 /// The views of the explorer, in tab order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -36,17 +39,32 @@ impl ViewKind {
         ViewKind::Patching,
     ];
 
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            ViewKind::Residual => "Residual stream",
-            ViewKind::Attention => "Attention",
-            ViewKind::Contributions => "Contributions",
-            ViewKind::LogitLens => "Logit lens",
-            ViewKind::Model => "Model",
-            ViewKind::Training => "Training",
-            ViewKind::Patching => "Patching",
-        }
+    /// The tab's title in `language`.
+    pub fn title(self, language: Language) -> &'static str {
+        let key = match self {
+            ViewKind::Residual => Msg::TabResidual,
+            ViewKind::Attention => Msg::TabAttention,
+            ViewKind::Contributions => Msg::TabContributions,
+            ViewKind::LogitLens => Msg::TabLogitLens,
+            ViewKind::Model => Msg::TabModel,
+            ViewKind::Training => Msg::TabTraining,
+            ViewKind::Patching => Msg::TabPatching,
+        };
+        key.text(language)
+    }
+
+    /// The "what am I looking at" text of the view in `language`.
+    pub fn help(self, language: Language) -> &'static str {
+        let key = match self {
+            ViewKind::Residual => Help::Residual,
+            ViewKind::Attention => Help::Attention,
+            ViewKind::Contributions => Help::Contributions,
+            ViewKind::LogitLens => Help::LogitLens,
+            ViewKind::Model => Help::Model,
+            ViewKind::Training => Help::Training,
+            ViewKind::Patching => Help::Patching,
+        };
+        key.text(language)
     }
 
     /// The view's name in lesson files (`logit_lens`), and the file-name stem of exports

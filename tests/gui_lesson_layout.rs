@@ -88,7 +88,10 @@ fn side_by_side_fits(size: egui::Vec2) {
         .left()
         - 12.0;
     let tabs_bottom = harness
-        .get_by_role_and_label(Role::Button, ViewKind::Residual.title())
+        .get_by_role_and_label(
+            Role::Button,
+            ViewKind::Residual.title(residual_explorer::i18n::Language::En),
+        )
         .rect()
         .bottom();
     let bottom_bar = harness

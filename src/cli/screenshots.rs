@@ -36,6 +36,9 @@ pub struct ScreenshotsArgs {
     /// Light theme instead of dark.
     #[arg(long)]
     pub light: bool,
+    /// The interface's language: `en` or `pt` (Portuguese pictures get a `_pt` suffix).
+    #[arg(long, default_value = "en", value_parser = ["en", "pt"])]
+    pub language: String,
 }
 
 /// One picture: the commands that set it up and the file it goes to.
@@ -161,11 +164,13 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
             .map(|v| parse_view(v))
             .collect::<Result<_, _>>()?
     };
-    let suffix = if args.light { "_light" } else { "" };
+    let language_suffix = if args.language == "en" { "" } else { "_pt" };
+    let theme_suffix = if args.light { "_light" } else { "" };
+    let suffix = format!("{language_suffix}{theme_suffix}");
     let report = Arc::new(Mutex::new(Vec::new()));
     let script = ScreenshotScript {
         out: args.out.clone(),
-        shots: shots(&views, suffix),
+        shots: shots(&views, &suffix),
         index: 0,
         phase: Phase::Setup,
         images: channel(),
@@ -182,7 +187,10 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
         log_first_frame: false,
         script: Some(Box::new(script)),
         settings: Some(settings),
-        lessons: None,
+        lessons: Some(crate::lesson::player::LessonSettings {
+            language: args.language.clone(),
+            ..Default::default()
+        }),
     };
     let mut native = native_options(args.width, args.height, false);
     // Keep the scripted session's egui memory away from the user's.

@@ -29,41 +29,8 @@ pub use check::{CheckReport, check_dir, check_lessons};
 pub use parse::parse_lesson;
 pub use state::{Editor, LessonIntervention, StepState, TokenPos, TrainingRun};
 
-/// The language a lesson is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum Language {
-    /// English (`en`).
-    #[default]
-    En,
-    /// Portuguese (`pt`).
-    Pt,
-}
-
-impl Language {
-    /// Every supported language, in menu order.
-    pub const ALL: [Language; 2] = [Language::En, Language::Pt];
-
-    /// The code used in file names and front matter: `en`, `pt`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Pt => "pt",
-        }
-    }
-
-    /// The language's own name, for the language switch.
-    pub fn native_name(self) -> &'static str {
-        match self {
-            Language::En => "English",
-            Language::Pt => "Português",
-        }
-    }
-
-    /// Parses a code (`en`, `pt`).
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|lang| lang.code() == code)
-    }
-}
+/// The language a lesson is written in (the interface's too: see [`crate::i18n`]).
+pub use crate::i18n::Language;
 
 /// Which model a lesson runs on.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

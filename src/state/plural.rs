@@ -1,9 +1,8 @@
-//! Counted nouns for messages: `1 token`, `2 tokens` (never `1 tokens` or `piece(s)`).
+//! Counted nouns for messages: `1 token`, `2 tokens` (never `1 tokens` or `piece(s)`). The
+//! rule lives with the interface's words (`i18n::counted`; `i18n::count` takes the nouns
+//! from the string table in either language); the CLI's English messages use it from here.
 
-/// `n` followed by `one` when `n` is 1 and by `many` otherwise.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::i18n::counted as count;
 
 #[cfg(test)]
 mod tests {

@@ -7,20 +7,13 @@ use std::sync::Arc;
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::Msg;
 use crate::model::ops::first_visible_key;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
     Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_image, heatmap_thumbnail_ui,
     heatmap_ui, set_accessible_name,
 };
-
-/// Help popover text.
-pub const HELP: &str = "Each head of each layer decides, for every token (a row, the query), \
-how much to read from each earlier token (a column, the key). A row's weights sum to 1.\n\n\
-Cells above the diagonal are empty: a token cannot look at tokens after it (the causal \
-mask).\n\n\
-Left: every head of every layer in miniature; click one to enlarge it. Middle: the chosen \
-head with token labels; hover a cell for its weight. Right: where the selected token looks.";
 
 /// The pattern of `layer`, `head` as a row-major [query_pos, key_pos] matrix, NaN where the
 /// mask hides the key (later keys, and keys outside a local layer's window).
@@ -61,17 +54,18 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
     let (layer, head) = (selection.layer, selection.head);
     heading_ui(
         ui,
+        view.language,
         ViewKind::Attention,
-        &format!("layer {layer}, head {head}"),
+        &Msg::LayerHead.fill(view.language, &[&layer, &head]),
     );
     // Where the pickers and the legend do not fit one line (a side-by-side half), the
     // legend goes under them.
     let one_line = ui.available_width() >= HEADER_ONE_LINE_WIDTH;
     ui.horizontal(|ui| {
-        if let Some(l) = index_picker(ui, "Layer", config.n_layers, layer) {
+        if let Some(l) = index_picker(ui, Msg::Layer.text(view.language), config.n_layers, layer) {
             commands.push(Command::SelectHead { layer: l, head });
         }
-        if let Some(h) = index_picker(ui, "Head", config.n_heads, head) {
+        if let Some(h) = index_picker(ui, Msg::Head.text(view.language), config.n_heads, head) {
             commands.push(Command::SelectHead { layer, head: h });
         }
         if one_line {

@@ -9,6 +9,7 @@ use egui::{RichText, Ui, vec2};
 use ndarray::{Axis, s};
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::Msg;
 use crate::interp::{Composition, LogitAttribution, Stage, TermContributions};
 use crate::model::TokenId;
 use crate::state::{Command, Table, ViewKind};
@@ -16,18 +17,6 @@ use crate::widgets::{
     Bar, ColourScale, bar_list_ui, colour_legend_ui, colour_strip_ui, format_value,
     set_accessible_name,
 };
-
-/// Help popover text.
-pub const HELP: &str = "The stream is a sum: the token embedding, the position embedding, then \
-whatever each attention head, each attention bias and each MLP added. This view lists those \
-terms for the selected token at the selected stage.\n\n\
-norm: the length of the term. share: how much of the stream's length it supplies along the \
-stream's own direction (shares add up to 1; negative means it points against the stream). \
-projection: the same in the stream's units.\n\n\
-Direct logit attribution: how much each term of the final stream raises the chosen token's \
-logit through the unembedding alone (final LayerNorm scale frozen). The attributions plus a \
-constant add up to the logit.\n\n\
-At the top, the sum of the terms is drawn beside the stream: they agree up to rounding.";
 
 /// The latest stage at or before the selected one where the stream exists.
 fn stream_stage(view: &ViewContext<'_>) -> Stage {
@@ -82,11 +71,11 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
     let stage = stream_stage(view);
     heading_ui(
         ui,
+        view.language,
         ViewKind::Contributions,
-        &format!(
-            "token {pos} ‘{}’, the stream at {}",
-            analysis.token_text(pos),
-            stage.short_label()
+        &Msg::TokenStreamAt.fill(
+            view.language,
+            &[&pos, &analysis.token_text(pos), &stage.short_label()],
         ),
     );
     if stage != view.stage() {

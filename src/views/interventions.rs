@@ -5,6 +5,7 @@
 
 use egui::{DragValue, Ui};
 
+use crate::i18n::{Language, Msg};
 use crate::interp::interventions::{Component, Patch, PatchAction};
 use crate::model::ModelConfig;
 use crate::state::experiments::InterventionCommand;
@@ -31,13 +32,13 @@ impl ComponentKind {
         ComponentKind::MlpResidual,
     ];
 
-    fn label(self) -> &'static str {
+    fn label(self) -> Msg {
         match self {
-            ComponentKind::Head => "One head's output",
-            ComponentKind::Attn => "Every head of a layer",
-            ComponentKind::Mlp => "An MLP's output",
-            ComponentKind::AttnResidual => "Residual connection around attention",
-            ComponentKind::MlpResidual => "Residual connection around the MLP",
+            ComponentKind::Head => Msg::OneHead,
+            ComponentKind::Attn => Msg::EveryHead,
+            ComponentKind::Mlp => Msg::OneMlp,
+            ComponentKind::AttnResidual => Msg::AttnResidual,
+            ComponentKind::MlpResidual => Msg::MlpResidual,
         }
     }
 }
@@ -97,19 +98,21 @@ impl AddForm {
 
 /// Draws the bar.
 pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
+    let language = state.lesson.player.language;
+    let text = |key: Msg| key.text(language);
     ui.horizontal_wrapped(|ui| {
-        ui.label("Interventions");
+        ui.label(text(Msg::Interventions));
         if state.model_edited {
             edited_chip_ui(ui, state, commands);
         } else if state.interventions.is_empty() {
-            ui.weak("none: the plain forward pass");
+            ui.weak(text(Msg::NoInterventions));
         }
         let mut send = |command| commands.push(Command::Intervention(command));
         for (index, label) in state.interventions.labels().into_iter().enumerate() {
             let response = ui
                 .button(format!("{label}  ×"))
-                .on_hover_text("Remove this intervention");
-            set_accessible_name(&response, format!("Remove {label}"));
+                .on_hover_text(text(Msg::RemoveThis));
+            set_accessible_name(&response, Msg::RemoveNamed.fill(language, &[&label]));
             if response.clicked() {
                 send(InterventionCommand::Remove(index));
             }
@@ -123,8 +126,8 @@ pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Co
         let selected = Component::Head { layer, head };
         if state.interventions.get(selected).is_none()
             && ui
-                .button(format!("Zero {}", selected.label()))
-                .on_hover_text("Zero the output of the selected head")
+                .button(Msg::ZeroNamed.fill(language, &[&selected.label()]))
+                .on_hover_text(text(Msg::ZeroSelectedHead))
                 .clicked()
         {
             send(InterventionCommand::Add(Patch::zero(selected)));
@@ -132,10 +135,10 @@ pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Co
         // The form stays open while it is filled in; "Add" closes it.
         let keep_open = egui::containers::menu::MenuConfig::new()
             .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
-        egui::containers::menu::MenuButton::new("Add intervention…")
+        egui::containers::menu::MenuButton::new(text(Msg::AddIntervention))
             .config(keep_open)
-            .ui(ui, |ui| add_menu_ui(ui, config, &mut send));
-        if !state.interventions.is_empty() && ui.button("Remove all").clicked() {
+            .ui(ui, |ui| add_menu_ui(ui, language, config, &mut send));
+        if !state.interventions.is_empty() && ui.button(text(Msg::RemoveAll)).clicked() {
             send(InterventionCommand::Clear);
         }
     });
@@ -145,58 +148,66 @@ pub fn interventions_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Co
 /// editor), so it runs differently from its file although no patch is active. Clicking it
 /// reads the file again.
 fn edited_chip_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
-    let hover = "The model's added vectors were edited in the lesson panel";
+    let language = state.lesson.player.language;
+    let hover = Msg::EditedHover.text(language);
+    let edited = Msg::Edited.text(language);
     match &state.model.source {
         Some(source) => {
             let response = ui
-                .button("edited  ×")
-                .on_hover_text(format!("{hover}; click to read the file again"));
-            set_accessible_name(&response, "Undo the edits of the model");
+                .button(format!("{edited}  ×"))
+                .on_hover_text(Msg::EditedReread.fill(language, &[&hover]));
+            set_accessible_name(&response, Msg::UndoEdits.text(language));
             if response.clicked() {
                 commands.push(Command::OpenModel(source.clone()));
             }
         }
         None => {
-            ui.label("edited").on_hover_text(hover);
+            ui.label(edited).on_hover_text(hover);
         }
     }
 }
 
-fn add_menu_ui(ui: &mut Ui, config: &ModelConfig, send: &mut impl FnMut(InterventionCommand)) {
+fn add_menu_ui(
+    ui: &mut Ui,
+    language: Language,
+    config: &ModelConfig,
+    send: &mut impl FnMut(InterventionCommand),
+) {
+    let text = |key: Msg| key.text(language);
     let id = ui.scope_id().with("add intervention form");
     let mut form = ui.data(|d| d.get_temp::<AddForm>(id)).unwrap_or_default();
     for kind in ComponentKind::ALL {
         let fits =
             !config.attn_only || !matches!(kind, ComponentKind::Mlp | ComponentKind::MlpResidual);
         if fits {
-            ui.radio_value(&mut form.kind, kind, kind.label());
+            ui.radio_value(&mut form.kind, kind, text(kind.label()));
         }
     }
     ui.horizontal(|ui| {
-        let label = ui.label("Layer");
+        let label = ui.label(text(Msg::Layer));
         ui.add(DragValue::new(&mut form.layer).range(0..=config.n_layers - 1))
             .labelled_by(label.id);
         if form.kind == ComponentKind::Head {
-            let label = ui.label("Head");
+            let label = ui.label(text(Msg::Head));
             ui.add(DragValue::new(&mut form.head).range(0..=config.n_heads - 1))
                 .labelled_by(label.id);
         }
     });
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut form.action, ActionKind::Zero, "Zero");
-        ui.selectable_value(&mut form.action, ActionKind::Scale, "Scale");
+        ui.selectable_value(&mut form.action, ActionKind::Zero, text(Msg::Zero));
+        ui.selectable_value(&mut form.action, ActionKind::Scale, text(Msg::Scale));
         let residual = matches!(
             form.kind,
             ComponentKind::AttnResidual | ComponentKind::MlpResidual
         );
         if !residual {
-            ui.selectable_value(&mut form.action, ActionKind::Mean, "Mean-ablate")
-                .on_hover_text("Replace the output by its mean over the prompt's positions");
+            ui.selectable_value(&mut form.action, ActionKind::Mean, text(Msg::MeanAblate))
+                .on_hover_text(text(Msg::MeanAblateHover));
         } else if form.action == ActionKind::Mean {
             form.action = ActionKind::Zero;
         }
         if form.action == ActionKind::Scale {
-            let label = ui.label("Factor");
+            let label = ui.label(text(Msg::Factor));
             ui.add(
                 DragValue::new(&mut form.factor)
                     .speed(0.05)
@@ -208,7 +219,10 @@ fn add_menu_ui(ui: &mut Ui, config: &ModelConfig, send: &mut impl FnMut(Interven
     form.layer = form.layer.min(config.n_layers - 1);
     form.head = form.head.min(config.n_heads - 1);
     let patch = form.patch();
-    if ui.button(format!("Add: {}", patch.label())).clicked() {
+    if ui
+        .button(Msg::AddNamed.fill(language, &[&patch.label()]))
+        .clicked()
+    {
         send(InterventionCommand::Add(patch));
         ui.close();
     }

@@ -1,6 +1,6 @@
 //! The lesson panel: the lesson list, the open step's text and "Try it" prompts (scrolling
 //! between the progress, pinned above, and Back / Next, pinned below), the English /
-//! Português switch, the first start's offer of lesson 1, and lesson 1's editor of the four
+//! Português switch (drawn in the tab row), the first start's offer of lesson 1, and lesson 1's editor of the four
 //! added vectors.
 //!
 //! The panel only draws: which lesson and step are open, the language, and the set-up of a
@@ -10,7 +10,8 @@
 
 use egui::{RichText, Ui};
 
-use super::lesson_text::{Phrase, blocks_ui, phrase};
+use super::lesson_text::blocks_ui;
+use crate::i18n::Msg;
 use crate::lesson::player::LessonSettings;
 use crate::lesson::state::Editor;
 use crate::lesson::toy::additions;
@@ -64,15 +65,14 @@ impl LessonPanel {
         let lessons = &state.lesson;
         let language = lessons.player.language;
         ui.horizontal(|ui| {
-            ui.heading(phrase(language, Phrase::Lessons));
+            ui.heading(Msg::Lessons.text(language));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let close = ui
                     .button("×")
-                    .on_hover_text(phrase(language, Phrase::Close));
+                    .on_hover_text(Msg::CloseLessons.text(language));
                 if close.clicked() {
                     self.visible = false;
                 }
-                language_ui(ui, language, commands);
             });
         });
         ui.separator();
@@ -103,14 +103,14 @@ impl LessonPanel {
     fn welcome_ui(&mut self, ui: &mut Ui, lessons: &LessonRun, commands: &mut Vec<Command>) {
         let language = lessons.player.language;
         egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label(phrase(language, Phrase::Welcome));
+            ui.label(Msg::Welcome.text(language));
             ui.horizontal(|ui| {
-                if ui.button(phrase(language, Phrase::StartFirst)).clicked()
+                if ui.button(Msg::StartFirst.text(language)).clicked()
                     && let Some(first) = lessons.player.first_number()
                 {
                     self.open(first, 0, commands);
                 }
-                if ui.button(phrase(language, Phrase::NotNow)).clicked() {
+                if ui.button(Msg::NotNow.text(language)).clicked() {
                     self.welcome = false;
                     self.visible = lessons.player.current().is_some();
                 }
@@ -147,31 +147,32 @@ impl LessonPanel {
         let mut send = |command| commands.push(Command::Lesson(command));
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(index > 0, egui::Button::new(phrase(language, Phrase::Back)))
+                .add_enabled(index > 0, egui::Button::new(Msg::BackStep.text(language)))
                 .clicked()
             {
                 send(LessonCommand::StepBy(-1));
             }
             if !at_end {
-                if ui.button(phrase(language, Phrase::Next)).clicked() {
+                if ui.button(Msg::NextStep.text(language)).clicked() {
                     send(LessonCommand::StepBy(1));
                 }
             } else if let Some(number) = next_lesson {
-                if ui.button(phrase(language, Phrase::NextLesson)).clicked() {
+                if ui.button(Msg::NextLesson.text(language)).clicked() {
                     send(LessonCommand::Open { number, step: 0 });
                 }
             } else {
-                ui.label(phrase(language, Phrase::Finished));
+                ui.label(Msg::EndOfLesson.text(language));
             }
-            if ui.button(phrase(language, Phrase::AllLessons)).clicked() {
+            if ui.button(Msg::AllLessons.text(language)).clicked() {
                 send(LessonCommand::Close);
             }
         });
     }
 }
 
-/// The language switch.
-fn language_ui(ui: &mut Ui, current: Language, commands: &mut Vec<Command>) {
+/// The language switch of the lessons and the whole interface (drawn in the tab row, beside
+/// the "Lessons" toggle, so it is there with the panel closed too).
+pub fn language_ui(ui: &mut Ui, current: Language, commands: &mut Vec<Command>) {
     let combo = egui::ComboBox::from_id_salt("lesson language")
         .selected_text(current.native_name())
         .show_ui(ui, |ui| {
@@ -184,7 +185,7 @@ fn language_ui(ui: &mut Ui, current: Language, commands: &mut Vec<Command>) {
                 }
             }
         });
-    set_accessible_name(&combo.response, phrase(current, Phrase::LanguageLabel));
+    set_accessible_name(&combo.response, Msg::Language.text(current));
 }
 
 /// The open lesson's title and how far the student is in it.
@@ -192,12 +193,7 @@ fn progress_ui(ui: &mut Ui, lesson: &Lesson, index: usize, language: Language) {
     let count = lesson.steps.len();
     ui.label(RichText::new(format!("{}. {}", lesson.number, lesson.title)).strong());
     ui.horizontal(|ui| {
-        ui.label(format!(
-            "{} {} {} {count}",
-            phrase(language, Phrase::Step),
-            index + 1,
-            phrase(language, Phrase::Of)
-        ));
+        ui.label(Msg::StepOf.fill(language, &[&(index + 1), &count]));
         ui.add(egui::ProgressBar::new((index + 1) as f32 / count as f32).desired_width(140.0));
     });
     ui.separator();
@@ -223,7 +219,7 @@ fn step_ui(
     if lessons.is_setting_up() {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label(phrase(language, Phrase::OpeningModel));
+            ui.label(Msg::OpeningLessonModel.text(language));
         });
     }
     if lessons.editor == Some(Editor::Additions) {
@@ -237,7 +233,7 @@ fn step_ui(
 /// The "Lessons" toggle for the tab row, highlighted while the panel is shown; returns whether
 /// it was clicked.
 pub fn toggle_ui(ui: &mut Ui, visible: bool, language: Language) -> bool {
-    let text = RichText::new(phrase(language, Phrase::Lessons)).size(15.0);
+    let text = RichText::new(Msg::Lessons.text(language)).size(15.0);
     ui.selectable_label(visible, text).clicked()
 }
 
@@ -266,7 +262,7 @@ fn additions_editor_ui(
     let mut changed = false;
     let mut reset = false;
     egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new(phrase(language, Phrase::Additions)).strong());
+        ui.label(RichText::new(Msg::Additions.text(language)).strong());
         egui::Grid::new("additions editor").show(ui, |ui| {
             for (index, vector) in values.iter_mut().enumerate() {
                 let name = names.get(index).cloned().unwrap_or_default();
@@ -279,9 +275,7 @@ fn additions_editor_ui(
                 ui.end_row();
             }
         });
-        reset = ui
-            .button(phrase(language, Phrase::ResetAdditions))
-            .clicked();
+        reset = ui.button(Msg::ResetAdditions.text(language)).clicked();
     });
     match (&state.model.source, reset) {
         // Read the lesson's model file again: its own values, whatever they are.

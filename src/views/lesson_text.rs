@@ -1,86 +1,12 @@
 //! Drawing a lesson step's text: the small part of Markdown lessons use (paragraphs, bullet
-//! lists, `###` headings, **bold**, *italic*, `code`), "Try it" boxes, code blocks, and the
-//! panel's own words in English and Portuguese.
+//! lists, `###` headings, **bold**, *italic*, `code`), "Try it" boxes and code blocks (the
+//! panel's own words are in [`crate::i18n::Msg`]).
 
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, TextFormat, Ui};
 
+use crate::i18n::Msg;
 use crate::lesson::{Block, Language};
-
-/// The lesson panel's own words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phrase {
-    /// Panel title.
-    Lessons,
-    /// Next button.
-    Next,
-    /// Back button.
-    Back,
-    /// Back to the list.
-    AllLessons,
-    /// Next lesson button at the end.
-    NextLesson,
-    /// "Try it" box title.
-    TryIt,
-    /// Progress: "Step".
-    Step,
-    /// Progress: "of".
-    Of,
-    /// Welcome text.
-    Welcome,
-    /// Welcome button.
-    StartFirst,
-    /// Welcome dismissal.
-    NotNow,
-    /// While the lesson's model opens.
-    OpeningModel,
-    /// Additions editor title.
-    Additions,
-    /// Additions editor reset button.
-    ResetAdditions,
-    /// Close the panel.
-    Close,
-    /// Language label.
-    LanguageLabel,
-    /// The last step was reached.
-    Finished,
-}
-
-/// `phrase` in `language`.
-pub fn phrase(language: Language, phrase: Phrase) -> &'static str {
-    use Phrase::*;
-    let (en, pt) = match phrase {
-        Lessons => ("Lessons", "Lições"),
-        Next => ("Next →", "Próximo →"),
-        Back => ("← Back", "← Voltar"),
-        AllLessons => ("All lessons", "Todas as lições"),
-        NextLesson => ("Next lesson →", "Próxima lição →"),
-        TryIt => ("Try it", "Experimente"),
-        Step => ("Step", "Passo"),
-        Of => ("of", "de"),
-        Welcome => (
-            "New here? The lessons walk you through the residual stream, one step at a time, \
-             with models small enough to check by hand.",
-            "Primeira vez aqui? As lições percorrem o fluxo residual passo a passo, com modelos \
-             pequenos o bastante para conferir à mão.",
-        ),
-        StartFirst => ("Start lesson 1", "Começar a lição 1"),
-        NotNow => ("Not now", "Agora não"),
-        OpeningModel => ("Opening the lesson's model…", "Abrindo o modelo da lição…"),
-        Additions => ("What each sublayer adds", "O que cada subcamada soma"),
-        ResetAdditions => (
-            "Reset to the chapter's values",
-            "Voltar aos valores do capítulo",
-        ),
-        Close => ("Close the lesson panel", "Fechar o painel de lições"),
-        LanguageLabel => ("Language", "Idioma"),
-        Finished => ("End of the lesson.", "Fim da lição."),
-    };
-    match language {
-        Language::En => en,
-        Language::Pt => pt,
-    }
-}
 
 /// Draws a step's blocks.
 pub fn blocks_ui(ui: &mut Ui, blocks: &[Block], language: Language) {
@@ -111,7 +37,7 @@ fn try_it_ui(ui: &mut Ui, text: &str, language: Language) {
         .inner_margin(8.0)
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new(phrase(language, Phrase::TryIt)).strong());
+            ui.label(RichText::new(Msg::TryIt.text(language)).strong());
             // Teachers often begin the quote with "Try it:" themselves; don't say it twice.
             let body = ["Try it:", "Experimente:"]
                 .iter()

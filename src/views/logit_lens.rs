@@ -6,25 +6,12 @@
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::{Msg, Noun, count};
 use crate::interp::LensNorm;
 use crate::state::{Command, LensColour, Table, ViewKind};
 use crate::widgets::{
     ColourScale, Heatmap, colour_legend_ui, colour_legend_with_ends_ui, heatmap_ui,
 };
-
-/// Help popover text.
-pub const HELP: &str = "What would the model predict if it stopped here? The logit lens \
-takes the residual stream at a stage, applies the final LayerNorm and the unembedding, and \
-reads off next-token probabilities, as if the remaining layers did not exist.\n\n\
-Rows are the prompt's tokens (each predicts the token after it), columns the stages where \
-the stream exists, including mid-block (after attention, before the MLP). Each cell shows \
-the top prediction and its probability; hover it for the top ten.\n\n\
-On a model with a large vocabulary the selected token's row is computed with the trace and \
-the other rows follow (the rows on screen first); a cell not computed yet is left blank and \
-says so on hover.\n\n\
-Colour by the rank of the actual next token to see at which stage the model 'finds' it. \
-LayerNorm can use each stage's own statistics (the usual lens) or the final stream's \
-scale (the frozen, linear map that direct logit attribution uses).";
 
 /// Draws the logit lens view.
 pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
@@ -33,11 +20,14 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     let lens = &*guard;
     heading_ui(
         ui,
+        view.language,
         ViewKind::LogitLens,
-        &format!(
-            "{} tokens × {} stages where the stream exists",
-            analysis.n_pos(),
-            lens.stages.len()
+        &Msg::LensSubtitle.fill(
+            view.language,
+            &[
+                &count(view.language, analysis.n_pos(), Noun::Token),
+                &count(view.language, lens.stages.len(), Noun::Stage),
+            ],
         ),
     );
     if !lens.is_complete() {
@@ -45,15 +35,24 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         ui.add(
             egui::ProgressBar::new(done as f32 / all.max(1) as f32)
                 .desired_width(260.0)
-                .text(format!("lens computed for {done} of {all} tokens")),
+                .text(Msg::LensProgress.fill(
+                    view.language,
+                    &[&done, &count(view.language, all, Noun::Token)],
+                )),
         );
     }
     ui.horizontal(|ui| {
         ui.label("LayerNorm");
         let current = analysis.options.lens.norm;
         for (norm, text) in [
-            (LensNorm::OwnStatistics, "each stage's own statistics"),
-            (LensNorm::CachedFinalScale, "final stream's scale (frozen)"),
+            (
+                LensNorm::OwnStatistics,
+                Msg::OwnStatistics.text(view.language),
+            ),
+            (
+                LensNorm::CachedFinalScale,
+                Msg::FrozenFinalScale.text(view.language),
+            ),
         ] {
             let enabled = lens.final_norm;
             let response = ui.add_enabled(enabled, egui::RadioButton::new(current == norm, text));
@@ -132,7 +131,7 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             col_labels[stage]
         );
         let Some(cell) = lens.cell(stage, pos) else {
-            return text + "not computed yet: the rows on screen are being computed";
+            return text + Msg::LensCellPending.text(view.language);
         };
         for (id, prob) in cell.top() {
             text += &format!("  ‘{}’  {:.4}\n", analysis.vocab_text(id), prob);

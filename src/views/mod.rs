@@ -20,6 +20,7 @@ pub mod training_plots;
 
 use egui::Ui;
 
+use crate::i18n::Language;
 use crate::state::{Analysis, Command, Selection, Settings, Table, ViewKind};
 
 /// What a view reads: the analysis on screen, the selection clamped to it, and settings.
@@ -30,6 +31,8 @@ pub struct ViewContext<'a> {
     pub selection: &'a Selection,
     /// View options (lens colouring, ...).
     pub settings: &'a Settings,
+    /// The interface's language.
+    pub language: Language,
 }
 
 impl ViewContext<'_> {
@@ -78,24 +81,12 @@ pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
     }
 }
 
-/// The "what am I looking at" text of the view `kind`.
-pub fn help_text(kind: ViewKind) -> &'static str {
-    match kind {
-        ViewKind::Residual => residual::HELP,
-        ViewKind::Attention => attention::HELP,
-        ViewKind::Contributions => contributions::HELP,
-        ViewKind::LogitLens => logit_lens::HELP,
-        ViewKind::Model => model_info::HELP,
-        ViewKind::Training => training::HELP,
-        ViewKind::Patching => patching::HELP,
-    }
-}
-
-/// A view's heading: its title, what it shows now, and the help button.
-pub fn heading_ui(ui: &mut Ui, kind: ViewKind, subtitle: &str) {
+/// A view's heading in `language`: its title, what it shows now, and the help button.
+pub fn heading_ui(ui: &mut Ui, language: Language, kind: ViewKind, subtitle: &str) {
     ui.horizontal(|ui| {
-        ui.heading(kind.title());
-        crate::widgets::help_button_ui(ui, kind.title(), help_text(kind));
+        let title = kind.title(language);
+        ui.heading(title);
+        crate::widgets::help_button_ui(ui, language, title, kind.help(language));
         ui.label(subtitle);
     });
 }

@@ -5,17 +5,11 @@
 use egui::{Align2, Color32, CornerRadius, FontId, RichText, Sense, Stroke, Ui, pos2, vec2};
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::{Msg, Noun, count};
 use crate::interp::Stage;
 use crate::model::describe::architecture_rows;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{Bar, bar_list_ui};
-
-/// Help popover text.
-pub const HELP: &str = "The model's shape. N is the number of tokens in the prompt and d is \
-d_model, the width of the residual stream.\n\n\
-Every stage, from the embedding to the final LayerNorm, holds an (N, d) matrix: one d-wide \
-vector per token. Attention and the MLP read (N, d) and write (N, d), which is why blocks can \
-be stacked as deep as you like. Only the unembedding changes the width, to d_vocab.";
 
 fn shape_of(view: &ViewContext<'_>, stage: Stage) -> (usize, usize) {
     let n = view.analysis.n_pos();
@@ -29,7 +23,7 @@ fn shape_of(view: &ViewContext<'_>, stage: Stage) -> (usize, usize) {
 pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
     let model = &view.analysis.model;
     let config = view.config();
-    heading_ui(ui, ViewKind::Model, &model.name);
+    heading_ui(ui, view.language, ViewKind::Model, &model.name);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(380.0);
@@ -72,9 +66,9 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                         (
                             "tokenizer",
                             format!(
-                                "{} ({} tokens)",
+                                "{} ({})",
                                 model.tokenizer.kind(),
-                                model.tokenizer.vocab_size()
+                                count(view.language, model.tokenizer.vocab_size(), Noun::Token)
                             ),
                         ),
                     ]);
@@ -86,10 +80,10 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                 });
             ui.add_space(8.0);
             ui.label(
-                RichText::new(format!(
-                    "Parameters: {} in total",
-                    group_digits(config.parameter_count())
-                ))
+                RichText::new(
+                    Msg::ParametersTotal
+                        .fill(view.language, &[&group_digits(config.parameter_count())]),
+                )
                 .strong(),
             );
             let bars: Vec<Bar> = config
@@ -101,19 +95,28 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                     text: Some(group_digits(count)),
                 })
                 .collect();
-            bar_list_ui(ui, "Parameters per component", &bars, None, 150.0, 20.0);
+            bar_list_ui(
+                ui,
+                Msg::ParametersPerComponent.text(view.language),
+                &bars,
+                None,
+                150.0,
+                20.0,
+            );
             if let Some(source) = &model.source {
                 ui.add_space(8.0);
-                ui.weak(format!("from {}", source.display()));
+                ui.weak(Msg::FromPath.fill(view.language, &[&source.display()]));
             }
         });
         ui.separator();
         ui.vertical(|ui| {
-            ui.label(RichText::new("Shape at every stage").strong());
-            ui.label(format!(
-                "N = {} tokens, d = d_model = {}: the width never changes, so blocks stack.",
-                view.analysis.n_pos(),
-                config.d_model
+            ui.label(RichText::new(Msg::ShapeAtEveryStage.text(view.language)).strong());
+            ui.label(Msg::WidthNeverChanges.fill(
+                view.language,
+                &[
+                    &count(view.language, view.analysis.n_pos(), Noun::Token),
+                    &config.d_model,
+                ],
             ));
             egui::ScrollArea::vertical()
                 .id_salt("shapes scroll")
@@ -186,8 +189,13 @@ fn stack_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
             commands.push(Command::SetStage(index));
         }
     }
-    response
-        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "Shape at every stage"));
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Image,
+            true,
+            Msg::ShapeAtEveryStage.text(view.language),
+        )
+    });
 }
 
 /// `1234567` as `1 234 567`.
@@ -212,7 +220,7 @@ pub fn table(view: &ViewContext<'_>) -> Table {
             name.into(),
             crate::state::export::Cell::Num(f64::NAN),
             crate::state::export::Cell::Num(f64::NAN),
-            (count as f64).into(),
+            crate::state::export::Cell::Int(count),
         ]);
     }
     for &stage in &view.analysis.stages {

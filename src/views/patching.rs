@@ -7,25 +7,21 @@
 use egui::{RichText, Ui, vec2};
 
 use super::heading_ui;
+use crate::i18n::Msg;
 use crate::state::experiments::{PatchingCommand, PatchingSetup};
 use crate::state::{AppState, Command, ViewKind};
 use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
 
-/// Help popover text.
-pub const HELP: &str = "Activation patching asks where the information that decides an answer \
-lives. Run the model on a clean prompt and on a corrupted one that differs in a few tokens; \
-they predict different next tokens. Then run the corrupted prompt again, but copy the clean \
-run's residual stream at one layer and one position into it.\n\n\
-Each cell is the share of the logit difference (answer minus wrong token) that this copy \
-restores: 0 means the run still behaves as corrupted, 1 means it behaves as clean. Rows are \
-the stream entering each block (resid_pre); columns are positions.\n\n\
-Patching every position of a layer restores the clean run exactly: the stream carries \
-everything later layers read.";
-
 /// Draws the patching view.
 pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let patching = &state.patching;
-    heading_ui(ui, ViewKind::Patching, "resid_pre, clean into corrupted");
+    let language = state.lesson.player.language;
+    heading_ui(
+        ui,
+        language,
+        ViewKind::Patching,
+        Msg::PatchingSubtitle.text(language),
+    );
     if patching.setup == PatchingSetup::default() {
         // Start from an experiment that fits the model on screen.
         let example = PatchingSetup::example(&state.model.tokenizer);
@@ -37,12 +33,12 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         .num_columns(2)
         .show(ui, |ui| {
             for (label, text, width) in [
-                ("Clean prompt", &mut setup.clean, 420.0),
-                ("Corrupted prompt", &mut setup.corrupted, 420.0),
-                ("Answer token", &mut setup.answer, 120.0),
-                ("Wrong token", &mut setup.wrong, 120.0),
+                (Msg::CleanPrompt, &mut setup.clean, 420.0),
+                (Msg::CorruptedPrompt, &mut setup.corrupted, 420.0),
+                (Msg::AnswerToken, &mut setup.answer, 120.0),
+                (Msg::WrongToken, &mut setup.wrong, 120.0),
             ] {
-                let label = ui.label(label);
+                let label = ui.label(label.text(language));
                 changed |= ui
                     .add(egui::TextEdit::singleline(text).desired_width(width))
                     .labelled_by(label.id)
@@ -55,8 +51,8 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     }
     ui.horizontal(|ui| {
         if ui
-            .button("Example for this model")
-            .on_hover_text("Fill in prompts this model's tokenizer can read")
+            .button(Msg::ExampleForModel.text(language))
+            .on_hover_text(Msg::ExampleHover.text(language))
             .clicked()
         {
             let example = PatchingSetup::example(&state.model.tokenizer);
@@ -64,14 +60,14 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         }
         let ready = !patching.setup.clean.is_empty() && !patching.running;
         if ui
-            .add_enabled(ready, egui::Button::new("Run patching"))
+            .add_enabled(ready, egui::Button::new(Msg::RunPatching.text(language)))
             .clicked()
         {
             commands.push(Command::Patching(PatchingCommand::Run));
         }
         if patching.running {
             ui.spinner();
-            ui.label("Patching every layer and position…");
+            ui.label(Msg::PatchingRunning.text(language));
         }
     });
     if let Some(error) = &patching.error {
@@ -81,20 +77,24 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         return;
     };
     let result = &outcome.result;
-    ui.label(format!(
-        "Logit difference ‘{}’ − ‘{}’ at the last position: clean {:.3}, corrupted {:.3}.",
-        outcome.setup.answer, outcome.setup.wrong, result.clean_diff, result.corrupted_diff
+    ui.label(Msg::LogitDifference.fill(
+        language,
+        &[
+            &outcome.setup.answer,
+            &outcome.setup.wrong,
+            &format!("{:.3}", result.clean_diff),
+            &format!("{:.3}", result.corrupted_diff),
+        ],
     ));
     if let Some((layer, pos, value)) = result.strongest() {
-        ui.label(format!(
-            "Most restored: layer {layer}, position {pos} ({value:.2})."
-        ));
+        let value = format!("{value:.2}");
+        ui.label(Msg::MostRestored.fill(language, &[&layer, &pos, &value]));
     }
     let (n_layers, n_pos) = result.restored.dim();
     let values: Vec<f32> = result.restored.iter().copied().collect();
     let max_abs = values.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let scale = ColourScale::Diverging { max_abs };
-    colour_legend_ui(ui, &scale, "share of the logit difference restored", 220.0);
+    colour_legend_ui(ui, &scale, Msg::ShareRestored.text(language), 220.0);
     let row_labels: Vec<String> = (0..n_layers).map(|l| format!("L{l} resid_pre")).collect();
     let col_labels: Vec<String> = (0..n_pos)
         .map(|p| {
@@ -112,10 +112,14 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         (cell.x >= 34.0).then(|| format!("{:.2}", result.restored[[row, col]]))
     };
     let hover = |row: usize, col: usize| {
-        format!(
-            "layer {row}, position {col}: restores {:.3} (logit difference {:.3})",
-            result.restored[[row, col]],
-            result.logit_diff[[row, col]]
+        Msg::PatchingCellHover.fill(
+            language,
+            &[
+                &row,
+                &col,
+                &format!("{:.3}", result.restored[[row, col]]),
+                &format!("{:.3}", result.logit_diff[[row, col]]),
+            ],
         )
     };
     let heatmap = Heatmap::new("Patching heatmap", n_layers, n_pos, &values, scale)
@@ -130,6 +134,6 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             heatmap_ui(ui, &heatmap);
         });
     if !std::sync::Arc::ptr_eq(&outcome.model, &state.model) {
-        ui.label(RichText::new("The model changed: recomputing…").weak());
+        ui.label(RichText::new(Msg::ModelChangedRecomputing.text(language)).weak());
     }
 }

@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::i18n::{Msg, Noun, count};
 use crate::state::{AppState, Command};
 use crate::widgets::{Chip, token_strip_ui};
 
@@ -14,13 +15,15 @@ pub fn prompt_bar_ui(
     commands: &mut Vec<Command>,
 ) {
     let tokenizer = &state.model.tokenizer;
+    let language = state.lesson.player.language;
     ui.horizontal(|ui| {
-        let label = ui.label(RichText::new("Prompt").strong());
+        let label = ui.label(RichText::new(Msg::Prompt.text(language)).strong());
         let hint = if tokenizer.accepts_text() {
-            "Type a prompt"
+            Msg::TypePrompt
         } else {
-            "Token ids separated by spaces, e.g. 3 14 15"
-        };
+            Msg::TokenIdsHint
+        }
+        .text(language);
         // The editor takes what the generate controls leave (as wide as they were last
         // frame; "Sample" adds a slider), so they stay on the line instead of running off it.
         let width_id = ui.make_persistent_id("generate controls width");
@@ -50,14 +53,14 @@ pub fn prompt_bar_ui(
         .map(|&id| {
             let text = tokenizer.display_token(id);
             Chip {
-                tooltip: format!("token id {id}, text ‘{}’", tokenizer.decode_token(id)),
+                tooltip: Msg::TokenTooltip.fill(language, &[&id, &tokenizer.decode_token(id)]),
                 text,
                 flagged: false,
             }
         })
         .collect();
-    ui.label(RichText::new(format!("Tokens ({})", chips.len())).strong())
-        .on_hover_text("Click a token: every view follows its residual stream");
+    ui.label(RichText::new(Msg::TokensCount.fill(language, &[&chips.len()])).strong())
+        .on_hover_text(Msg::ClickToken.text(language));
     egui::ScrollArea::vertical()
         .id_salt("token strip scroll")
         .max_height(60.0)
@@ -72,30 +75,34 @@ pub fn prompt_bar_ui(
 
 fn generate_controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let mut options = state.settings.generate;
+    let language = state.lesson.player.language;
+    let text = |key: Msg| key.text(language);
     let allowed = state.can_generate();
-    let button = ui.add_enabled(allowed.is_ok(), egui::Button::new("Generate next token"));
+    let button = ui.add_enabled(allowed.is_ok(), egui::Button::new(text(Msg::GenerateNext)));
     let button = match &allowed {
-        Ok(()) => button.on_hover_text("Run the model and append its choice to the prompt"),
-        Err(reason) => button.on_disabled_hover_text(format!("Cannot generate: {reason}")),
+        Ok(()) => button.on_hover_text(text(Msg::GenerateHover)),
+        Err(reason) => button.on_disabled_hover_text(Msg::CannotGenerate.fill(language, &[reason])),
     };
     if button.clicked() {
         commands.push(Command::GenerateNext);
     }
-    let mut changed = ui.checkbox(&mut options.sampled, "Sample").changed();
+    let mut changed = ui
+        .checkbox(&mut options.sampled, text(Msg::Sample))
+        .changed();
     if options.sampled {
-        let label = ui.label("temperature");
+        let label = ui.label(text(Msg::Temperature));
         changed |= ui
             .add(egui::Slider::new(&mut options.temperature, 0.1..=2.0).fixed_decimals(1))
             .labelled_by(label.id)
             .changed();
-        let label = ui.label("top-k");
+        let label = ui.label(text(Msg::TopK));
         changed |= ui
             .add(egui::DragValue::new(&mut options.top_k).range(0..=1000))
-            .on_hover_text("0 keeps every token")
+            .on_hover_text(text(Msg::TopKZero))
             .labelled_by(label.id)
             .changed();
     } else {
-        ui.weak("greedy: always the most likely token");
+        ui.weak(text(Msg::Greedy));
     }
     if changed {
         commands.push(Command::SetGenerateOptions(options));
@@ -106,11 +113,15 @@ fn generate_controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Comman
 fn notices_ui(ui: &mut Ui, state: &AppState) {
     let error = ui.visuals().error_fg_color;
     let warn = ui.visuals().warn_fg_color;
+    let language = state.lesson.player.language;
     if let Some(total) = state.prompt.cut_from {
         ui.label(
-            RichText::new(format!(
-                "The prompt has {total} tokens: only the first {} (the model's context, n_ctx) are used.",
-                state.prompt.ids.len()
+            RichText::new(Msg::PromptCut.fill(
+                language,
+                &[
+                    &count(language, total, Noun::Token),
+                    &state.prompt.ids.len(),
+                ],
             ))
             .color(warn),
         );
@@ -118,9 +129,9 @@ fn notices_ui(ui: &mut Ui, state: &AppState) {
     if !state.prompt.unknown.is_empty() {
         ui.horizontal_wrapped(|ui| {
             ui.label(
-                RichText::new(format!(
-                    "{} piece(s) not in the vocabulary, left out",
-                    state.prompt.unknown.len()
+                RichText::new(Msg::NotInVocabulary.fill(
+                    language,
+                    &[&count(language, state.prompt.unknown.len(), Noun::Piece)],
                 ))
                 .color(error),
             );
@@ -130,7 +141,7 @@ fn notices_ui(ui: &mut Ui, state: &AppState) {
                         .monospace()
                         .color(error),
                 )
-                .on_hover_text(format!("at character {}", piece.char_offset));
+                .on_hover_text(Msg::AtCharacter.fill(language, &[&piece.char_offset]));
             }
         });
     }

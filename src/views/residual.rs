@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 use ndarray::ArrayView1;
 
 use super::{ViewContext, heading_ui};
+use crate::i18n::Msg;
 use crate::interp::Stage;
 use crate::interp::stage::block_output_stage;
 use crate::model::NormPlacement;
@@ -15,15 +16,6 @@ use crate::widgets::{
     Bar, ColourScale, Heatmap, PlotHover, bar_list_ui, colour_legend_ui, colour_strip_ui,
     heatmap_ui, y_top_above_legend,
 };
-
-/// Help popover text.
-pub const HELP: &str = "Every token carries one vector of d_model numbers through the model: \
-its residual stream. Each colour cell is one dimension (red positive, blue negative).\n\n\
-Attention and the MLP do not replace the vector: they compute something and ADD it, \
-x′ = x + attn_out. The three rows in the middle show that sum for the selected stage.\n\n\
-The plot shows the length (norm) of the stream and of each addition at every stage (the \
-stream's line stays flat until something is added to it); the grid on the right shows that \
-norm for every token, so you can pick a token and stage there.";
 
 /// Largest d_model whose numbers are printed in the cells.
 const NUMBERS_UP_TO: usize = 16;
@@ -146,11 +138,11 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
     let config = view.config();
     heading_ui(
         ui,
+        view.language,
         ViewKind::Residual,
-        &format!(
-            "token {pos} ‘{}’ at {}",
-            analysis.token_text(pos),
-            stage.short_label()
+        &Msg::TokenAt.fill(
+            view.language,
+            &[&pos, &analysis.token_text(pos), &stage.short_label()],
         ),
     );
     ui.add_space(4.0);
@@ -192,9 +184,9 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
                 }
             });
         ui.horizontal(|ui| {
-            colour_legend_ui(ui, &scale, "value of a dimension", 220.0);
+            colour_legend_ui(ui, &scale, Msg::ValueOfDimension.text(view.language), 220.0);
             if !show_numbers {
-                ui.weak("hover a cell for its exact value");
+                ui.weak(Msg::HoverForValue.text(view.language));
             }
         });
     }
@@ -202,9 +194,9 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
 
     let bottom_height = ui.available_height();
     ui.columns(2, |columns| {
-        columns[0].label(RichText::new("Norm at every stage").strong());
+        columns[0].label(RichText::new(Msg::NormAtEveryStage.text(view.language)).strong());
         norm_plot_ui(&mut columns[0], view, bottom_height - 30.0);
-        columns[1].label(RichText::new("Every token at every stage (norm, log scale)").strong());
+        columns[1].label(RichText::new(Msg::EveryTokenEveryStage.text(view.language)).strong());
         overview_ui(&mut columns[1], view, commands);
     });
 }
@@ -225,8 +217,15 @@ fn predictions_ui(ui: &mut Ui, view: &ViewContext<'_>, pos: usize) {
             )
         })
         .collect();
-    ui.label("The ten most likely next tokens (softmax of the logits)");
-    bar_list_ui(ui, "Top predictions", &bars, None, 320.0, 20.0);
+    ui.label(Msg::TenMostLikely.text(view.language));
+    bar_list_ui(
+        ui,
+        Msg::TopPredictions.text(view.language),
+        &bars,
+        None,
+        320.0,
+        20.0,
+    );
 }
 
 /// Norm of the stream and of each sublayer output, at every stage.
@@ -370,11 +369,14 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
     let scale = ColourScale::sequential_for(values.iter().copied());
     let cell_w = ((ui.available_width() - 110.0) / cols.len() as f32).clamp(6.0, 28.0);
     let hover = |row: usize, col: usize| {
-        format!(
-            "token {row} ‘{}’ at {}: norm {:.4}",
-            analysis.token_text(row),
-            col_labels[col],
-            norms[row * cols.len() + col]
+        Msg::TokenAtNorm.fill(
+            view.language,
+            &[
+                &row,
+                &analysis.token_text(row),
+                &col_labels[col],
+                &format!("{:.4}", norms[row * cols.len() + col]),
+            ],
         )
     };
     let selected_col = cols.iter().position(|&i| i == view.selection.stage);
@@ -399,7 +401,7 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
                 commands.push(Command::SelectToken(row));
                 commands.push(Command::SetStage(cols[col]));
             }
-            colour_legend_ui(ui, &scale, "log₁₀ of the norm", 160.0);
+            colour_legend_ui(ui, &scale, Msg::LogNorm.text(view.language), 160.0);
         });
 }
 

@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::i18n::{Language, Msg};
 use crate::interp::Stage;
 use crate::model::ModelConfig;
 use crate::state::Command;
@@ -15,19 +16,21 @@ pub fn stage_bar_ui(
     stages: &[Stage],
     config: &ModelConfig,
     current: usize,
+    language: Language,
     commands: &mut Vec<Command>,
 ) {
+    let text = |key: Msg| key.text(language);
     if stages.is_empty() {
         return;
     }
     let last = stages.len() - 1;
     let current = current.min(last);
     ui.horizontal(|ui| {
-        let label = ui.label(RichText::new("Stage").strong());
+        let label = ui.label(RichText::new(text(Msg::Stage)).strong());
         let previous = ui
             .add_enabled(current > 0, egui::Button::new("◀"))
-            .on_hover_text("Previous stage (←)");
-        set_accessible_name(&previous, "Previous stage");
+            .on_hover_text(text(Msg::PreviousStageKey));
+        set_accessible_name(&previous, text(Msg::PreviousStage));
         if previous.clicked() {
             commands.push(Command::StepStage(-1));
         }
@@ -42,8 +45,8 @@ pub fn stage_bar_ui(
         }
         let next = ui
             .add_enabled(current < last, egui::Button::new("▶"))
-            .on_hover_text("Next stage (→)");
-        set_accessible_name(&next, "Next stage");
+            .on_hover_text(text(Msg::NextStageKey));
+        set_accessible_name(&next, text(Msg::NextStage));
         if next.clicked() {
             commands.push(Command::StepStage(1));
         }
@@ -59,7 +62,7 @@ pub fn stage_bar_ui(
             .strong(),
         );
         // Cut short with "…" where the window is narrow (the whole sentence on hover).
-        let description = describe_stage(stage, config);
+        let description = describe_stage(stage, config, language);
         ui.add(egui::Label::new(&description).truncate())
             .on_hover_text(description);
     });

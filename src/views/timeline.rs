@@ -8,6 +8,7 @@
 use egui::Ui;
 
 use super::ViewContext;
+use crate::i18n::Msg;
 use crate::state::training::TrainingStatus;
 use crate::state::training_run::TrainingCommand;
 use crate::state::{AppState, Command, ViewKind};
@@ -28,18 +29,19 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
     let shown = training.view_step.map_or(last, |step| {
         training.timeline.index_at_or_before(step).unwrap_or(last)
     });
+    let text = |key: Msg| key.text(state.lesson.player.language);
     ui.horizontal(|ui| {
         ui.spacing_mut().slider_width = (ui.available_width() / 3.0).clamp(120.0, 420.0);
-        let hover = "Drag to show a past snapshot of the run in every view";
-        if let Some(index) = step_slider(ui, "Timeline", &steps, shown, Some(hover)) {
+        let hover = text(Msg::TimelineHover);
+        if let Some(index) = step_slider(ui, text(Msg::Timeline), &steps, shown, Some(hover)) {
             commands.push(Command::Training(TrainingCommand::ShowStep(Some(
                 steps[index],
             ))));
         }
         let live = training.view_step.is_none();
         if ui
-            .add_enabled(!live, egui::Button::new("Live"))
-            .on_hover_text("Follow the newest weights again")
+            .add_enabled(!live, egui::Button::new(text(Msg::LiveButton)))
+            .on_hover_text(text(Msg::LiveHover))
             .clicked()
         {
             commands.push(Command::Training(TrainingCommand::ShowStep(None)));
@@ -47,8 +49,8 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         ui.separator();
         let mut side_by_side = training.compare_step.is_some();
         if ui
-            .checkbox(&mut side_by_side, "Side by side with")
-            .on_hover_text("Attention and logit lens: this step next to another")
+            .checkbox(&mut side_by_side, text(Msg::SideBySide))
+            .on_hover_text(text(Msg::SideBySideHover))
             .changed()
         {
             let step = side_by_side.then_some(steps[0]);
@@ -56,7 +58,7 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         }
         if let Some(step) = training.compare_step {
             let current = training.timeline.index_at_or_before(step).unwrap_or(0);
-            if let Some(index) = step_slider(ui, "Other step", &steps, current, None) {
+            if let Some(index) = step_slider(ui, text(Msg::OtherStep), &steps, current, None) {
                 commands.push(Command::Training(TrainingCommand::CompareStep(Some(
                     steps[index],
                 ))));
@@ -149,6 +151,7 @@ pub fn view_or_side_by_side_ui(
         analysis: other,
         selection: view.selection,
         settings: view.settings,
+        language: view.language,
     };
     let shown = state
         .training

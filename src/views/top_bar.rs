@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::i18n::Msg;
 use crate::state::{AppState, Command, ExportFormat, FilePurpose};
 
 /// Zoom steps for the buttons and the menu.
@@ -11,16 +12,20 @@ const ZOOM_STEP: f32 = 0.1;
 /// Draws the menus and the model's name.
 pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
-        ui.menu_button("File", |ui| model_menu_ui(ui, state, commands));
-        ui.menu_button("View", |ui| view_menu_ui(ui, state, commands));
-        ui.menu_button("Export", |ui| {
+        ui.menu_button(text(state, Msg::MenuFile), |ui| {
+            model_menu_ui(ui, state, commands)
+        });
+        ui.menu_button(text(state, Msg::MenuView), |ui| {
+            view_menu_ui(ui, state, commands)
+        });
+        ui.menu_button(text(state, Msg::MenuExport), |ui| {
             let items = [
-                ("View as PNG…", ExportFormat::Png),
-                ("Numbers as CSV…", ExportFormat::Csv),
-                ("Numbers as JSON…", ExportFormat::Json),
+                (Msg::ExportPng, ExportFormat::Png),
+                (Msg::ExportCsv, ExportFormat::Csv),
+                (Msg::ExportJson, ExportFormat::Json),
             ];
             for (label, format) in items {
-                if ui.button(label).clicked() {
+                if ui.button(text(state, label)).clicked() {
                     commands.push(Command::ChooseFile(FilePurpose::Export(format)));
                     ui.close();
                 }
@@ -45,13 +50,14 @@ pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 /// The model's name and where it comes from, and what is loading or running.
 fn model_status_ui(ui: &mut Ui, state: &AppState) {
     let model = &state.model;
+    let language = state.lesson.player.language;
     ui.label(RichText::new(&model.name).strong());
     let source = match (&model.source, state.training.shown_step) {
         (Some(path), _) => path.display().to_string(),
         (None, Some(step)) if state.shows_training_run() => {
-            format!("trained in this session, step {step}")
+            Msg::TrainedInSession.fill(language, &[&step])
         }
-        (None, _) => "embedded in the program".into(),
+        (None, _) => text(state, Msg::EmbeddedModel).into(),
     };
     // While a model loads, the one on screen stays usable; a bar shows the weights read.
     if let (Some(path), Some(progress)) = (&state.loading, &state.load_progress) {
@@ -59,13 +65,13 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
         ui.add(
             egui::ProgressBar::new(fraction)
                 .desired_width(140.0)
-                .text(format!("Opening {:.0}%", fraction * 100.0)),
+                .text(Msg::OpeningPath.fill(language, &[&format!("{:.0}%", fraction * 100.0)])),
         )
-        .on_hover_text(format!("Reading {}", path.display()));
+        .on_hover_text(Msg::OpeningPath.fill(language, &[&path.display()]));
     }
     let busy = match (&state.loading, state.pending_trace) {
-        (Some(_), _) => None,
-        (None, Some(_)) => Some("Running the model…".to_string()),
+        (Some(_), _) => None, // the progress bar says it
+        (None, Some(_)) => Some(text(state, Msg::RunningModel).to_string()),
         (None, None) => None,
     };
     if let Some(busy) = busy {
@@ -80,41 +86,54 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
 /// Theme and zoom, drawn right to left.
 fn zoom_and_theme_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let dark = state.settings.dark;
-    let theme_label = if dark { "Light theme" } else { "Dark theme" };
+    let theme = if dark {
+        Msg::LightTheme
+    } else {
+        Msg::DarkTheme
+    };
+    let theme_label = text(state, theme);
     if ui.button(theme_label).clicked() {
         commands.push(Command::SetDark(!dark));
     }
     let zoom = state.settings.zoom;
-    if ui.button("A+").on_hover_text("Zoom in (Ctrl +)").clicked() {
+    if ui
+        .button("A+")
+        .on_hover_text(text(state, Msg::ZoomInKey))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
     }
     ui.label(format!("{:.0}%", zoom * 100.0));
-    if ui.button("A−").on_hover_text("Zoom out (Ctrl −)").clicked() {
+    if ui
+        .button("A−")
+        .on_hover_text(text(state, Msg::ZoomOutKey))
+        .clicked()
+    {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
     }
 }
 
 fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
-    if ui.button("Open model…").clicked() {
+    if ui.button(text(state, Msg::OpenModel)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::OpenModel));
         ui.close();
     }
-    if ui.button("Open Hugging Face folder…").clicked() {
+    if ui.button(text(state, Msg::OpenHfFolder)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::OpenModelFolder));
         ui.close();
     }
-    if ui.button("Save model as…").clicked() {
+    if ui.button(text(state, Msg::SaveModelAs)).clicked() {
         commands.push(Command::ChooseFile(FilePurpose::SaveModel));
         ui.close();
     }
     ui.separator();
-    if ui.button("Default model").clicked() {
+    if ui.button(text(state, Msg::DefaultModel)).clicked() {
         commands.push(Command::OpenDefaultModel);
         ui.close();
     }
-    ui.menu_button("Recent models", |ui| {
+    ui.menu_button(text(state, Msg::RecentModels), |ui| {
         if state.settings.recent_models.is_empty() {
-            ui.weak("none yet");
+            ui.weak(text(state, Msg::NoneYet));
         }
         for path in &state.settings.recent_models {
             if ui.button(path.display().to_string()).clicked() {
@@ -123,9 +142,9 @@ fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             }
         }
     });
-    ui.menu_button("Shipped models", |ui| {
+    ui.menu_button(text(state, Msg::ShippedModels), |ui| {
         if state.shipped_models.is_empty() {
-            ui.weak("no models/ folder found");
+            ui.weak(text(state, Msg::NoModelsFolder));
         }
         for path in &state.shipped_models {
             let name = path
@@ -146,26 +165,32 @@ fn model_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 
 fn view_menu_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let zoom = state.settings.zoom;
-    if ui.button("Zoom in (Ctrl +)").clicked() {
+    if ui.button(text(state, Msg::ZoomInKey)).clicked() {
         commands.push(Command::SetZoom(zoom + ZOOM_STEP));
     }
-    if ui.button("Zoom out (Ctrl −)").clicked() {
+    if ui.button(text(state, Msg::ZoomOutKey)).clicked() {
         commands.push(Command::SetZoom(zoom - ZOOM_STEP));
     }
-    if ui.button("Normal size (Ctrl 0)").clicked() {
+    if ui.button(text(state, Msg::NormalSizeKey)).clicked() {
         commands.push(Command::SetZoom(1.0));
     }
     ui.separator();
-    if ui.radio(state.settings.dark, "Dark theme").clicked() {
+    if ui
+        .radio(state.settings.dark, text(state, Msg::DarkTheme))
+        .clicked()
+    {
         commands.push(Command::SetDark(true));
     }
-    if ui.radio(!state.settings.dark, "Light theme").clicked() {
+    if ui
+        .radio(!state.settings.dark, text(state, Msg::LightTheme))
+        .clicked()
+    {
         commands.push(Command::SetDark(false));
     }
 }
 
 /// The error banner: the message and a button to dismiss it.
-pub fn error_banner_ui(ui: &mut Ui, message: &str, commands: &mut Vec<Command>) {
+pub fn error_banner_ui(ui: &mut Ui, state: &AppState, message: &str, commands: &mut Vec<Command>) {
     egui::Frame::new()
         .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
         .stroke(egui::Stroke::new(1.0, ui.visuals().error_fg_color))
@@ -175,10 +200,15 @@ pub fn error_banner_ui(ui: &mut Ui, message: &str, commands: &mut Vec<Command>) 
             ui.horizontal(|ui| {
                 ui.label(RichText::new(message).color(ui.visuals().error_fg_color));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("Dismiss").clicked() {
+                    if ui.button(text(state, Msg::Dismiss)).clicked() {
                         commands.push(Command::DismissError);
                     }
                 });
             });
         });
+}
+
+/// `key` in the interface's language.
+fn text(state: &AppState, key: Msg) -> &'static str {
+    key.text(state.lesson.player.language)
 }

@@ -9,34 +9,33 @@ use super::heading_ui;
 use super::training_plots::{
     comparison_plots_ui, grad_norm_plot_ui, head_scores_plot_ui, loss_plot_ui,
 };
+use crate::i18n::{Language, Msg};
 use crate::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use crate::state::training_run::TrainingCommand;
 use crate::state::{AppState, Command, FilePurpose, ViewKind};
 use crate::train::PRESETS;
 use crate::train::tasks::TASKS;
 
-/// Help popover text.
-pub const HELP: &str = "Train a small model from scratch and watch it learn: every other view \
-shows the newest weights while it trains (about ten times a second).\n\n\
-Pick a preset (the model's shape) and data: the shipped Shakespeare text, a built-in task, or \
-any text file. The loss is in nats per token; the gradient norms show how much each layer is \
-being changed.\n\n\
-The timeline at the bottom of the window keeps snapshots of the run: drag it to look at any \
-past step in every view. Opening another model (a file, a lesson's) closes a finished \
-run; a run still going carries on in the background, and the bar at the bottom says so and \
-brings it back. The head scores plot how much each head behaves like a \
-previous-token, duplicate-token or induction head, measured on repeated random sequences.\n\n\
-Tick the residual comparison to train the same deep stack twice, with and without residual \
-connections (Lemma 2.2), and plot both.";
-
 /// Draws the training view.
 pub fn training_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let training = &state.training;
-    heading_ui(ui, ViewKind::Training, &status_text(&training.status));
+    let language = state.lesson.player.language;
+    heading_ui(
+        ui,
+        language,
+        ViewKind::Training,
+        &status_text(&training.status, language),
+    );
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(300.0);
-            setup_ui(ui, &training.setup, !training.status.is_active(), commands);
+            setup_ui(
+                ui,
+                language,
+                &training.setup,
+                !training.status.is_active(),
+                commands,
+            );
             ui.separator();
             controls_ui(ui, state, commands);
         });
@@ -52,9 +51,10 @@ pub fn training_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
 /// The curves: the comparison's, or the run's loss, gradient norms and head scores.
 fn plots_ui(ui: &mut Ui, state: &AppState) {
     let training = &state.training;
+    let language = state.lesson.player.language;
     let width = ui.available_width();
     if width < 240.0 {
-        ui.label("Widen the window to see the curves.");
+        ui.label(Msg::WidenWindow.text(language));
         return;
     }
     if let Some(comparison) = &training.comparison {
@@ -62,7 +62,7 @@ fn plots_ui(ui: &mut Ui, state: &AppState) {
         return;
     }
     let Some(history) = &training.history else {
-        ui.label("Press Start to train a fresh model; its curves appear here.");
+        ui.label(Msg::PressStart.text(language));
         return;
     };
     let marked = training.view_step;
@@ -74,16 +74,17 @@ fn plots_ui(ui: &mut Ui, state: &AppState) {
     head_scores_plot_ui(ui, &training.timeline, training.shown_step);
 }
 
-fn status_text(status: &TrainingStatus) -> String {
-    match status {
-        TrainingStatus::Idle => "no run yet".into(),
-        TrainingStatus::Preparing => "preparing the data and the model…".into(),
-        TrainingStatus::Running => "running".into(),
-        TrainingStatus::Paused => "paused".into(),
-        TrainingStatus::Finished { stopped: false } => "finished".into(),
-        TrainingStatus::Finished { stopped: true } => "stopped".into(),
-        TrainingStatus::Failed(message) => format!("failed: {message}"),
-    }
+fn status_text(status: &TrainingStatus, language: Language) -> String {
+    let key = match status {
+        TrainingStatus::Idle => Msg::StatusIdle,
+        TrainingStatus::Preparing => Msg::StatusPreparing,
+        TrainingStatus::Running => Msg::StatusRunning,
+        TrainingStatus::Paused => Msg::StatusPaused,
+        TrainingStatus::Finished { stopped: false } => Msg::StatusFinished,
+        TrainingStatus::Finished { stopped: true } => Msg::StatusStopped,
+        TrainingStatus::Failed(message) => return Msg::StatusFailed.fill(language, &[message]),
+    };
+    key.text(language).to_string()
 }
 
 /// A label and a widget named by it.
@@ -98,11 +99,18 @@ fn labelled(ui: &mut Ui, label: &str, add: impl FnOnce(&mut Ui) -> egui::Respons
 /// The form; edits go out as one `SetSetup` with the new values. Values set from outside
 /// the widgets' ranges (a lesson, a test) are shown as they are, not clamped: the trainer
 /// checks them when the run starts.
-fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut Vec<Command>) {
+fn setup_ui(
+    ui: &mut Ui,
+    language: Language,
+    setup: &TrainingSetup,
+    editable: bool,
+    commands: &mut Vec<Command>,
+) {
+    let text = |key: Msg| key.text(language);
     let mut edited = setup.clone();
     let mut changed = false;
     ui.add_enabled_ui(editable, |ui| {
-        egui::ComboBox::from_label("Preset")
+        egui::ComboBox::from_label(text(Msg::Preset))
             .selected_text(&edited.preset)
             .show_ui(ui, |ui| {
                 for (name, description) in PRESETS {
@@ -116,7 +124,7 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                     }
                 }
             });
-        egui::ComboBox::from_label("Data")
+        egui::ComboBox::from_label(text(Msg::Data))
             .selected_text(edited.data.label())
             .width(200.0)
             .show_ui(ui, |ui| {
@@ -138,13 +146,13 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                 }
             });
         if ui
-            .button("Text file…")
-            .on_hover_text("Train on a UTF-8 text file")
+            .button(text(Msg::TextFile))
+            .on_hover_text(text(Msg::TextFileHover))
             .clicked()
         {
             commands.push(Command::Training(TrainingCommand::ChooseCorpus));
         }
-        changed |= labelled(ui, "Steps", |ui| {
+        changed |= labelled(ui, text(Msg::Steps), |ui| {
             ui.add(
                 DragValue::new(&mut edited.steps)
                     .clamp_existing_to_range(false)
@@ -152,7 +160,7 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                     .speed(10.0),
             )
         });
-        changed |= labelled(ui, "Learning rate", |ui| {
+        changed |= labelled(ui, text(Msg::LearningRate), |ui| {
             ui.add(
                 DragValue::new(&mut edited.lr)
                     .clamp_existing_to_range(false)
@@ -161,27 +169,26 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
                     .custom_formatter(|lr, _| format_lr(lr)),
             )
         });
-        changed |= labelled(ui, "Sequences per batch", |ui| {
+        changed |= labelled(ui, text(Msg::SequencesPerBatch), |ui| {
             ui.add(
                 DragValue::new(&mut edited.batch)
                     .clamp_existing_to_range(false)
                     .range(1..=512),
             )
         });
-        changed |= labelled(ui, "Tokens per sequence", |ui| {
+        changed |= labelled(ui, text(Msg::TokensPerSequence), |ui| {
             ui.add(
                 DragValue::new(&mut edited.seq)
                     .clamp_existing_to_range(false)
                     .range(5..=1024),
             )
         });
-        changed |= labelled(ui, "Seed", |ui| ui.add(DragValue::new(&mut edited.seed)));
+        changed |= labelled(ui, text(Msg::Seed), |ui| {
+            ui.add(DragValue::new(&mut edited.seed))
+        });
         changed |= ui
-            .checkbox(
-                &mut edited.compare_residual,
-                "Train with and without residual connections",
-            )
-            .on_hover_text("Lemma 2.2: the same stack twice, from the same weights")
+            .checkbox(&mut edited.compare_residual, text(Msg::CompareResidual))
+            .on_hover_text(text(Msg::CompareResidualHover))
             .changed();
     });
     if changed {
@@ -193,25 +200,27 @@ fn setup_ui(ui: &mut Ui, setup: &TrainingSetup, editable: bool, commands: &mut V
 fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let training = &state.training;
     let status = &training.status;
+    let language = state.lesson.player.language;
+    let text = |key: Msg| key.text(language);
     let mut send = |command| commands.push(Command::Training(command));
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(!status.is_active(), egui::Button::new("Start"))
-            .on_hover_text("Train a fresh model as set above")
+            .add_enabled(!status.is_active(), egui::Button::new(text(Msg::Start)))
+            .on_hover_text(text(Msg::StartHover))
             .clicked()
         {
             send(TrainingCommand::Start);
         }
         match status {
             TrainingStatus::Paused => {
-                if ui.button("Resume").clicked() {
+                if ui.button(text(Msg::Resume)).clicked() {
                     send(TrainingCommand::Resume);
                 }
             }
             _ => {
                 let running = *status == TrainingStatus::Running;
                 if ui
-                    .add_enabled(running, egui::Button::new("Pause"))
+                    .add_enabled(running, egui::Button::new(text(Msg::Pause)))
                     .clicked()
                 {
                     send(TrainingCommand::Pause);
@@ -220,7 +229,7 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         }
         let can_stop = matches!(status, TrainingStatus::Running | TrainingStatus::Paused);
         if ui
-            .add_enabled(can_stop, egui::Button::new("Stop"))
+            .add_enabled(can_stop, egui::Button::new(text(Msg::Stop)))
             .clicked()
         {
             send(TrainingCommand::Stop);
@@ -229,29 +238,34 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     if let Some(history) = &training.history
         && training.comparison.is_none()
     {
-        let text = format!("step {} / {}", history.steps_done(), history.total_steps);
-        ui.add(egui::ProgressBar::new(history.fraction()).text(text));
+        let progress =
+            Msg::StepOfTotal.fill(language, &[&history.steps_done(), &history.total_steps]);
+        ui.add(egui::ProgressBar::new(history.fraction()).text(progress));
         if *status == TrainingStatus::Running {
-            let mut speed = format!("{:.0} tokens/s", history.tokens_per_s);
+            let tokens_per_s = format!("{:.0}", history.tokens_per_s);
+            let mut speed = Msg::TokensPerSecond.fill(language, &[&tokens_per_s]);
             if let Some(left) = history.time_left() {
-                speed += &format!(", {} left", format_duration(left.as_secs_f64()));
+                let left = format_duration(left.as_secs_f64());
+                speed += &Msg::TimeLeft.fill(language, &[&left]);
             }
             ui.label(speed);
         }
         if let Some(evaluation) = history.evaluations.last() {
-            ui.label(format!(
-                "Validation loss {:.3} at step {} (train {:.3})",
-                evaluation.val_loss, evaluation.step, evaluation.train_loss
+            ui.label(Msg::ValidationLoss.fill(
+                language,
+                &[
+                    &format!("{:.3}", evaluation.val_loss),
+                    &evaluation.step,
+                    &format!("{:.3}", evaluation.train_loss),
+                ],
             ));
         }
     }
     if let Some(comparison) = &training.comparison {
         let done = comparison.points[0].last().map_or(0, |p| p.step);
         let fraction = done as f32 / comparison.total_steps.max(1) as f32;
-        ui.add(egui::ProgressBar::new(fraction).text(format!(
-            "step {done} / {} of each run",
-            comparison.total_steps
-        )));
+        let progress = Msg::StepOfEachRun.fill(language, &[&done, &comparison.total_steps]);
+        ui.add(egui::ProgressBar::new(fraction).text(progress));
     }
     if let TrainingStatus::Failed(message) = status {
         ui.colored_label(ui.visuals().error_fg_color, message);
@@ -261,15 +275,15 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     if shows_run {
         let step = training.shown_step.unwrap_or(0);
         let how = if training.view_step.is_some() {
-            "from the timeline"
+            text(Msg::FromTimeline)
         } else {
-            "live"
+            text(Msg::Live)
         };
-        ui.label(format!("The views show step {step} ({how})."));
+        ui.label(Msg::ViewsShowStep.fill(language, &[&step, &how]));
     }
     if ui
-        .add_enabled(shows_run, egui::Button::new("Save checkpoint…"))
-        .on_hover_text("Save the weights the views show, in the native format")
+        .add_enabled(shows_run, egui::Button::new(text(Msg::SaveCheckpoint)))
+        .on_hover_text(text(Msg::SaveCheckpointHover))
         .clicked()
     {
         commands.push(Command::ChooseFile(FilePurpose::SaveModel));

@@ -3,11 +3,15 @@
 
 use egui::Ui;
 
-/// A `?` button named `"What am I looking at ({topic})"` that toggles a popover with `text`
-/// (paragraphs separated by blank lines).
-pub fn help_button_ui(ui: &mut Ui, topic: &str, text: &str) {
-    let name = format!("What am I looking at ({topic})");
-    let response = ui.button(" ? ").on_hover_text("What am I looking at?");
+use crate::i18n::{Language, Msg};
+
+/// A `?` button named `"What am I looking at ({topic})"` (in `language`) that toggles a
+/// popover with `text` (paragraphs separated by blank lines).
+pub fn help_button_ui(ui: &mut Ui, language: Language, topic: &str, text: &str) {
+    let name = Msg::HelpName.fill(language, &[&topic]);
+    let response = ui
+        .button(" ? ")
+        .on_hover_text(Msg::HelpHover.text(language));
     super::set_accessible_name(&response, name);
     egui::Popup::from_toggle_button_response(&response)
         .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
