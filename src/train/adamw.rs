@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use crate::model::scalar::c;
-use crate::model::simd::with_avx512;
+use crate::model::simd::with_widest;
 use crate::model::{Params, Scalar};
 
 /// AdamW's hyper-parameters.
@@ -172,7 +172,7 @@ impl<F: Scalar> AdamW<F> {
                 &mut self.second_moment[index],
             );
             let update_all = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
-                with_avx512(
+                with_widest(
                     #[inline(always)]
                     || p.iter_mut().zip(g).zip(m).zip(v).for_each(update),
                 )
