@@ -26,14 +26,15 @@ pub struct AdamWConfig {
 }
 
 impl Default for AdamWConfig {
-    /// nanoGPT's Shakespeare settings: β = (0.9, 0.99), eps 1e-8, weight decay 0.1, clip 1.0.
+    /// nanoGPT's Shakespeare settings: β = (0.9, 0.99), eps 1e-8, and the weight decay and
+    /// clipping of [`super::defaults`].
     fn default() -> Self {
         Self {
             beta1: 0.9,
             beta2: 0.99,
             eps: 1e-8,
-            weight_decay: 0.1,
-            grad_clip: Some(1.0),
+            weight_decay: super::defaults::WEIGHT_DECAY,
+            grad_clip: Some(super::defaults::GRAD_CLIP),
         }
     }
 }
