@@ -2,11 +2,10 @@
 //!
 //! Forward, Q, K and V of head `h` are their own products `x · W_Q[h] + b_Q[h]` (and so on),
 //! written straight into the trace's [head, rows, d_head] arrays by the thread that runs the
-//! head. One fused product `x · W_qkv`, with `W_Q`, `W_K`, `W_V` laid side by side in a
-//! [d_model, 3·n_heads·d_head] matrix, was slower end to end on the lesson model (0.90 against
-//! 0.83 ms per forward + lens): `W_qkv` had to be rebuilt on every pass (the parameters can
-//! change under us) and each head's columns copied out. Backward still uses `W_qkv` once, for
-//! the gradient of `x`.
+//! head. A fused product `x · W_qkv` ([d_model, 3·n_heads·d_head]) would have to rebuild
+//! `W_qkv` on every pass (the parameters can change under us) and copy each head's columns
+//! out, which costs more than it saves (README, "Measured design choices"). Backward still
+//! uses `W_qkv` once, for the gradient of `x`.
 
 use std::mem::MaybeUninit;
 
