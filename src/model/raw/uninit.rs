@@ -12,9 +12,9 @@
 //! `finish` panics, naming the index, if any element still holds it. Uninitialised memory is
 //! created only here ([`Fresh::new`], [`fresh_tail`]); `tests/unsafe_confined.rs` keeps it so.
 
-use std::mem::{MaybeUninit, size_of};
+use std::mem::{MaybeUninit, size_of, size_of_val};
 
-use ndarray::{Array, ArrayViewMut, Dimension, ShapeBuilder};
+use ndarray::{Array, ArrayViewMut, Axis, Dimension, ShapeBuilder};
 
 /// The byte every element of a new array holds in debug builds until it is written.
 const POISON: u8 = 0xFF;
@@ -73,8 +73,8 @@ pub(crate) fn fresh_tail<F: Copy>(buffer: &mut Vec<F>, len: usize) -> &mut [Mayb
         "fresh_tail: no room"
     );
     let tail = &mut buffer.spare_capacity_mut()[..len];
-    for element in tail.iter_mut() {
-        poison_one(element);
+    if cfg!(debug_assertions) {
+        poison_slice(tail);
     }
     tail
 }
@@ -90,7 +90,7 @@ pub(crate) fn finish_tail<F: Copy>(buffer: &mut Vec<F>, len: usize) {
     );
     let tail = &buffer.spare_capacity_mut()[..len];
     if cfg!(debug_assertions)
-        && let Some(index) = tail.iter().position(is_poison)
+        && let Some(index) = first_poisoned(tail)
     {
         panic!("finish_tail: value {index} of {len} was not written");
     }
@@ -99,10 +99,25 @@ pub(crate) fn finish_tail<F: Copy>(buffer: &mut Vec<F>, len: usize) {
     unsafe { buffer.set_len(buffer.len() + len) }
 }
 
-/// Fills every element with the poison bytes (debug builds only).
+/// Fills every element with the poison bytes (debug builds only), in one `memset` when the
+/// elements are contiguous (a new array's are).
 fn poison<F, D: Dimension>(mut view: ArrayViewMut<'_, MaybeUninit<F>, D>) {
-    if cfg!(debug_assertions) {
-        view.iter_mut().for_each(poison_one);
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    match view.as_slice_memory_order_mut() {
+        Some(elements) => poison_slice(elements),
+        None => view.iter_mut().for_each(poison_one),
+    }
+}
+
+fn poison_slice<F>(elements: &mut [MaybeUninit<F>]) {
+    // SAFETY: the pointer addresses the slice's own `len · size_of::<F>()` bytes.
+    unsafe {
+        elements
+            .as_mut_ptr()
+            .cast::<u8>()
+            .write_bytes(POISON, size_of_val(elements))
     }
 }
 
@@ -127,11 +142,47 @@ fn is_poison<F>(element: &MaybeUninit<F>) -> bool {
     bytes.iter().all(|&b| b == POISON)
 }
 
-/// Panics (debug builds) naming the first element of `view` not written.
+/// The index of the first element of `elements` that holds the poison bytes; f32 and f64
+/// elements are compared as whole words (tests run this on every array of every pass).
+fn first_poisoned<F>(elements: &[MaybeUninit<F>]) -> Option<usize> {
+    // SAFETY: in debug builds the bytes are initialised (poisoned or written since).
+    let bytes = unsafe {
+        std::slice::from_raw_parts(elements.as_ptr().cast::<u8>(), size_of_val(elements))
+    };
+    match size_of::<F>() {
+        4 => bytes
+            .chunks_exact(4)
+            .position(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) == u32::MAX),
+        8 => bytes.chunks_exact(8).position(|c| {
+            u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) == u64::MAX
+        }),
+        _ => elements.iter().position(is_poison),
+    }
+}
+
+/// Panics (debug builds) naming the first element of `view` not written. Contiguous
+/// memory, or else each contiguous row, is scanned as words; the index is looked for only
+/// when something is found.
 fn check_written<F, D: Dimension>(view: ArrayViewMut<'_, MaybeUninit<F>, D>) {
-    if cfg!(debug_assertions)
-        && let Some((index, _)) = view.indexed_iter().find(|(_, e)| is_poison(e))
-    {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let clean = match view.as_slice_memory_order() {
+        Some(elements) => first_poisoned(elements).is_none(),
+        None if view.ndim() > 0 => {
+            view.lanes(Axis(view.ndim() - 1))
+                .into_iter()
+                .all(|row| match row.as_slice() {
+                    Some(elements) => first_poisoned(elements).is_none(),
+                    None => !row.iter().any(is_poison),
+                })
+        }
+        None => false,
+    };
+    if clean {
+        return;
+    }
+    if let Some((index, _)) = view.indexed_iter().find(|(_, e)| is_poison(e)) {
         panic!(
             "an array of shape {:?} was finished with element {:?} not written",
             view.shape(),
