@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use egui::{Context, Rect, Ui};
 
-use crate::cli::{CliError, GuiArgs};
 use crate::i18n::Language;
 use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
@@ -20,7 +19,7 @@ use crate::state::{
 use crate::views::lesson_panel::{self, LESSON_SETTINGS_KEY, LessonPanel};
 use crate::views::{self, ViewContext};
 
-/// When `run_gui` was entered (the start of the start-up measurement).
+/// When [`run`] was entered (the start of the start-up measurement).
 static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// Key under which settings are stored in eframe's storage.
@@ -510,22 +509,14 @@ pub fn native_options(width: f32, height: f32, persist: bool) -> eframe::NativeO
     }
 }
 
-/// Opens the explorer window.
-pub fn run_gui(args: GuiArgs) -> Result<(), CliError> {
+/// Opens the explorer window with `options` and runs it until it is closed.
+pub fn run(options: AppOptions) -> Result<(), eframe::Error> {
     PROCESS_START.get_or_init(Instant::now);
-    let log_first_frame = std::env::var_os("RESIDUAL_EXPLORER_LOG_STARTUP").is_some();
-    let options = AppOptions {
-        model: args.model,
-        restore_settings: true,
-        log_first_frame,
-        ..Default::default()
-    };
     eframe::run_native(
         "Residual Explorer",
         native_options(1280.0, 800.0, true),
         Box::new(move |cc| Ok(Box::new(ExplorerApp::new(cc, options)))),
     )
-    .map_err(|e| CliError::input(format!("could not open the window: {e}")))
 }
 
 #[cfg(test)]

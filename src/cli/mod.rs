@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a bad model or bad input, 2 bad usage (clap's own code).
 
 pub mod bench;
+pub mod gui;
 pub mod info;
 pub mod lesson;
 pub mod screenshots;
@@ -29,14 +30,14 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Without a command: the `gui` options (`residual-explorer --model PATH`).
     #[command(flatten)]
-    pub gui: GuiArgs,
+    pub gui: gui::GuiArgs,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the explorer window.
-    Gui(GuiArgs),
+    Gui(gui::GuiArgs),
     /// Print a model's config, parameter counts and tokenizer.
     Info(ModelArg),
     /// Run a model on a prompt and print every activation (or a table).
@@ -49,14 +50,6 @@ pub enum Command {
     Lesson(lesson::LessonArgs),
     /// Render every view of the explorer into PNG files (needs a display; Xvfb works).
     Screenshots(screenshots::ScreenshotsArgs),
-}
-
-/// `gui` options.
-#[derive(Debug, Args, Default)]
-pub struct GuiArgs {
-    /// A model to open instead of the embedded default.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
 }
 
 /// A single `--model PATH`.
@@ -100,8 +93,8 @@ pub fn main() -> ExitCode {
     crate::train::step::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::app::run_gui(cli.gui),
-        Some(Command::Gui(args)) => crate::app::run_gui(args),
+        None => gui::run(cli.gui),
+        Some(Command::Gui(args)) => gui::run(args),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Train(args)) => train::run(&args),

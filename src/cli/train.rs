@@ -22,6 +22,7 @@ use crate::model::io::tensors::StorageDtype;
 use crate::model::{InitOptions, Params};
 use crate::train::adamw::{AdamWConfig, LrSchedule};
 use crate::train::data::{BatchSource, TextCorpus, TextLevel};
+use crate::train::defaults;
 use crate::train::presets::{PRESETS, preset_config};
 use crate::train::tasks::task_source;
 use crate::train::{TrainOptions, Trainer};
@@ -64,22 +65,22 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Seed of the initial weights and of the batch sampler.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = defaults::LR)]
     pub lr: f64,
     /// Linear warm-up steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults::WARMUP)]
     pub warmup: usize,
     /// AdamW weight decay on matrices.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults::WEIGHT_DECAY)]
     pub weight_decay: f64,
     /// Sequences per batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults::BATCH)]
     pub batch: usize,
     /// Tokens per sequence.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults::SEQ)]
     pub seq: usize,
     /// One JSON line per evaluation on stdout.
     #[arg(long)]
@@ -91,13 +92,13 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Level::Char)]
     pub level: Level,
     /// Evaluate every this many steps (0: only at the end).
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = defaults::EVAL_EVERY)]
     pub eval_every: usize,
     /// Save a checkpoint every this many steps (0: only at the end).
     #[arg(long, default_value_t = 1000)]
     pub checkpoint_every: usize,
     /// Clip the global gradient norm (0 disables clipping).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = defaults::GRAD_CLIP)]
     pub grad_clip: f64,
     /// Store the weights as 16-bit floats (half the file size).
     #[arg(long)]
@@ -133,20 +134,9 @@ fn check_args(args: &TrainArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs the train command.
-pub fn run(args: &TrainArgs) -> Result<(), CliError> {
-    check_args(args)?;
-    let data = data_source(args)?;
-    let config = preset_config(&args.preset, data.d_vocab()).map_err(CliError::usage)?;
-    let params = Params::<f32>::init(
-        &config,
-        InitOptions {
-            seed: args.seed,
-            ..Default::default()
-        },
-    )
-    .map_err(CliError::usage)?;
-    let options = TrainOptions {
+/// The run's settings from the command's arguments.
+fn options(args: &TrainArgs) -> TrainOptions {
+    TrainOptions {
         steps: args.steps,
         batch: args.batch,
         seq: args.seq,
@@ -162,7 +152,23 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         },
         seed: args.seed,
         eval_every: args.eval_every,
-    };
+    }
+}
+
+/// Runs the train command.
+pub fn run(args: &TrainArgs) -> Result<(), CliError> {
+    check_args(args)?;
+    let data = data_source(args)?;
+    let config = preset_config(&args.preset, data.d_vocab()).map_err(CliError::usage)?;
+    let params = Params::<f32>::init(
+        &config,
+        InitOptions {
+            seed: args.seed,
+            ..Default::default()
+        },
+    )
+    .map_err(CliError::usage)?;
+    let options = options(args);
     let tokenizer = data.tokenizer();
     let description = data.describe();
     let mut trainer = Trainer::new(params, data, options).map_err(CliError::usage)?;
@@ -277,4 +283,28 @@ pub fn preset_list() -> String {
         .map(|(name, about)| format!("{name}: {about}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    #[test]
+    fn the_command_s_defaults_are_the_shared_ones() {
+        let args = [
+            "train", "--preset", "lesson", "--task", "copy", "--steps", "300",
+        ];
+        let parsed = Command::try_parse_from(args.iter().chain(&["--out", "m.safetensors"]))
+            .expect("the arguments parse")
+            .train;
+        assert_eq!(options(&parsed), TrainOptions::new(300));
+        assert_eq!(options(&parsed).batch, defaults::BATCH);
+    }
 }

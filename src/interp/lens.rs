@@ -28,7 +28,8 @@ use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
 use crate::model::ops::{copy_into, norm_statistics};
 use crate::model::parallel::{Split, affine_into, with_split};
-use crate::model::simd::with_avx512;
+use crate::model::raw::uninit::{Fresh, finish_tail, fresh_tail};
+use crate::model::simd::with_widest;
 use crate::model::{Params, TokenId, Trace};
 
 /// How the final LayerNorm is applied to a stage's stream.
@@ -150,7 +151,7 @@ impl LogitLens {
         let computed_rows = if reuse_logits { n - rows } else { n };
 
         // Written stage by stage below, not zero-filled first. [stage·rows, d_model]
-        let mut normalized = Array2::<f32>::uninit((computed_rows, d_model));
+        let mut normalized = Fresh::new((computed_rows, d_model));
         for (stage_index, &stage) in stages.iter().enumerate() {
             if stage_index * rows >= computed_rows {
                 break;
@@ -163,13 +164,14 @@ impl LogitLens {
                 picked = whole.select(Axis(0), selected);
                 &picked
             }; // [rows, d_model]
-            let block = normalized.slice_mut(s![stage_index * rows..(stage_index + 1) * rows, ..]);
+            let block = normalized
+                .view_mut()
+                .slice_move(s![stage_index * rows..(stage_index + 1) * rows, ..]);
             apply_final_norm(params, stream, frozen_rstd.as_ref(), block);
         }
-        #[allow(unsafe_code)]
-        // SAFETY: `computed_rows` is `rows` times the number of stages visited above, and
+        // `computed_rows` is `rows` times the number of stages visited above, and
         // `apply_final_norm` wrote every element of each stage's block of `rows` rows.
-        let normalized = unsafe { normalized.assume_init() };
+        let normalized = normalized.finish();
 
         let len = n * d_vocab;
         let mut buffer = take_logits_buffer(len); // empty, with room for `len`
@@ -178,7 +180,7 @@ impl LogitLens {
         let mut top_probs = Array2::<f32>::zeros((n, k)); // holds the top logits at first
         with_split(true, |split| {
             let (computed, reused) =
-                buffer.spare_capacity_mut()[..len].split_at_mut(computed_rows * d_vocab);
+                fresh_tail(&mut buffer, len).split_at_mut(computed_rows * d_vocab);
             affine_into(
                 split,
                 &normalized.view(),
@@ -193,15 +195,12 @@ impl LogitLens {
                     out.write(logit);
                 }
             }
-            #[allow(unsafe_code)]
-            // SAFETY: the first `len` values of the buffer's capacity are written:
+            // The first `len` values of the buffer's capacity are written:
             // `affine_into` wrote all of the computed rows, and the rest is either empty
             // (no reuse: computed_rows = n) or the last `rows` rows, rows·d_vocab values that
             // the zip with the selected rows of the trace's logits (each d_vocab wide,
             // checked above) wrote.
-            unsafe {
-                buffer.set_len(len);
-            }
+            finish_tail(&mut buffer, len);
             // The model's own final softcap (the reused logits already have it).
             if let Some(cap) = params.config.final_softcap {
                 let cap = cap as f32;
@@ -348,7 +347,7 @@ fn apply_final_norm(
     } else {
         &ln.b
     };
-    with_avx512(
+    with_widest(
         #[inline(always)]
         || {
             for (row, (x, mut y)) in stream.outer_iter().zip(out.outer_iter_mut()).enumerate() {

@@ -8,9 +8,9 @@
 //! Probabilities handed to callers are recomputed with the exact `exp`.
 
 use crate::model::TokenId;
-use crate::model::simd::with_avx512;
+use crate::model::simd::with_widest;
 
-/// Lanes of the vector loops: one AVX-512 or four SSE registers.
+/// Lanes of the vector loops: one AVX-512, two AVX2 or four SSE registers.
 const LANES: usize = 16;
 
 /// Values per top-k screening block: scanned one by one only when their maximum beats the
@@ -46,18 +46,16 @@ pub fn summarize_row(logits: &[f32], k: usize) -> RowSummary {
 /// the lower id first), and returns the row's log-sum-exp. `top_ids` and `top_logits` have
 /// the same length, at most the row's.
 ///
-/// On x86-64 CPUs with AVX-512 the same code runs compiled for AVX-512 (chosen at run time):
-/// the 321 MB of lens logits of a GPT-2-small trace took 134 ms per core with the baseline
-/// SSE2 build of these loops, 54 ms with AVX-512.
+/// The same code runs compiled for the CPU's widest vectors ([`with_widest`]).
 pub fn summarize_row_into(logits: &[f32], top_ids: &mut [TokenId], top_logits: &mut [f32]) -> f32 {
     assert!(top_ids.len() == top_logits.len() && top_ids.len() <= logits.len());
-    with_avx512(
+    with_widest(
         #[inline(always)]
         || summarize_row_portable(logits, top_ids, top_logits),
     )
 }
 
-/// [`summarize_row_into`] for any CPU; inlined into the AVX-512 build.
+/// [`summarize_row_into`] for any CPU; inlined into each wide build.
 #[inline(always)]
 fn summarize_row_portable(logits: &[f32], top_ids: &mut [TokenId], top_logits: &mut [f32]) -> f32 {
     top_k_into(logits, top_ids, top_logits);

@@ -2,11 +2,10 @@
 //!
 //! Forward, Q, K and V of head `h` are their own products `x · W_Q[h] + b_Q[h]` (and so on),
 //! written straight into the trace's [head, rows, d_head] arrays by the thread that runs the
-//! head. One fused product `x · W_qkv`, with `W_Q`, `W_K`, `W_V` laid side by side in a
-//! [d_model, 3·n_heads·d_head] matrix, was slower end to end on the lesson model (0.90 against
-//! 0.83 ms per forward + lens): `W_qkv` had to be rebuilt on every pass (the parameters can
-//! change under us) and each head's columns copied out. Backward still uses `W_qkv` once, for
-//! the gradient of `x`.
+//! head. A fused product `x · W_qkv` ([d_model, 3·n_heads·d_head]) would have to rebuild
+//! `W_qkv` on every pass (the parameters can change under us) and copy each head's columns
+//! out, which costs more than it saves (README, "Measured design choices"). Backward still
+//! uses `W_qkv` once, for the gradient of `x`.
 
 use std::mem::MaybeUninit;
 
@@ -19,6 +18,7 @@ use super::linalg::{mat_mul, mat_mul_into, product};
 use super::ops::{causal_softmax_backward_in_place, copy_into, masked_softmax_in_place, rms_rstd};
 use super::parallel::{Split, affine};
 use super::params::AttentionParams;
+use super::raw::uninit::{Fresh, finish_view};
 use super::rotary::RopeTable;
 use super::scalar::{Scalar, c};
 
@@ -211,15 +211,15 @@ pub(crate) fn attention_forward<F: Scalar>(
     let score_len = if full_trace { n_pos } else { 0 };
     let result_rows = if full_trace { rows } else { 0 };
     let pre_rows = if rotated && full_trace { rows } else { 0 };
-    let mut q = Array3::<F>::uninit((n_heads, rows, d_head));
-    let mut q_pre = Array3::<F>::uninit((n_heads, pre_rows, d_head));
-    let mut k = Array3::<F>::uninit((n_kv, rows, d_head));
-    let mut k_pre = Array3::<F>::uninit((n_kv, pre_rows, d_head));
-    let mut v = Array3::<F>::uninit((n_kv, rows, d_head));
-    let mut scores = Array4::<F>::uninit((batch, n_heads, score_len, score_len));
-    let mut pattern = Array4::<F>::uninit((batch, n_heads, n_pos, n_pos));
-    let mut z = Array3::<F>::uninit((n_heads, rows, d_head));
-    let mut head_result = Array3::<F>::uninit((n_heads, result_rows, d_model));
+    let mut q = Fresh::new((n_heads, rows, d_head));
+    let mut q_pre = Fresh::new((n_heads, pre_rows, d_head));
+    let mut k = Fresh::new((n_kv, rows, d_head));
+    let mut k_pre = Fresh::new((n_kv, pre_rows, d_head));
+    let mut v = Fresh::new((n_kv, rows, d_head));
+    let mut scores = Fresh::new((batch, n_heads, score_len, score_len));
+    let mut pattern = Fresh::new((batch, n_heads, n_pos, n_pos));
+    let mut z = Fresh::new((n_heads, rows, d_head));
+    let mut head_result = Fresh::new((n_heads, result_rows, d_model));
 
     // Phase 1: keys and values of the kv heads `first ..` into `out`.
     let run_kv = |first: usize, mut out: KvOutputs<'_, F>| {
@@ -265,12 +265,11 @@ pub(crate) fn attention_forward<F: Scalar>(
     } else {
         run_kv(0, kv_outputs);
     }
-    #[allow(unsafe_code)]
-    // SAFETY: `run_kv` visited every kv head (all of them, or the two groups that tile the
+    // `run_kv` visited every kv head (all of them, or the two groups that tile the
     // head axis) and wrote its whole k and v blocks (`mat_mul_into`), and its k_pre block
     // when that has rows (it has rows only when the keys are rotated, and `project_head`
     // copies them before rotating).
-    let (k, v, k_pre) = unsafe { (k.assume_init(), v.assume_init(), k_pre.assume_init()) };
+    let (k, v, k_pre) = (k.finish(), v.finish(), k_pre.finish());
 
     // Phase 2: the query heads `first_head ..` into `out`, every array of each head in turn.
     let run_heads = |first_head: usize, mut out: HeadOutputs<'_, F>| {
@@ -312,11 +311,8 @@ pub(crate) fn attention_forward<F: Scalar>(
                 mat_mul_into(F::one(), &pattern_bh, &v_h.slice(seq), z_h.slice_mut(seq));
             }
             if full_trace {
-                let z_h = out.z.index_axis(Axis(0), local);
-                #[allow(unsafe_code)]
-                // SAFETY: the loop over sequences wrote every row of z_h (the sequences tile
-                // the rows).
-                let z_h = unsafe { z_h.assume_init() };
+                // The loop over sequences wrote every row of z_h (the sequences tile the rows).
+                let z_h = finish_view(out.z.index_axis_mut(Axis(0), local));
                 // head_result[h] = z[h] · W_O[h]: the head's own write into the stream.
                 mat_mul_into(
                     F::one(),
@@ -346,24 +342,21 @@ pub(crate) fn attention_forward<F: Scalar>(
     } else {
         run_heads(0, outputs);
     }
-    #[allow(unsafe_code)]
-    // SAFETY: `run_heads` visited every query head (all of them, or the two groups that
+    // `run_heads` visited every query head (all of them, or the two groups that
     // tile the head axis). For each head it wrote q whole (`mat_mul_into`) and q_pre when it
     // has rows (rotated queries, copied before rotating), and for every sequence `b` the
     // pattern block [b, head] (`mat_mul_into`), z's rows of sequence b (the sequences tile
     // the rows) and, with `full_trace`, the scores block [b, head]; with `full_trace` it
     // wrote the head's whole [rows, d_model] result block (without it the scores and results
     // are empty).
-    let (q, q_pre, scores, pattern, z, head_result) = unsafe {
-        (
-            q.assume_init(),
-            q_pre.assume_init(),
-            scores.assume_init(),
-            pattern.assume_init(),
-            z.assume_init(),
-            head_result.assume_init(),
-        )
-    };
+    let (q, q_pre, scores, pattern, z, head_result) = (
+        q.finish(),
+        q_pre.finish(),
+        scores.finish(),
+        pattern.finish(),
+        z.finish(),
+        head_result.finish(),
+    );
     let fused_out = (!full_trace).then(|| {
         // Σ_h z[h]·W_O[h] = [z₀ … z_H] · W_O, W_O seen as [head·d_head, d_model].
         let z_heads: Vec<ArrayView2<'_, F>> = z.outer_iter().collect();
@@ -428,7 +421,7 @@ pub(crate) fn attention_backward<F: Scalar>(
     // Per sequence and head: reverses `z = pattern·v`, the softmax and `scores = q·kᵀ·scale`,
     // writing dq, dk, dv into one [rows, 3·width] array laid out like the fused product.
     let scale = c::<F>(1.0 / (d_head as f64).sqrt());
-    let mut d_qkv = Array2::<F>::uninit((rows, 3 * width)); // written block by block below
+    let mut d_qkv = Fresh::new((rows, 3 * width)); // written block by block below
     let mut d_pattern = Array2::zeros((n_pos, n_pos)); // [query_pos, key_pos]
     for b in 0..batch {
         let seq_rows = b * n_pos..(b + 1) * n_pos;
@@ -442,22 +435,21 @@ pub(crate) fn attention_backward<F: Scalar>(
             let d_z_bh = d_z.slice(s![seq_rows.clone(), cols(0)]); // [query_pos, d_head]
             // z = P·v  →  dP = dz·vᵀ, dv = Pᵀ·dz.
             mat_mul(F::one(), &d_z_bh, &v_bh.t(), F::zero(), &mut d_pattern);
-            let d_v = d_qkv.slice_mut(s![seq_rows.clone(), cols(2)]);
+            let d_v = d_qkv.view_mut().slice_move(s![seq_rows.clone(), cols(2)]);
             mat_mul_into(F::one(), &pattern_bh.t(), &d_z_bh, d_v);
             // P = causal_softmax(S)  →  dS.
             causal_softmax_backward_in_place(pattern_bh, d_pattern.view_mut());
             // S = scale·q·kᵀ  →  dq = scale·dS·k, dk = scale·dSᵀ·q.
-            let d_q = d_qkv.slice_mut(s![seq_rows.clone(), cols(0)]);
+            let d_q = d_qkv.view_mut().slice_move(s![seq_rows.clone(), cols(0)]);
             mat_mul_into(scale, &d_pattern, &k_bh, d_q);
-            let d_k = d_qkv.slice_mut(s![seq_rows.clone(), cols(1)]);
+            let d_k = d_qkv.view_mut().slice_move(s![seq_rows.clone(), cols(1)]);
             mat_mul_into(scale, &d_pattern.t(), &q_bh, d_k);
         }
     }
-    #[allow(unsafe_code)]
-    // SAFETY: every element was written: the sequences `b` tile the rows, and for each
+    // Every element was written: the sequences `b` tile the rows, and for each
     // head the blocks cols(0), cols(1), cols(2) written by `mat_mul_into` tile that head's
     // columns of Q, K and V, so all heads together tile the 3·width columns.
-    let d_qkv = unsafe { d_qkv.assume_init() };
+    let d_qkv = d_qkv.finish();
 
     // Reverses `qkv = x·W_qkv + b_qkv`.
     let d_w_qkv = product(F::one(), &cache.x.t(), &d_qkv); // [d_model, 3·width]

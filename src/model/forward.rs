@@ -16,6 +16,7 @@ use super::ops::{
 };
 use super::parallel::{Split, affine, with_split};
 use super::params::{BlockParams, LayerNormParams, MlpParams, Params};
+use super::raw::uninit::Fresh;
 use super::rotary::RopeTable;
 use super::scalar::Scalar;
 use super::scalar::c;
@@ -569,7 +570,7 @@ fn sum_heads_plus_bias<F: Scalar>(head_result: &Array3<F>, b_o: &Array1<F>) -> A
         return head_result.sum_axis(Axis(0)) + b_o;
     };
     let block = rows * d_model;
-    let mut sum = Array2::<F>::uninit((rows, d_model));
+    let mut sum = Fresh::new((rows, d_model));
     let out = sum.as_slice_mut().expect("fresh arrays are contiguous");
     let mut total = vec![F::zero(); d_model]; // one row's running sum
     for (row, out_row) in out.chunks_exact_mut(d_model).enumerate() {
@@ -585,13 +586,10 @@ fn sum_heads_plus_bias<F: Scalar>(head_result: &Array3<F>, b_o: &Array1<F>) -> A
             out_value.write(t + b);
         }
     }
-    #[allow(unsafe_code)]
-    // SAFETY: the loops above wrote every element: `chunks_exact_mut(d_model)` covers the
+    // The loops above wrote every element: `chunks_exact_mut(d_model)` covers the
     // rows·d_model elements, and each chunk is written whole from `total` and `bias` (both
     // d_model long).
-    unsafe {
-        sum.assume_init()
-    }
+    sum.finish()
 }
 
 /// What [`mlp_forward`] computed.
@@ -709,7 +707,13 @@ mod tests {
         let second: Vec<TokenId> = (0..32).map(|i| (i * 11 % 40) as TokenId).collect();
         let sequences = [first.as_slice(), second.as_slice()];
         let single = forward_impl(&params, &sequences, &NoIntervention, true, false).unwrap();
-        let split = forward_impl(&params, &sequences, &NoIntervention, true, true).unwrap();
+        let (split, helper_jobs) = crate::model::parallel::with_two_threads(|| {
+            forward_impl(&params, &sequences, &NoIntervention, true, true).unwrap()
+        });
+        assert!(
+            helper_jobs > 0,
+            "the split pass ran jobs on the helper thread"
+        );
         let training = forward_for_training(&params, &sequences).unwrap();
         let tolerance = 1e-5;
         for (layer, (a, b)) in single.layers.iter().zip(&split.layers).enumerate() {

@@ -15,6 +15,7 @@ pub(crate) mod linalg;
 pub mod ops;
 pub mod parallel;
 pub mod params;
+pub(crate) mod raw;
 pub mod rotary;
 pub mod scalar;
 pub mod simd;

@@ -11,8 +11,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMu
 
 use super::config::{Activation, NormKind};
 use super::parallel::Split;
+use super::raw::uninit::{Fresh, finish_view};
 use super::scalar::{Scalar, c};
-use super::simd::with_avx512;
+use super::simd::with_widest;
 
 /// What LayerNorm computed for a batch of rows, kept for views and for backward.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +52,7 @@ pub fn rms_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> F {
 /// A row's mean and `1/√(var + eps)` (biased variance), the statistics LayerNorm uses.
 /// Sums run in eight interleaved partial sums, which the compiler turns into vector code
 /// (a plain running sum waits on every addition in turn). `x` [d]. Inlined, so that inside
-/// [`with_avx512`] it is compiled for AVX-512 too.
+/// [`with_widest`] it is compiled for AVX2 or AVX-512 too.
 #[inline(always)]
 pub fn mean_and_rstd<F: Scalar>(x: ArrayView1<'_, F>, eps: F) -> (F, F) {
     let n = c::<F>(x.len() as f64);
@@ -126,12 +127,9 @@ pub(crate) fn copy_into<'t, F: Scalar>(
                 }),
         }
     }
-    #[allow(unsafe_code)]
-    // SAFETY: the shapes are equal (asserted), and every row of `target` was written whole
-    // from the row of `source` of the same length.
-    unsafe {
-        target.assume_init()
-    }
+    // The shapes are equal (asserted), and every row of `target` was written whole from
+    // the row of `source` of the same length.
+    finish_view(target)
 }
 
 /// LayerNorm over the last axis, `(x − mean)/√(var + eps)·w + b` (biased variance), or
@@ -162,14 +160,14 @@ pub fn layer_norm_forward<F: Scalar>(
         w.len(),
         b.len()
     );
-    let mut mean = Array1::<F>::uninit(rows);
-    let mut rstd = Array1::<F>::uninit(rows);
-    let mut normalized = Array2::<F>::uninit((rows, d));
-    let mut out = Array2::<F>::uninit((rows, d));
+    let mut mean = Fresh::new(rows);
+    let mut rstd = Fresh::new(rows);
+    let mut normalized = Fresh::new((rows, d));
+    let mut out = Fresh::new((rows, d));
     let eps = c::<F>(eps);
     let (w, b) = (w.to_vec(), b.to_vec());
     let norm_rows = |x: ArrayView2<'_, F>, mut part: LayerNormRows<'_, F>| {
-        with_avx512(
+        with_widest(
             #[inline(always)]
             || {
                 for (row, x_row) in x.outer_iter().enumerate() {
@@ -202,17 +200,14 @@ pub fn layer_norm_forward<F: Scalar>(
     } else {
         norm_rows(x, whole);
     }
-    #[allow(unsafe_code)]
-    // SAFETY: `norm_rows` visited every row of `x` (all of them, or the two bands that tile
-    // them) and wrote that row's mean and rstd and, through `normalize_row`, every element
-    // of its `normalized` and `out` rows (x, w and b have d elements, asserted above).
-    unsafe {
-        LayerNormTrace {
-            mean: mean.assume_init(),
-            rstd: rstd.assume_init(),
-            normalized: normalized.assume_init(),
-            out: out.assume_init(),
-        }
+    // `norm_rows` visited every row of `x` (all of them, or the two bands that tile them)
+    // and wrote that row's mean and rstd and, through `normalize_row`, every element of its
+    // `normalized` and `out` rows (x, w and b have d elements, asserted above).
+    LayerNormTrace {
+        mean: mean.finish(),
+        rstd: rstd.finish(),
+        normalized: normalized.finish(),
+        out: out.finish(),
     }
 }
 
@@ -483,11 +478,11 @@ pub fn activation_forward<F: Scalar>(
     pre: &Array2<F>,
     split: Split<'_>,
 ) -> Array2<F> {
-    let mut post = Array2::<F>::uninit(pre.raw_dim());
+    let mut post = Fresh::new(pre.raw_dim());
     let out = post.as_slice_mut().expect("fresh arrays are contiguous");
     let input = pre.as_slice().expect("pre-activations are contiguous");
     let activate = |input: &[F], out: &mut [MaybeUninit<F>]| {
-        with_avx512(
+        with_widest(
             #[inline(always)]
             || activate_slice(activation, input, out),
         )
@@ -504,13 +499,10 @@ pub fn activation_forward<F: Scalar>(
     } else {
         activate(input, out);
     }
-    #[allow(unsafe_code)]
-    // SAFETY: `activate_slice` wrote every element of `post`: it writes all of its output
-    // slice (asserted to be as long as its input), and the slices passed to it are all of
-    // `post` or its two halves.
-    unsafe {
-        post.assume_init()
-    }
+    // `activate_slice` wrote every element of `post`: it writes all of its output slice
+    // (asserted to be as long as its input), and the slices passed to it are all of `post`
+    // or its two halves.
+    post.finish()
 }
 
 /// Writes `act(input[i])` into every `out[i]`.
@@ -542,7 +534,7 @@ pub fn activation_backward_in_place<F: Scalar>(
 ) {
     let input = pre.as_slice().expect("pre-activations are contiguous");
     let grad = d.as_slice_mut().expect("fresh arrays are contiguous");
-    with_avx512(
+    with_widest(
         #[inline(always)]
         || match activation {
             Activation::GeluNew => grad

@@ -1,11 +1,9 @@
 //! Splitting one forward pass over two threads.
 //!
-//! The explorer traces one prompt at a time: 64 rows through matrices of 128–512 columns in
-//! the lesson model, some 40 products of 5–90 µs each. At that grain, handing work to a
-//! sleeping thread costs more than it saves: waking a thread in this VM takes ~100 µs, which
-//! is why matrixmultiply's own threading and rayon's `join` made a 64×128×512 product slower
-//! (85 µs alone, 230 µs split through rayon). A [`Team`] instead keeps one helper thread
-//! spinning for the length of one pass and hands it half of each large step (51 µs split);
+//! The explorer traces one prompt at a time: a few dozen products of microseconds each. At
+//! that grain, waking a sleeping thread per product costs more than it saves (matrixmultiply's
+//! own threading and rayon's `join` both made such products slower), so a [`Team`] keeps one
+//! helper thread spinning for the length of one pass and hands it half of each large step;
 //! every product itself runs on one thread ([`super::linalg::mat_mul`]).
 //!
 //! What is split: a product `x·w (+ bias)` into two bands of rows, or of columns for large
@@ -21,13 +19,13 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 use super::linalg::mat_mul_into;
+pub use super::raw::team::Team;
+use super::raw::uninit::Fresh;
 use super::scalar::Scalar;
 
 /// Whether (and with whom) a forward pass splits its work.
@@ -85,10 +83,16 @@ impl Split<'_> {
 ///
 /// The team is the process's shared one ([`shared_team`]): its helper thread is started once
 /// and parks between passes, so a pass costs a wake-up (the caller does not wait for it: it
-/// runs both halves itself until the helper shows up) instead of a thread start (~35 µs
-/// here). When another thread is using the shared team, this pass gets a helper of its own
+/// runs both halves itself until the helper shows up) instead of a thread start. When
+/// another thread is using the shared team, this pass gets a helper of its own
 /// for its duration.
 pub fn with_split<R>(threads_wanted: bool, work: impl FnOnce(Split<'_>) -> R) -> R {
+    #[cfg(test)]
+    if threads_wanted && forced::is_on() {
+        let (out, helper_jobs) = with_own_team(true, work);
+        forced::add(helper_jobs);
+        return out;
+    }
     if !threads_wanted || cores() < 2 || rayon::current_thread_index().is_some() {
         return work(Split::None);
     }
@@ -97,20 +101,56 @@ pub fn with_split<R>(threads_wanted: bool, work: impl FnOnce(Split<'_>) -> R) ->
     {
         return work(Split::Team(shared.team));
     }
-    let team = Team::new(true);
-    std::thread::scope(|scope| {
+    with_own_team(false, work).0
+}
+
+/// Runs `work` with a team whose helper lives for this call (every job handed to the helper
+/// when `hand_over`); returns what `work` returned and how many jobs the helper ran.
+fn with_own_team<R>(hand_over: bool, work: impl FnOnce(Split<'_>) -> R) -> (R, usize) {
+    let team = Team::new(true, hand_over);
+    let out = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(HELPER_NAME.into())
             .spawn_scoped(scope, || team.serve())
             .expect("a thread can be started");
         let out = catch_unwind(AssertUnwindSafe(|| work(Split::Team(&team))));
-        team.state.store(EXIT, Ordering::Release);
+        team.exit();
         match out {
             Ok(out) => out,
             Err(panic) => resume_unwind(panic),
         }
-    })
+    });
+    (out, team.helper_jobs())
 }
+
+/// Tests: every `with_split(true, …)` on this thread gets a team whose helper runs every
+/// job, also on one core, and the jobs it ran are counted ([`with_two_threads`]).
+#[cfg(test)]
+mod forced {
+    use std::cell::Cell;
+
+    thread_local! {
+        static JOBS: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    pub(super) fn is_on() -> bool {
+        JOBS.get().is_some()
+    }
+
+    pub(super) fn add(jobs: usize) {
+        JOBS.set(JOBS.get().map(|total| total + jobs));
+    }
+
+    /// Runs `work` with two threads forced; returns its result and the helper's job count.
+    pub(crate) fn with_two_threads<R>(work: impl FnOnce() -> R) -> (R, usize) {
+        let outer = JOBS.replace(Some(0));
+        let out = work();
+        let jobs = JOBS.replace(outer).unwrap_or(0);
+        (out, jobs)
+    }
+}
+#[cfg(test)]
+pub(crate) use forced::with_two_threads;
 
 /// The process's shared team: one helper thread, started on first use, that serves one pass
 /// at a time.
@@ -131,7 +171,7 @@ impl SharedTeam {
         self.in_use
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()?;
-        self.team.in_pass.store(true, Ordering::Release);
+        self.team.set_in_pass(true);
         self.helper.unpark();
         Some(Pass(self))
     }
@@ -139,7 +179,7 @@ impl SharedTeam {
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
-        self.0.team.in_pass.store(false, Ordering::Release);
+        self.0.team.set_in_pass(false);
         self.0.in_use.store(false, Ordering::Release);
     }
 }
@@ -150,7 +190,7 @@ fn shared_team() -> Option<&'static SharedTeam> {
     SHARED
         .get_or_init(|| {
             // Lives as long as the process, like its thread.
-            let team: &'static Team = Box::leak(Box::new(Team::new(false)));
+            let team: &'static Team = Box::leak(Box::new(Team::new(false, false)));
             let helper = std::thread::Builder::new()
                 .name(HELPER_NAME.into())
                 .spawn(move || team.serve())
@@ -171,197 +211,8 @@ pub fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Job states of a [`Team`].
-const IDLE: u8 = 0;
-const POSTED: u8 = 1;
-const TAKEN: u8 = 2;
-const DONE: u8 = 3;
-const EXIT: u8 = 4;
-
-/// A helper thread that spins waiting for one job at a time (see the module header).
-pub struct Team {
-    state: AtomicU8,
-    /// Whether a pass is running: between passes the helper parks after [`LINGER`].
-    in_pass: AtomicBool,
-    /// Whether a [`Team::join`] is under way: a join called meanwhile (from inside one of its
-    /// jobs, or from another thread) runs both jobs inline instead of posting over it.
-    joining: AtomicBool,
-    /// The posted job, as a type-erased pointer to a closure on the poster's stack.
-    job: Mutex<Option<ErasedJob>>,
-    /// A panic of the helper's job, handed back to the poster.
-    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
-}
-
-/// A `&mut Option<B>` closure slot on the posting thread's stack, and the function that
-/// takes the closure out and calls it.
-struct ErasedJob {
-    slot: *mut (),
-    call: unsafe fn(*mut ()),
-}
-
-// SAFETY: the pointer is only dereferenced by `Team::serve` while the posting thread is
-// blocked in `Team::join` waiting for it (see there), and `B: Send` is required of the job.
-#[allow(unsafe_code)]
-unsafe impl Send for ErasedJob {}
-
-/// Calls the `Option<B>` closure behind `slot` once.
-///
-/// # Safety
-/// `slot` must point to a live `Option<B>` that no other thread touches during the call.
-#[allow(unsafe_code)]
-unsafe fn call_erased<B: FnOnce()>(slot: *mut ()) {
-    // SAFETY: guaranteed by the caller (`Team::join` keeps the slot alive and untouched).
-    let job = unsafe { &mut *slot.cast::<Option<B>>() };
-    if let Some(job) = job.take() {
-        job();
-    }
-}
-
-/// How long an idle helper keeps spinning after a pass, so that the next pass (the lens
-/// right after the forward pass, a slider's next position) finds it awake.
-const LINGER: Duration = Duration::from_millis(2);
-
-/// Spins this many times before yielding the core while waiting.
-const SPINS_BEFORE_YIELD: u32 = 1 << 12;
-
-fn wait_while(mut busy: impl FnMut() -> bool) {
-    let mut spins = 0u32;
-    while busy() {
-        if spins < SPINS_BEFORE_YIELD {
-            std::hint::spin_loop();
-            spins += 1;
-        } else {
-            std::thread::yield_now();
-        }
-    }
-}
-
-impl Team {
-    /// A team whose helper parks between passes unless `always_in_pass` (a helper that
-    /// lives for one pass only).
-    fn new(always_in_pass: bool) -> Self {
-        Team {
-            state: AtomicU8::new(IDLE),
-            in_pass: AtomicBool::new(always_in_pass),
-            joining: AtomicBool::new(false),
-            job: Mutex::new(None),
-            panic: Mutex::new(None),
-        }
-    }
-
-    /// The helper thread's loop: take posted jobs until told to exit. Out of a pass, it
-    /// parks once it has been idle for [`LINGER`] (a pass wakes it).
-    fn serve(&self) {
-        loop {
-            let mut idle_since: Option<Instant> = None;
-            let mut checks = 0u32;
-            wait_while(|| {
-                let state = self.state.load(Ordering::Acquire);
-                if state == POSTED || state == EXIT {
-                    return false;
-                }
-                checks = checks.wrapping_add(1);
-                if self.in_pass.load(Ordering::Acquire) {
-                    idle_since = None;
-                } else if checks.is_multiple_of(1024) // the clock costs more than a check
-                    && idle_since.get_or_insert_with(Instant::now).elapsed() > LINGER
-                {
-                    std::thread::park();
-                    idle_since = None;
-                }
-                true
-            });
-            if self.state.load(Ordering::Acquire) == EXIT {
-                return;
-            }
-            if self
-                .state
-                .compare_exchange(POSTED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                continue; // the poster took its job back
-            }
-            let job = self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(job) = job {
-                #[allow(unsafe_code)]
-                // SAFETY: the poster is blocked in `join` until it sees DONE, keeping the
-                // slot alive, and it no longer touches the slot once the job is TAKEN.
-                let result = catch_unwind(AssertUnwindSafe(|| unsafe { (job.call)(job.slot) }));
-                if let Err(panic) = result {
-                    *self.panic.lock().unwrap_or_else(|e| e.into_inner()) = Some(panic);
-                }
-            }
-            self.state.store(DONE, Ordering::Release);
-        }
-    }
-
-    /// Runs `first` here and `second` on the helper thread (or here too, if the helper has
-    /// not taken it by the time `first` is done); returns when both have finished. A panic in
-    /// either is resumed here after both are finished.
-    ///
-    /// The team has one job slot, so a join called while another is under way (nested inside
-    /// `first` or `second`, or from a second thread) runs both its jobs inline, one after the
-    /// other, on the thread that called it.
-    pub fn join<A, B>(&self, first: A, second: B)
-    where
-        A: FnOnce() + Send,
-        B: FnOnce() + Send,
-    {
-        let Some(_joining) = JoinGuard::take(&self.joining) else {
-            first();
-            second();
-            return;
-        };
-        let mut slot = Some(second);
-        *self.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(ErasedJob {
-            slot: (&raw mut slot).cast(),
-            call: call_erased::<B>,
-        });
-        self.state.store(POSTED, Ordering::Release);
-        let first_result = catch_unwind(AssertUnwindSafe(first));
-        let taken_back = self
-            .state
-            .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if taken_back {
-            self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(second) = slot.take() {
-                second();
-            }
-        } else {
-            // The helper has the job: `slot` must stay alive until it reports DONE.
-            wait_while(|| self.state.load(Ordering::Acquire) != DONE);
-            self.state.store(IDLE, Ordering::Release);
-            if let Some(panic) = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                resume_unwind(panic);
-            }
-        }
-        if let Err(panic) = first_result {
-            resume_unwind(panic);
-        }
-    }
-}
-
 /// The helper thread's name.
 const HELPER_NAME: &str = "forward-helper";
-
-/// Holds a team's `joining` flag for one join; clears it when dropped (also on a panic).
-struct JoinGuard<'a>(&'a AtomicBool);
-
-impl<'a> JoinGuard<'a> {
-    /// Sets `flag`, or `None` when a join already holds it.
-    fn take(flag: &'a AtomicBool) -> Option<Self> {
-        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Self(flag))
-    }
-}
-
-impl Drop for JoinGuard<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
 
 /// `x·w + bias` as a new array: x [m, k], w [k, n], bias [n] (`None`: no bias) → [m, n].
 /// Split as [`split_product`] says; each thread adds the bias to its own band right after
@@ -372,13 +223,9 @@ pub(crate) fn affine<F: Scalar>(
     w: &ArrayView2<'_, F>,
     bias: Option<ArrayView1<'_, F>>,
 ) -> Array2<F> {
-    let mut out = Array2::<F>::uninit((x.nrows(), w.ncols()));
+    let mut out = Fresh::new((x.nrows(), w.ncols()));
     affine_into(split, x, w, bias, out.view_mut());
-    #[allow(unsafe_code)]
-    // SAFETY: `affine_into` wrote every element of `out`.
-    unsafe {
-        out.assume_init()
-    }
+    out.finish()
 }
 
 /// [`affine`] into `out` [m, n], which need not be initialised: every element is written.
@@ -450,7 +297,7 @@ mod tests {
     fn affine_equals_the_plain_product_plus_bias_for_every_split() {
         // 9 rows against weights of 256 × 4100 (≥ COLUMN_SPLIT_MIN_WEIGHTS): split by columns;
         // 300 rows against 256 × 50: split by rows; 3 rows: not split.
-        for (rows, depth, columns) in [(9, 256, 4100), (300, 256, 50), (3, 8, 5)] {
+        for (rows, depth, columns, splits) in [(9, 256, 4100, 1), (300, 256, 50, 1), (3, 8, 5, 0)] {
             let x = Array2::from_shape_fn((rows, depth), |(i, j)| {
                 ((i * 7 + j * 3) % 17) as f32 * 0.1 - 0.8
             });
@@ -461,9 +308,15 @@ mod tests {
             let mut plain = Array2::zeros((rows, columns));
             mat_mul(1.0, &x, &w, 0.0, &mut plain);
             plain += &bias;
-            let got = with_split(true, |split| {
-                affine(split, &x.view(), &w.view(), Some(bias.view()))
+            let (got, helper_jobs) = with_two_threads(|| {
+                with_split(true, |split| {
+                    affine(split, &x.view(), &w.view(), Some(bias.view()))
+                })
             });
+            assert_eq!(
+                helper_jobs, splits,
+                "{rows}×{depth}×{columns}: bands on the helper"
+            );
             let scale = plain.fold(0.0f32, |m, v| m.max(v.abs()));
             let diff = (&plain - &got).fold(0.0f32, |m, v| m.max(v.abs()));
             assert!(
@@ -474,54 +327,6 @@ mod tests {
     }
 
     #[test]
-    fn a_team_runs_both_jobs_many_times_and_hands_back_panics() {
-        with_split(true, |split| {
-            for round in 0..2000usize {
-                let (mut left, mut right) = (0usize, 0usize);
-                split.join(|| left = round, || right = round * 2);
-                assert_eq!((left, right), (round, round * 2));
-            }
-            let caught = catch_unwind(AssertUnwindSafe(|| {
-                split.join(|| (), || panic!("the second job fails"))
-            }));
-            assert!(caught.is_err(), "the helper's panic reaches the caller");
-            let (mut left, mut right) = (0, 0);
-            split.join(|| left = 1, || right = 2);
-            assert_eq!((left, right), (1, 2), "the team still works after a panic");
-        });
-    }
-
-    #[test]
-    fn a_join_nested_in_either_job_runs_inline_and_returns() {
-        // A team of its own (not `with_split`, which runs unsplit on one core), so the
-        // posting path is the one tested; on a deadlock the channel times out.
-        let (done, finished) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let team = Team::new(true);
-            let sums = std::thread::scope(|scope| {
-                scope.spawn(|| team.serve());
-                let mut sums = Vec::new();
-                for round in 0..200usize {
-                    let (mut a, mut b, mut c, mut d) = (0, 0, 0, 0);
-                    team.join(
-                        || team.join(|| a = round, || b = round + 1),
-                        || team.join(|| c = round + 2, || d = round + 3),
-                    );
-                    sums.push(a + b + c + d);
-                }
-                team.state.store(EXIT, Ordering::Release);
-                sums
-            });
-            done.send(sums).ok();
-        });
-        let sums = finished
-            .recv_timeout(Duration::from_secs(20))
-            .expect("nested joins return instead of waiting on each other");
-        let expected: Vec<usize> = (0..200).map(|round| 4 * round + 6).collect();
-        assert_eq!(sums, expected);
-    }
-
-    #[test]
     fn the_split_forward_pass_equals_the_one_on_one_thread() {
         use crate::model::forward::forward_for_training;
         use crate::model::{InitOptions, ModelConfig, Params, forward};
@@ -529,7 +334,13 @@ mod tests {
         let config = ModelConfig::lesson(65);
         let params = Params::<f32>::init(&config, InitOptions::default()).unwrap();
         let tokens: Vec<u32> = (0..64).map(|i| (i * 7 + 3) % 65).collect();
-        let split = forward(&params, &tokens).unwrap();
+        let (split, helper_jobs) = with_two_threads(|| forward(&params, &tokens).unwrap());
+        // Per layer at least the two norms, the two attention phases and the MLP's two
+        // products and its activation went to the helper.
+        assert!(
+            helper_jobs >= 7 * config.n_layers,
+            "{helper_jobs} jobs ran on the helper"
+        );
         let single = forward_for_training(&params, &[&tokens]).unwrap();
         let close = |a: ndarray::ArrayViewD<'_, f32>, b: ndarray::ArrayViewD<'_, f32>, what| {
             let scale = a.fold(0.0f32, |m, x| m.max(x.abs())).max(1.0);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::export::ExportFormat;
-use super::generate::{GenerateOptions, next_token};
+use super::generate::{GenerateBlocked, GenerateOptions, next_token};
 use super::jobs::FilePurpose;
 use super::prompt::append_token;
 use super::settings::{LensColour, ViewKind};
@@ -168,18 +168,16 @@ impl AppState {
     }
 
     /// Whether "Generate" can append a token now, or why not.
-    pub fn can_generate(&self) -> Result<(), String> {
+    pub fn can_generate(&self) -> Result<(), GenerateBlocked> {
         if !self.model.tokenizer.accepts_text() && self.prompt.ids.is_empty() {
-            return Err("type at least one token id first".into());
+            return Err(GenerateBlocked::NoIds);
         }
-        if self.prompt.ids.len() >= self.model.params.config.n_ctx {
-            return Err(format!(
-                "the context is full ({})",
-                super::plural::count(self.model.params.config.n_ctx, "token", "tokens")
-            ));
+        let n_ctx = self.model.params.config.n_ctx;
+        if self.prompt.ids.len() >= n_ctx {
+            return Err(GenerateBlocked::ContextFull(n_ctx));
         }
         if !self.analysis_is_current() {
-            return Err("the model is still running on the prompt".into());
+            return Err(GenerateBlocked::Running);
         }
         Ok(())
     }
@@ -201,5 +199,36 @@ impl AppState {
             self.retokenize();
             self.selection.token = self.prompt.ids.len().saturating_sub(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::state::Settings;
+
+    #[test]
+    fn generating_is_refused_with_the_reason_the_prompt_bar_shows() {
+        let model = models::default_model();
+        let n_ctx = model.params.config.n_ctx;
+        let settings = |prompt: String| Settings {
+            prompt,
+            ..Settings::default()
+        };
+        // Before its trace is ready the prompt cannot grow.
+        let state = AppState::new(model.clone(), settings("to be".into()), Arc::new(|| ()));
+        assert_eq!(state.can_generate(), Err(GenerateBlocked::Running));
+        // A prompt as long as the context is full, whatever the trace.
+        let state = AppState::new(model, settings("a".repeat(n_ctx)), Arc::new(|| ()));
+        assert_eq!(
+            state.can_generate(),
+            Err(GenerateBlocked::ContextFull(n_ctx))
+        );
+        assert_eq!(
+            GenerateBlocked::ContextFull(n_ctx).to_string(),
+            format!("the context is full ({n_ctx} tokens)")
+        );
     }
 }

@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::TokenId;
 
+/// Why "Generate" cannot append a token now. The prompt bar decides from it (the button is
+/// disabled, and the reason is its tooltip); a model without a tokenizer asks for ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GenerateBlocked {
+    /// A model that takes token ids, with none typed yet.
+    #[error("type at least one token id first")]
+    NoIds,
+    /// The prompt fills the model's context of this many tokens.
+    #[error("the context is full ({})", super::plural::count(*.0, "token", "tokens"))]
+    ContextFull(usize),
+    /// The trace of the current prompt is not ready yet.
+    #[error("the model is still running on the prompt")]
+    Running,
+}
+
 /// How the next token is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

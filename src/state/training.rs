@@ -19,6 +19,7 @@ use crate::model::tokenizer::Tokenizer;
 use crate::model::{ModelConfig, Params};
 use crate::train::compare::{ComparePoint, CompareWorker};
 use crate::train::data::{BatchSource, TextCorpus, TextLevel};
+use crate::train::defaults;
 use crate::train::tasks::task_source;
 use crate::train::timeline::Timeline;
 use crate::train::worker::{Evaluation, StepPoint};
@@ -98,6 +99,7 @@ impl Default for TrainingSetup {
     /// The induction task on the attention-only preset, with the settings of the shipped
     /// `models/induction.safetensors` (see models/README.md): the induction heads form
     /// between steps 3,000 and 4,000, visibly, in the attention view and the head scores.
+    /// That recipe's length, learning rate and batch differ from the shared [`defaults`].
     fn default() -> Self {
         Self {
             preset: "induction".into(),
@@ -105,8 +107,8 @@ impl Default for TrainingSetup {
             steps: 5000,
             lr: 3e-3,
             batch: 32,
-            seq: 64,
-            seed: 0,
+            seq: defaults::SEQ,
+            seed: defaults::SEED,
             residual: None,
             compare_residual: false,
         }
@@ -115,8 +117,8 @@ impl Default for TrainingSetup {
 
 impl TrainingSetup {
     /// The setup a lesson step asks for; what it leaves out is the `train` command's
-    /// defaults (batch 16 × 64 tokens, learning rate 1e-3, 1,000 steps), so a lesson's
-    /// numbers measured with the command line come out the same here.
+    /// [`defaults`], so a lesson's numbers measured with the command line come out the same
+    /// here.
     pub fn from_lesson(run: &TrainingRun) -> Self {
         let data = run
             .data
@@ -125,12 +127,12 @@ impl TrainingSetup {
             .unwrap_or(DataChoice::Shakespeare);
         Self {
             preset: run.preset.clone(),
-            seq: run.seq.unwrap_or(64),
+            seq: run.seq.unwrap_or(defaults::SEQ),
             data,
-            steps: run.steps.map_or(1000, |s| s as usize),
-            lr: run.lr.unwrap_or(1e-3),
-            batch: run.batch.unwrap_or(16),
-            seed: run.seed.unwrap_or(0),
+            steps: run.steps.map_or(defaults::STEPS, |s| s as usize),
+            lr: run.lr.unwrap_or(defaults::LR),
+            batch: run.batch.unwrap_or(defaults::BATCH),
+            seed: run.seed.unwrap_or(defaults::SEED),
             residual: run.residual,
             compare_residual: run.compare_residual,
         }
@@ -167,9 +169,9 @@ impl TrainingSetup {
         Ok(config)
     }
 
-    /// Optimizer and schedule as the `train` command's defaults: 100 warm-up steps, cosine
-    /// decay to the last step, AdamW with weight decay 0.1 and clipping at 1; validation
-    /// about ten times per run (it does not change the training).
+    /// Optimizer and schedule as the `train` command's [`defaults`] (warm-up, cosine decay to
+    /// the last step, AdamW's weight decay and clipping); validation about ten times per run
+    /// (it does not change the training).
     pub fn options(&self) -> TrainOptions {
         let mut options = TrainOptions::new(self.steps);
         options.batch = self.batch;
@@ -584,16 +586,26 @@ mod tests {
         let setup = TrainingSetup::from_lesson(&run);
         assert_eq!(setup.preset, "deep");
         assert_eq!(setup.data, DataChoice::Shakespeare);
-        assert_eq!((setup.steps, setup.batch, setup.seq), (300, 16, 64));
-        assert_eq!(setup.lr, 1e-3);
+        assert_eq!(
+            (setup.steps, setup.batch, setup.seq),
+            (300, defaults::BATCH, defaults::SEQ)
+        );
+        assert_eq!(setup.lr, defaults::LR);
         assert!(setup.compare_residual);
         assert_eq!(
             DataChoice::parse("task:copy"),
             Some(DataChoice::Task("copy".into()))
         );
         assert_eq!(DataChoice::parse("nonsense"), None);
+        // The same run as `train --steps 300` with every other option left out, but for how
+        // often the validation loss is measured.
         let options = setup.options();
-        assert_eq!(options.schedule.warmup, 100);
+        let command = crate::train::TrainOptions {
+            eval_every: options.eval_every,
+            ..crate::train::TrainOptions::new(300)
+        };
+        assert_eq!(options, command);
+        assert_eq!(options.schedule.warmup, defaults::WARMUP);
         assert_eq!(options.schedule.cosine_until, Some(300));
     }
 }

@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use crate::model::scalar::c;
-use crate::model::simd::with_avx512;
+use crate::model::simd::with_widest;
 use crate::model::{Params, Scalar};
 
 /// AdamW's hyper-parameters.
@@ -26,14 +26,15 @@ pub struct AdamWConfig {
 }
 
 impl Default for AdamWConfig {
-    /// nanoGPT's Shakespeare settings: β = (0.9, 0.99), eps 1e-8, weight decay 0.1, clip 1.0.
+    /// nanoGPT's Shakespeare settings: β = (0.9, 0.99), eps 1e-8, and the weight decay and
+    /// clipping of [`super::defaults`].
     fn default() -> Self {
         Self {
             beta1: 0.9,
             beta2: 0.99,
             eps: 1e-8,
-            weight_decay: 0.1,
-            grad_clip: Some(1.0),
+            weight_decay: super::defaults::WEIGHT_DECAY,
+            grad_clip: Some(super::defaults::GRAD_CLIP),
         }
     }
 }
@@ -172,7 +173,7 @@ impl<F: Scalar> AdamW<F> {
                 &mut self.second_moment[index],
             );
             let update_all = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
-                with_avx512(
+                with_widest(
                     #[inline(always)]
                     || p.iter_mut().zip(g).zip(m).zip(v).for_each(update),
                 )

@@ -7,6 +7,7 @@
 pub mod adamw;
 pub mod compare;
 pub mod data;
+pub mod defaults;
 pub mod presets;
 pub mod step;
 pub mod tasks;

@@ -15,6 +15,9 @@ use crate::model::forward::forward_for_training;
 use crate::model::ops::cross_entropy_backward;
 use crate::model::{InputError, Params, Scalar};
 
+/// Keeps freed memory in the process (glibc's `mallopt`; see there why).
+pub use crate::model::raw::keep_freed_memory;
+
 /// Gradient norms of one block's two sublayers.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LayerGradNorms {
@@ -59,25 +62,6 @@ pub enum TrainError {
     /// No position of the batch has a target.
     #[error("the batch has no scored positions")]
     NoTargets,
-}
-
-/// Tells glibc's allocator to keep freed memory: no `mmap` for blocks under 32 MB and no
-/// trimming of the heap. A training step allocates and frees the same activations every
-/// time; returning them to the OS made the kernel fault in and zero fresh pages each step
-/// (13 % of a `bench train` profile, ~9 ms of system time per step); a trace in the explorer
-/// does the same at a smaller scale. Process-wide, once: `train_step` and `cli::main` call it.
-pub fn keep_freed_memory() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        #[allow(unsafe_code)]
-        // SAFETY: `mallopt` only changes allocator parameters; glibc serialises it with its
-        // own lock, so calling it while other threads allocate is allowed.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-        }
-    });
 }
 
 /// Contiguous groups of sequences, one per rayon thread (at most one per sequence).

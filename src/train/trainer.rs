@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 
 use super::adamw::{AdamW, AdamWConfig, LrSchedule};
 use super::data::{Batch, BatchSource};
+use super::defaults;
 use super::step::{StepStats, TrainError, evaluate, train_step};
 use crate::model::Params;
 
@@ -32,21 +33,21 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
-    /// The lesson defaults: batch 16 × 64 tokens, lr 1e-3 with 100 warm-up steps then cosine
-    /// decay, weight decay 0.1, clip 1.0, validation every 250 steps.
+    /// The [`defaults`] for a run of `steps` updates: warm-up then cosine decay to the last
+    /// step.
     pub fn new(steps: usize) -> Self {
         Self {
             steps,
-            batch: 16,
-            seq: 64,
+            batch: defaults::BATCH,
+            seq: defaults::SEQ,
             schedule: LrSchedule {
-                lr: 1e-3,
-                warmup: 100,
+                lr: defaults::LR,
+                warmup: defaults::WARMUP,
                 cosine_until: Some(steps),
             },
             adamw: AdamWConfig::default(),
-            seed: 0,
-            eval_every: 250,
+            seed: defaults::SEED,
+            eval_every: defaults::EVAL_EVERY,
         }
     }
 }

@@ -1,0 +1,35 @@
+//! The crate's only `unsafe` code, each piece behind a safe API whose invariant is checked
+//! where it is used and tested beside it. Everywhere else `unsafe_code` is denied (Cargo.toml),
+//! and `tests/unsafe_confined.rs` fails if `unsafe`, or a way to make uninitialised memory,
+//! appears outside this folder.
+//!
+//! - [`uninit`]: arrays written once without zero-filling first (checked in debug builds).
+//! - [`gemm`]: the `gemm` crate's raw-pointer product, with shapes checked.
+//! - [`team`]: a closure on the caller's stack handed to a helper thread.
+//! - [`cpu`]: functions compiled for AVX2 / AVX-512, called once the CPU is known to have them.
+//! - [`keep_freed_memory`]: glibc's `mallopt`.
+
+#![allow(unsafe_code)]
+
+pub(crate) mod cpu;
+pub(crate) mod gemm;
+pub(crate) mod team;
+pub(crate) mod uninit;
+
+/// Tells glibc's allocator to keep freed memory: no `mmap` for blocks under 32 MB and no
+/// trimming of the heap. A training step allocates and frees the same activations every
+/// time; returning them to the OS made the kernel fault in and zero fresh pages each step;
+/// a trace in the explorer does the same at a smaller scale. Process-wide, once:
+/// `train_step` and `cli::main` call it (through `train::step::keep_freed_memory`).
+pub fn keep_freed_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `mallopt` only changes allocator parameters; glibc serialises it with its
+        // own lock, so calling it while other threads allocate is allowed.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        }
+    });
+}
