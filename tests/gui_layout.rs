@@ -9,25 +9,12 @@ mod gui_support;
 use egui::Rect;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
+use gui_support::layout::{assert_pairwise_apart, labelled_widgets};
 use gui_support::{app_sized, gpt2_tiny, settle};
 use residual_explorer::app::ExplorerApp;
 use residual_explorer::i18n::Language;
 use residual_explorer::state::{Command, LessonCommand, ViewKind};
-
-/// Roles of widgets a student reads or clicks (containers are left out: they hold others).
-const LEAVES: [Role; 10] = [
-    Role::Button,
-    Role::CheckBox,
-    Role::RadioButton,
-    Role::Label,
-    Role::Slider,
-    Role::SpinButton,
-    Role::TextInput,
-    Role::MultilineTextInput,
-    Role::ComboBox,
-    Role::Link,
-];
 
 /// Every labelled widget of the bars above the view (top bar, notice, prompt, stage, tabs),
 /// with its label and rectangle. (The interventions bar below is left out: a view's content
@@ -37,33 +24,18 @@ fn bar_widgets(harness: &Harness<'static, ExplorerApp>, language: Language) -> V
         .get_by_role_and_label(Role::Button, ViewKind::Residual.title(language))
         .rect()
         .bottom();
-    harness
-        .query_all(By::new().predicate(|node| LEAVES.contains(&node.role())))
-        .filter_map(|node| {
-            let node_ak = node.accesskit_node();
-            let label = node_ak.label().or_else(|| node_ak.value())?;
-            let rect = node.rect();
-            let in_bars = rect.bottom() <= tabs_bottom + 0.5;
-            (!label.is_empty() && rect.area() > 0.0 && in_bars).then_some((label, rect))
-        })
-        .collect()
+    labelled_widgets(harness, |rect| rect.bottom() <= tabs_bottom + 0.5)
 }
 
 /// Panics with the first two widgets drawn over each other, and any widget outside `window`.
 fn assert_no_overlap(widgets: &[(String, Rect)], window: Rect, what: &str) {
-    for (i, (a, ra)) in widgets.iter().enumerate() {
+    for (a, ra) in widgets {
         assert!(
             window.expand(0.5).contains_rect(*ra),
             "{what}: {a:?} at {ra:?} is outside the window {window:?}"
         );
-        for (b, rb) in &widgets[i + 1..] {
-            let overlap = ra.intersect(*rb);
-            assert!(
-                !overlap.is_positive() || overlap.area() < 1.0,
-                "{what}: {a:?} at {ra:?} and {b:?} at {rb:?} overlap"
-            );
-        }
     }
+    assert_pairwise_apart(widgets, what);
 }
 
 /// Opens the Hugging Face fixture (a long path and an "Opened …" notice in the top bar) in a

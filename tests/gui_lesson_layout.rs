@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use egui::Rect;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
+use gui_support::layout::{assert_pairwise_apart, labelled_widgets};
 use gui_support::{app_sized, settle};
 use residual_explorer::app::ExplorerApp;
 use residual_explorer::state::training_run::TrainingCommand;
@@ -35,25 +36,7 @@ fn run_until(
 
 /// Labelled widgets (buttons, labels, sliders, …) with their rectangles.
 fn widgets(harness: &Harness<'static, ExplorerApp>) -> Vec<(String, Rect)> {
-    const LEAVES: [Role; 8] = [
-        Role::Button,
-        Role::CheckBox,
-        Role::Label,
-        Role::Slider,
-        Role::SpinButton,
-        Role::TextInput,
-        Role::ComboBox,
-        Role::Link,
-    ];
-    harness
-        .query_all(By::new().predicate(|node| LEAVES.contains(&node.role())))
-        .filter_map(|node| {
-            let node_ak = node.accesskit_node();
-            let label = node_ak.label().or_else(|| node_ak.value())?;
-            let rect = node.rect();
-            (!label.is_empty() && rect.area() > 0.0).then_some((label, rect))
-        })
-        .collect()
+    labelled_widgets(harness, |_| true)
 }
 
 fn side_by_side_fits(size: egui::Vec2) {
@@ -113,19 +96,14 @@ fn side_by_side_fits(size: egui::Vec2) {
         .filter(|(_, r)| r.left() < panel_left)
         .collect();
     assert!(in_view.len() > 4, "{what}: the views' widgets: {in_view:?}");
-    for (i, (a, ra)) in in_view.iter().enumerate() {
+    for (a, ra) in &in_view {
         assert!(
             ra.right() <= panel_left + 0.5,
             "{what}: {a:?} at {ra:?} runs under the lesson panel (left edge {panel_left})"
         );
-        for (b, rb) in &in_view[i + 1..] {
-            let overlap = ra.intersect(*rb);
-            assert!(
-                !overlap.is_positive() || overlap.area() < 1.0,
-                "{what}: {a:?} at {ra:?} and {b:?} at {rb:?} overlap"
-            );
-        }
     }
+    let in_view: Vec<(String, Rect)> = in_view.into_iter().cloned().collect();
+    assert_pairwise_apart(&in_view, &what);
 }
 
 #[test]

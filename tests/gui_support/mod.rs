@@ -2,6 +2,8 @@
 //! and waiting for its background jobs.
 #![allow(dead_code)]
 
+pub mod layout;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -28,10 +28,16 @@ fn time_ms<T>(work: impl FnOnce() -> T) -> (T, f64) {
 /// The process's peak resident memory in MB (`VmHWM` of /proc/self/status; 0 where the file
 /// does not exist).
 pub fn peak_rss_mb() -> f64 {
+    proc_status_mb("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status (`VmHWM:`, `VmRSS:`, …) in MB; 0 where the file does
+/// not exist.
+pub fn proc_status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| {
             rest.trim()
                 .trim_end_matches("kB")

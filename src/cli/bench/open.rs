@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::super::CliError;
-use super::hf_shape::peak_rss_mb;
+use super::hf_shape::{peak_rss_mb, proc_status_mb};
 use crate::interp::interventions::Interventions;
 use crate::interp::{AnalysisOptions, LensOptions, LensStages};
 use crate::model::TokenId;
@@ -34,20 +34,9 @@ pub struct BenchOpenArgs {
     pub json: bool,
 }
 
-/// The process's resident memory now, in MB (`VmRSS`; 0 where /proc does not exist).
+/// The process's resident memory now, in MB.
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_status_mb("VmRSS:")
 }
 
 /// Runs `bench open`.
