@@ -275,6 +275,13 @@ string_table! {
         ParametersTotal => ("Parameters: {0} in total", "Parâmetros: {0} no total"),
         ParametersPerComponent => ("Parameters per component", "Parâmetros por componente"),
         FromPath => ("from {0}", "de {0}"),
+        LensMemory => (
+            "Logit lens memory: {0} KB kept for this prompt (each cell's top-10 and the next \
+token's rank), and at most {1} MB of logits at a time while it is computed",
+            "Memória da lente dos logits: {0} KB guardados para este prompt (as dez primeiras \
+previsões de cada célula e a posição do próximo token), e no máximo {1} MB de logits por vez \
+durante o cálculo"
+        ),
         ShapeAtEveryStage => ("Shape at every stage", "Forma em cada estágio"),
         WidthNeverChanges => (
             "N = {0}, d = d_model = {1}: the width never changes, so blocks stack.",

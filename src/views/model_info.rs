@@ -107,6 +107,10 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                 ui.add_space(8.0);
                 ui.weak(Msg::FromPath.fill(view.language, &[&source.display()]));
             }
+            ui.add_space(8.0);
+            let kept_kb = view.analysis.lens().bytes().div_ceil(1024);
+            let chunk_mb = crate::state::lens_fill::LENS_CHUNK_BYTES >> 20;
+            ui.weak(Msg::LensMemory.fill(view.language, &[&kept_kb, &chunk_mb]));
         });
         ui.separator();
         ui.vertical(|ui| {
