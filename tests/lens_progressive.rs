@@ -12,10 +12,10 @@ use residual_explorer::model::{InitOptions, ModelConfig, Params};
 use residual_explorer::state::lens_fill::LENS_CHUNK_BYTES;
 use residual_explorer::state::{AppState, Command, Settings, Waker};
 
-/// A small model with a vocabulary so large that two lens rows fill a chunk: a 100-token
-/// prompt takes 50 chunks.
+/// A small model with a vocabulary so large that one lens row fills a chunk: a 120-token
+/// prompt takes 120 chunks.
 fn wide_vocabulary_model() -> LoadedModel {
-    let d_vocab = 400_000;
+    let d_vocab = 800_000;
     let config = ModelConfig {
         d_model: 8,
         n_heads: 2,
@@ -43,7 +43,7 @@ fn prompt(ids: &[u32]) -> String {
 #[test]
 fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_eager_lens() {
     let wake: Waker = Arc::new(|| ());
-    let first: Vec<u32> = (0..100).map(|i| i * 3_989 % 400_000).collect();
+    let first: Vec<u32> = (0..120).map(|i| i * 6_791 % 800_000).collect();
     let settings = Settings {
         prompt: prompt(&first),
         ..Settings::default()
@@ -73,7 +73,7 @@ fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_e
     assert!(lens.is_complete());
     assert!(
         !first_analysis.lens().is_complete(),
-        "the first grid was stopped (50 chunks of 400,000 logits per stage take far longer \
+        "the first grid was stopped (120 chunks of 800,000 logits per stage take far longer \
          than the next request takes to arrive)"
     );
 
@@ -93,11 +93,13 @@ fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_e
                 assert!((p - want_p).abs() < 1e-6, "stage {stage} pos {pos}");
             }
             if let Some(&next) = second.get(pos + 1) {
-                let probs = eager.probs(stage, pos);
-                let target = probs[next as usize];
-                let rank = 1 + probs.iter().filter(|&&p| p > target).count() as u32;
+                // The rank among the logits (ties in probability after rounding do not count).
+                let logits = eager.logits.slice(ndarray::s![stage, pos, ..]);
+                let target = logits[next as usize];
+                let rank = 1 + logits.iter().filter(|&&x| x > target).count() as u32;
                 assert_eq!(cell.next_rank, Some(rank), "stage {stage} pos {pos}");
-                assert!((cell.next_prob - target).abs() < 1e-6);
+                let prob = eager.probs(stage, pos)[next as usize];
+                assert!((cell.next_prob - prob).abs() < 1e-6);
             } else {
                 assert_eq!(cell.next_rank, None);
             }
