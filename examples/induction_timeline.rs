@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use residual_explorer::interp::head_scores::{HeadScores, ScoreKind};
+use residual_explorer::model::Params;
 use residual_explorer::model::hooks::NoIntervention;
-use residual_explorer::model::{InitOptions, Params};
 use residual_explorer::state::training::TrainingSetup;
 use residual_explorer::train::Trainer;
 use residual_explorer::train::timeline::Timeline;
@@ -26,10 +26,7 @@ fn main() -> Result<(), String> {
     println!("{setup:?}");
     let data = setup.data_source()?;
     let config = setup.config(data.d_vocab())?;
-    let init = InitOptions {
-        seed: setup.seed,
-        std: 0.02,
-    };
+    let init = setup.init_options();
     let params = Params::<f32>::init(&config, init).map_err(|e| e.to_string())?;
     let probe = setup.score_probe(&config)?;
     let mut trainer = Trainer::new(params, data, setup.options())?;

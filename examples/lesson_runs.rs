@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use residual_explorer::lesson::embedded::embedded_lessons;
 use residual_explorer::lesson::{Language, TrainingRun};
-use residual_explorer::model::{InitOptions, Params};
+use residual_explorer::model::Params;
 use residual_explorer::state::training::TrainingSetup;
 use residual_explorer::train::Trainer;
 use residual_explorer::train::compare::{Residual, ResidualComparison};
@@ -41,10 +41,7 @@ fn main() -> Result<(), String> {
     println!("{setup:?}");
     let data = setup.data_source()?;
     let config = setup.config(data.d_vocab())?;
-    let init = InitOptions {
-        seed: setup.seed,
-        std: 0.02,
-    };
+    let init = setup.init_options();
     let started = Instant::now();
     if setup.compare_residual {
         let mut comparison = ResidualComparison::new(&config, data, setup.options(), init)?;

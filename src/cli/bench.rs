@@ -80,6 +80,18 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     }
 }
 
+/// Prints a benchmark's figures: one JSON line with `--json`, indented JSON otherwise.
+fn print_figures(figures: &serde_json::Value, json: bool) {
+    if json {
+        println!("{figures}");
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(figures).unwrap_or_default()
+        );
+    }
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;

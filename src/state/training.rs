@@ -116,6 +116,14 @@ impl Default for TrainingSetup {
 }
 
 impl TrainingSetup {
+    /// The initial weights' options: the setup's seed with the default scale.
+    pub fn init_options(&self) -> crate::model::InitOptions {
+        crate::model::InitOptions {
+            seed: self.seed,
+            ..crate::model::InitOptions::default()
+        }
+    }
+
     /// The setup a lesson step asks for; what it leaves out is the `train` command's
     /// [`defaults`], so a lesson's numbers measured with the command line come out the same
     /// here.

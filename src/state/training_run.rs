@@ -13,8 +13,8 @@ use super::training::{
     TrainingStatus,
 };
 use crate::lesson::state::TrainingRun;
+use crate::model::Params;
 use crate::model::io::LoadedModel;
-use crate::model::{InitOptions, Params};
 use crate::train::compare::{CompareEvent, CompareWorker, ResidualComparison};
 use crate::train::timeline::Timeline;
 use crate::train::{TrainEvent, TrainWorker, Trainer};
@@ -452,10 +452,7 @@ impl AppState {
 fn prepare_run(setup: &TrainingSetup, wake: super::jobs::Waker) -> Result<TrainingMessage, String> {
     let data = setup.data_source()?;
     let config = setup.config(data.d_vocab())?;
-    let init = InitOptions {
-        seed: setup.seed,
-        std: 0.02,
-    };
+    let init = setup.init_options();
     let wake_fn = move || wake();
     if setup.compare_residual {
         let comparison = ResidualComparison::new(&config, data, setup.options(), init)?;

@@ -99,13 +99,6 @@ pub fn run_hf_shape(args: &BenchTraceArgs, shape: &str) -> Result<(), CliError> 
         "peak_rss_mb": peak_rss_mb(),
         "iters": iters,
     });
-    if args.json {
-        println!("{figures}");
-    } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&figures).unwrap_or_default()
-        );
-    }
+    super::print_figures(&figures, args.json);
     Ok(())
 }

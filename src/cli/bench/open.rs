@@ -96,13 +96,6 @@ pub fn run_open(args: &BenchOpenArgs) -> Result<(), CliError> {
         "peak_over_weights": peak / weights_mb,
         "lens_grid_kb": analysis.lens().bytes() as f64 / 1024.0,
     });
-    if args.json {
-        println!("{figures}");
-    } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&figures).unwrap_or_default()
-        );
-    }
+    super::print_figures(&figures, args.json);
     Ok(())
 }
