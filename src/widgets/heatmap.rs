@@ -200,7 +200,9 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
                 let value = heatmap.values[row * heatmap.cols + col];
                 if let Some(label) = text(row, col) {
                     let colour = text_on(heatmap.scale.colour(value, dark));
-                    painter.text(
+                    // Clipped to its cell: a text wider than the cell (a six-digit token id)
+                    // must not run over its neighbours.
+                    painter.with_clip_rect(cell_rect(row, col)).text(
                         cell_rect(row, col).center(),
                         Align2::CENTER_CENTER,
                         label,
