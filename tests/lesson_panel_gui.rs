@@ -247,3 +247,42 @@ fn back_and_next_stay_in_view_beside_the_longest_step() {
         Some((number, step + 1))
     );
 }
+
+#[test]
+fn all_lessons_stays_put_when_next_becomes_next_lesson() {
+    let mut harness = app();
+    open_lesson_1(&mut harness);
+    let steps = harness
+        .state()
+        .state
+        .lesson
+        .player
+        .current()
+        .unwrap()
+        .0
+        .steps
+        .len();
+    harness.state_mut().open_lesson(1, steps - 2);
+    settle(&mut harness);
+    let next = harness.get_by_label("Next →").rect();
+    let all_before = harness.get_by_label("All lessons").rect();
+    harness.get_by_label("Next →").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.lesson.player.position(),
+        Some((1, steps - 1))
+    );
+    let next_lesson = harness.get_by_label("Next lesson →").rect();
+    let all_after = harness.get_by_label("All lessons").rect();
+    assert_eq!(
+        all_before, all_after,
+        "the way to the list moved under the pointer"
+    );
+    assert!(
+        next_lesson.contains(next.center()) && !all_after.intersects(next),
+        "a second click where Next was lands on Next lesson: {next:?} {next_lesson:?} {all_after:?}"
+    );
+    harness.get_by_label("Next lesson →").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().state.lesson.player.position(), Some((2, 0)));
+}

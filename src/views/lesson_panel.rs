@@ -163,9 +163,13 @@ impl LessonPanel {
             } else {
                 ui.label(Msg::EndOfLesson.text(language));
             }
-            if ui.button(Msg::AllLessons.text(language)).clicked() {
-                send(LessonCommand::Close);
-            }
+            // At the far end of the row, so it stays put when "Next →" becomes the wider
+            // "Next lesson →": a quick second click on Next never lands on it.
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button(Msg::AllLessons.text(language)).clicked() {
+                    send(LessonCommand::Close);
+                }
+            });
         });
     }
 }
