@@ -150,6 +150,9 @@ pub enum InputError {
     /// Sequences of different lengths in one batch.
     #[error("every sequence in a batch must have the same length")]
     Ragged,
+    /// The pass was stopped before its end ([`Intervention::still_wanted`]).
+    #[error("the pass was stopped: a newer request replaced it")]
+    Stopped,
 }
 
 impl<F: Scalar> Trace<F> {
@@ -298,6 +301,9 @@ fn forward_checked<F: Scalar>(
     }; // [rows, d_model]
     let mut layers = Vec::with_capacity(config.n_layers);
     for (layer, block) in params.blocks.iter().enumerate() {
+        if !intervention.still_wanted() {
+            return Err(InputError::Stopped);
+        }
         intervention.apply(HookSite::ResidPre { layer }, resid.view_mut().into_dyn());
         let setup = AttentionSetup {
             scale: c::<F>(config.score_scale()),
@@ -675,6 +681,37 @@ pub(crate) fn mlp_backward<F: Scalar>(
 mod tests {
     use super::*;
     use crate::model::{InitOptions, ModelConfig};
+
+    #[test]
+    fn a_pass_no_longer_wanted_stops_before_the_next_block() {
+        use crate::model::hooks::Stoppable;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let config = ModelConfig::lesson(65);
+        let params = Params::<f32>::init(&config, InitOptions::default()).unwrap();
+        let tokens = [1, 2, 3];
+        let asked = AtomicUsize::new(0);
+        // Wanted for the first two blocks, not from the third on.
+        let still_wanted = || asked.fetch_add(1, Ordering::SeqCst) < 2;
+        let stoppable = Stoppable {
+            inner: &NoIntervention,
+            still_wanted: &still_wanted,
+        };
+        let stopped = forward_batch(&params, &[&tokens], &stoppable);
+        assert!(matches!(stopped, Err(InputError::Stopped)), "{stopped:?}");
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            3,
+            "asked before blocks 0, 1 and 2"
+        );
+        assert!(config.n_layers > 2, "the pass had blocks left to skip");
+        let always = || true;
+        let wanted = Stoppable {
+            inner: &NoIntervention,
+            still_wanted: &always,
+        };
+        let whole = forward_batch(&params, &[&tokens], &wanted).unwrap();
+        assert_eq!(whole.logits, forward(&params, &tokens).unwrap().logits);
+    }
 
     /// Largest |a − b| over two arrays of one shape, relative to the largest |a|.
     fn relative_gap<D: ndarray::Dimension>(

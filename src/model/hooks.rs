@@ -60,6 +60,35 @@ pub trait Intervention<F>: Sync {
     fn may_change(&self, _site: HookSite) -> bool {
         true
     }
+
+    /// Whether the pass is still wanted, asked before each block: `false` stops it with
+    /// [`InputError::Stopped`](super::InputError::Stopped) (a newer prompt replaced it).
+    fn still_wanted(&self) -> bool {
+        true
+    }
+}
+
+/// An intervention that also stops the pass once `still_wanted` says `false` (the trace
+/// worker's: a keystroke makes the trace of the previous prompt moot).
+pub struct Stoppable<'a, I: ?Sized> {
+    /// What is applied at the hook sites.
+    pub inner: &'a I,
+    /// Asked before each block.
+    pub still_wanted: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl<F, I: Intervention<F> + ?Sized> Intervention<F> for Stoppable<'_, I> {
+    fn apply(&self, site: HookSite, values: ArrayViewMutD<'_, F>) {
+        self.inner.apply(site, values);
+    }
+
+    fn may_change(&self, site: HookSite) -> bool {
+        self.inner.may_change(site)
+    }
+
+    fn still_wanted(&self) -> bool {
+        (self.still_wanted)() && self.inner.still_wanted()
+    }
 }
 
 /// The plain forward pass: changes nothing.

@@ -6,11 +6,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use ndarray::Array2;
 
 use super::lens_fill::{LENS_CHUNK_BYTES, LensFill};
-use crate::interp::interventions::{Interventions, forward_with};
+use crate::interp::interventions::Interventions;
 use crate::interp::lens_grid::LensGrid;
 use crate::interp::{AnalysisOptions, Stage, StreamTerms, stages};
+use crate::model::hooks::Stoppable;
 use crate::model::io::LoadedModel;
-use crate::model::{InputError, TokenId, Trace};
+use crate::model::{InputError, TokenId, Trace, forward_batch};
 
 /// A trace of the prompt through one model, with what the views read from it.
 #[derive(Debug)]
@@ -54,28 +55,30 @@ impl Analysis {
         options: AnalysisOptions,
         interventions: Interventions,
     ) -> Result<Self, InputError> {
-        let (analysis, mut fill) = Self::start(model, tokens, options, interventions, 0)?;
+        let (analysis, mut fill) = Self::start(model, tokens, options, interventions, 0, &|| true)?;
         while fill.fill_next(&analysis) > 0 {}
         Ok(analysis)
     }
 
     /// Runs the model and derives everything but the lens, of which only the first chunk
     /// (the row `focus` first, see [`LensFill`]) is computed; the returned fill computes the
-    /// rest.
+    /// rest. The forward pass asks `still_wanted` before each block and stops with
+    /// [`InputError::Stopped`] when it says `false`.
     pub fn start(
         model: Arc<LoadedModel>,
         tokens: &[TokenId],
         options: AnalysisOptions,
         interventions: Interventions,
         focus: usize,
+        still_wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<(Self, LensFill), InputError> {
         Self::start_in_chunks(
             model,
             tokens,
             options,
             interventions,
-            focus,
-            LENS_CHUNK_BYTES,
+            (focus, LENS_CHUNK_BYTES),
+            still_wanted,
         )
     }
 
@@ -85,11 +88,15 @@ impl Analysis {
         tokens: &[TokenId],
         options: AnalysisOptions,
         interventions: Interventions,
-        focus: usize,
-        chunk_bytes: usize,
+        (focus, chunk_bytes): (usize, usize),
+        still_wanted: &(dyn Fn() -> bool + Sync),
     ) -> Result<(Self, LensFill), InputError> {
         let params = &model.params;
-        let trace = forward_with(params, tokens, &interventions)?;
+        let stoppable = Stoppable {
+            inner: &interventions,
+            still_wanted,
+        };
+        let trace = forward_batch(params, &[tokens], &stoppable)?;
         let interp = StreamTerms::compute(params, &trace, &interventions.skip_changes());
         let stages = stages(&params.config);
         let mut norms = Array2::zeros((trace.n_pos, stages.len()));

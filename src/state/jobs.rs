@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use super::analysis::Analysis;
 use super::lens_fill::fill_until;
 use crate::interp::AnalysisOptions;
 use crate::interp::interventions::Interventions;
-use crate::model::TokenId;
 use crate::model::io::{LoadProgress, LoadedModel};
+use crate::model::{InputError, TokenId};
 
 /// Asks the UI for a new frame (eframe's `request_repaint`; a no-op in tests).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -114,6 +115,9 @@ pub struct Jobs {
     events: Receiver<JobEvent>,
     traces: Sender<WorkerMessage>,
     next_request: u64,
+    /// The newest trace request's id, shared with the worker: a pass for an older one stops
+    /// at the next block.
+    newest_request: Arc<AtomicU64>,
     /// Model loads and saves started and not yet reported.
     pub files_in_flight: usize,
 }
@@ -137,15 +141,18 @@ impl Jobs {
         };
         let (trace_tx, trace_rx) = channel::<WorkerMessage>();
         let worker_sender = sender.clone();
+        let newest_request = Arc::new(AtomicU64::new(0));
+        let worker_newest = Arc::clone(&newest_request);
         std::thread::Builder::new()
             .name("trace worker".into())
-            .spawn(move || trace_worker(&trace_rx, &worker_sender))
+            .spawn(move || trace_worker(&trace_rx, &worker_sender, &worker_newest))
             .expect("a thread can be spawned");
         Self {
             sender,
             events: event_rx,
             traces: trace_tx,
             next_request: 0,
+            newest_request,
             files_in_flight: 0,
         }
     }
@@ -177,6 +184,7 @@ impl Jobs {
     ) -> u64 {
         self.next_request += 1;
         let id = self.next_request;
+        self.newest_request.store(id, Ordering::Release);
         let _ = self.traces.send(WorkerMessage::Trace(TraceRequest {
             id,
             model,
@@ -252,9 +260,10 @@ impl Jobs {
 }
 
 /// The trace worker: traces the newest request, hands the analysis over with the focused lens
-/// row, then fills the rest of its lens until done or a newer request arrives. Ends when the
-/// [`Jobs`] (the only sender) is dropped.
-fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender) {
+/// row, then fills the rest of its lens until done or a newer request arrives. A newer
+/// request (`newest`) also stops the forward pass of an older one between blocks. Ends when
+/// the [`Jobs`] (the only sender) is dropped.
+fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender, newest: &AtomicU64) {
     let mut next: Option<TraceRequest> = None;
     loop {
         let request = match next.take() {
@@ -283,9 +292,12 @@ fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender) {
             request.options,
             request.interventions,
             request.focus,
+            &|| newest.load(Ordering::Acquire) == id,
         );
         let (analysis, mut fill) = match started {
             Ok((analysis, fill)) => (Arc::new(analysis), fill),
+            // Nobody waits for it: the newer request is in the channel.
+            Err(InputError::Stopped) => continue,
             Err(e) => {
                 events.send(JobEvent::TraceFinished {
                     request: id,

@@ -135,8 +135,8 @@ mod tests {
             &ids,
             options,
             Interventions::new(),
-            3,
-            chunk_rows * row_bytes,
+            (3, chunk_rows * row_bytes),
+            &|| true,
         )
         .unwrap();
         (analysis, fill, ids.len())

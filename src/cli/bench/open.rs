@@ -71,6 +71,7 @@ pub fn run_open(args: &BenchOpenArgs) -> Result<(), CliError> {
         options,
         Interventions::new(),
         args.seq - 1,
+        &|| true,
     )
     .map_err(|e| CliError::usage(e.to_string()))?;
     let first_picture_ms = start.elapsed().as_secs_f64() * 1e3;
