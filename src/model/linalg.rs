@@ -8,11 +8,86 @@
 //! (`model::parallel`, `train::step`). With its `x86-v4` feature it picks AVX-512 kernels at
 //! run time on CPUs that have them, AVX2/FMA ones otherwise.
 
-use ndarray::{Array2, ArrayBase, Data, Ix2};
+use std::mem::MaybeUninit;
 
-pub(crate) use super::raw::gemm::{mat_mul, mat_mul_into};
-use super::raw::uninit::Fresh;
+use ndarray::{Array2, ArrayBase, ArrayViewMut2, Data, DataMut, Ix2, s};
+
+use super::few_rows;
+use super::raw::gemm;
+use super::raw::uninit::{Fresh, finish_view};
 use super::scalar::Scalar;
+
+/// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]. With `beta` = 0, `c` is only
+/// written (NaNs in it do not propagate), as in BLAS. A few rows against a large matrix go
+/// through [`few_rows`], everything else through gemm.
+///
+/// # Panics
+/// If the shapes do not match (a programming error, as in `general_mat_mul`).
+pub(crate) fn mat_mul<F, SA, SB, SC>(
+    alpha: F,
+    a: &ArrayBase<SA, Ix2>,
+    b: &ArrayBase<SB, Ix2>,
+    beta: F,
+    c: &mut ArrayBase<SC, Ix2>,
+) where
+    F: Scalar,
+    SA: Data<Elem = F>,
+    SB: Data<Elem = F>,
+    SC: DataMut<Elem = F>,
+{
+    let (a_view, b_view) = (a.view(), b.view());
+    if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
+        return gemm::mat_mul(alpha, a, b, beta, c);
+    }
+    few_rows::for_each_block(&a_view, &b_view, |start, block| {
+        let width = block.len() / a.nrows();
+        let mut band = c.slice_mut(s![.., start..start + width]);
+        for (mut row, values) in band.rows_mut().into_iter().zip(block.chunks_exact(width)) {
+            for (out, &value) in row.iter_mut().zip(values) {
+                // beta = 0 overwrites without reading, as gemm does.
+                *out = if beta == F::zero() {
+                    alpha * value
+                } else {
+                    alpha * value + beta * *out
+                };
+            }
+        }
+    });
+}
+
+/// Writes `alpha·a·b` into every element of `c` [m, n], a view of a [`Fresh`] array (not
+/// zero-filled: in a trace, zero-filling outputs cost as much memory traffic as writing
+/// them), and returns it initialised. Few rows go through [`few_rows`], as in [`mat_mul`].
+///
+/// # Panics
+/// If the shapes do not match.
+pub(crate) fn mat_mul_into<'c, F, SA, SB>(
+    alpha: F,
+    a: &ArrayBase<SA, Ix2>,
+    b: &ArrayBase<SB, Ix2>,
+    mut c: ArrayViewMut2<'c, MaybeUninit<F>>,
+) -> ArrayViewMut2<'c, F>
+where
+    F: Scalar,
+    SA: Data<Elem = F>,
+    SB: Data<Elem = F>,
+{
+    let (a_view, b_view) = (a.view(), b.view());
+    if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
+        return gemm::mat_mul_into(alpha, a, b, c);
+    }
+    few_rows::for_each_block(&a_view, &b_view, |start, block| {
+        let width = block.len() / a.nrows();
+        let mut band = c.slice_mut(s![.., start..start + width]);
+        for (mut row, values) in band.rows_mut().into_iter().zip(block.chunks_exact(width)) {
+            for (out, &value) in row.iter_mut().zip(values) {
+                out.write(alpha * value);
+            }
+        }
+    });
+    // `for_each_block` hands every column over once, for every row.
+    finish_view(c)
+}
 
 /// `alpha·a·b` as a new [m, n] array, written once (not zero-filled first).
 pub(crate) fn product<F, SA, SB>(

@@ -7,6 +7,7 @@ pub mod backward;
 pub mod bpe;
 pub mod config;
 pub mod describe;
+pub mod few_rows;
 pub mod forward;
 pub mod hf_tokenizer;
 pub mod hooks;

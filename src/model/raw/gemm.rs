@@ -1,4 +1,5 @@
-//! Every matrix product of the model: the `gemm` crate's product behind two safe functions: the shapes are checked and the
+//! The `gemm` crate's product behind two safe functions (`model::linalg` routes every
+//! product of the model here but the few-rows ones): the shapes are checked and the
 //! output is a mutably borrowed array, so every pointer gemm receives is in bounds and the
 //! output overlaps neither operand.
 
