@@ -27,6 +27,10 @@ pub struct BenchMatmulArgs {
     /// One product of shape M×K by K×N instead of the square one, as `MxKxN`.
     #[arg(long, value_parser = parse_shape)]
     pub shape: Option<(usize, usize, usize)>,
+    /// With `--shape`: the right-hand matrix stored as its transpose, [N, K] row-major, as a
+    /// tied unembedding (`W_Eᵀ`) is.
+    #[arg(long)]
+    pub transposed_b: bool,
     /// Threads for `--shape` (1 or 2).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -104,15 +108,17 @@ fn run_shape(args: &BenchMatmulArgs, (m, k, n): (usize, usize, usize)) -> Result
     }
     let copies = ((256 << 20) / b_bytes).clamp(1, 64);
     let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 13) % 17) as f32 / 17.0);
+    let stored = if args.transposed_b { (n, k) } else { (k, n) };
     let bs: Vec<Array2<f32>> = (0..copies)
-        .map(|c| Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 3 + c) % 11) as f32 / 11.0))
+        .map(|c| Array2::from_shape_fn(stored, |(i, j)| ((i * 5 + j * 3 + c) % 11) as f32 / 11.0))
         .collect();
     let mut seconds = Vec::with_capacity(args.iters);
     for iteration in 0..=args.iters {
         let b = &bs[iteration % copies];
+        let b = if args.transposed_b { b.t() } else { b.view() };
         let start = Instant::now();
         let c = with_split(args.threads == 2, |split| {
-            affine(split, &a.view(), &b.view(), None)
+            affine(split, &a.view(), &b, None)
         });
         std::hint::black_box(c);
         if iteration > 0 {
@@ -123,7 +129,7 @@ fn run_shape(args: &BenchMatmulArgs, (m, k, n): (usize, usize, usize)) -> Result
     let gflops = 2.0 * (m * k * n) as f64 / median_s / 1e9;
     let gb_per_s = b_bytes as f64 / median_s / 1e9;
     let figures = serde_json::json!({
-        "shape": [m, k, n], "threads": args.threads, "median_ms": median_s * 1e3,
+        "shape": [m, k, n], "transposed_b": args.transposed_b, "threads": args.threads, "median_ms": median_s * 1e3,
         "gflops": gflops, "b_read_gb_per_s": gb_per_s,
         "few_rows_kernel": crate::model::few_rows::enabled(),
     });
