@@ -10,7 +10,7 @@ use crate::i18n::{Msg, Noun, count};
 use crate::interp::LensNorm;
 use crate::state::{Command, LensColour, Table, ViewKind};
 use crate::widgets::{
-    ColourScale, Heatmap, colour_legend_ui, colour_legend_with_ends_ui, heatmap_ui,
+    ColourScale, Heatmap, cell_text_width, colour_legend_ui, colour_legend_with_ends_ui, heatmap_ui,
 };
 
 /// Draws the logit lens view.
@@ -165,7 +165,15 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     };
     let scroll = frames_left > 0;
     ui.data_mut(|d| d.insert_temp(memory, (wanted, frames_left.saturating_sub(1))));
-    let cell_w = ((ui.available_width() - 120.0) / n_stages as f32).clamp(52.0, 90.0);
+    // Wide enough for every cell's text (a six-digit token id of a 151,936-token vocabulary
+    // and its probability), at most 160 points; the grid scrolls sideways when it is wider.
+    let cell_h = 20.0;
+    let texts =
+        (0..n_pos).flat_map(|pos| (0..n_stages).filter_map(move |stage| cell_text(pos, stage)));
+    let fitting = cell_text_width(ui, cell_h, texts).min(160.0);
+    let cell_w = ((ui.available_width() - 120.0) / n_stages as f32)
+        .clamp(52.0, 90.0)
+        .max(fitting);
     egui::ScrollArea::both()
         .id_salt("lens scroll")
         .auto_shrink([false, false])
@@ -177,7 +185,7 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
                 &values,
                 scale,
             )
-            .cell_size(vec2(cell_w, 20.0))
+            .cell_size(vec2(cell_w, cell_h))
             .row_labels(&row_labels)
             .col_labels(&col_labels)
             .cell_text(&cell_text)

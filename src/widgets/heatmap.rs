@@ -9,6 +9,26 @@ use egui::{
 
 use super::colour::{ColourScale, text_on};
 
+/// The font of the texts drawn inside cells `cell_height` tall.
+pub fn cell_font(cell_height: f32) -> FontId {
+    FontId::proportional((cell_height * 0.58).clamp(8.0, 13.0))
+}
+
+/// The width of the widest of `texts` drawn inside cells `cell_height` tall, plus a margin:
+/// the cell width at which none is clipped.
+pub fn cell_text_width(ui: &Ui, cell_height: f32, texts: impl Iterator<Item = String>) -> f32 {
+    let font = cell_font(cell_height);
+    texts
+        .map(|text| {
+            ui.painter()
+                .layout_no_wrap(text, font.clone(), Color32::WHITE)
+                .size()
+                .x
+        })
+        .fold(0.0f32, f32::max)
+        + 8.0
+}
+
 /// A heatmap to draw; build with [`Heatmap::new`] and the setters, draw with [`heatmap_ui`].
 pub struct Heatmap<'a> {
     name: String,
@@ -194,19 +214,26 @@ pub fn heatmap_ui(ui: &mut Ui, heatmap: &Heatmap<'_>) -> HeatmapResponse {
     painter.add(mesh);
 
     if let Some(text) = heatmap.cell_text {
-        let font = FontId::proportional((heatmap.cell.y * 0.58).clamp(8.0, 13.0));
+        let font = cell_font(heatmap.cell.y);
         for row in 0..heatmap.rows {
             for col in 0..heatmap.cols {
                 let value = heatmap.values[row * heatmap.cols + col];
                 if let Some(label) = text(row, col) {
                     let colour = text_on(heatmap.scale.colour(value, dark));
-                    // Clipped to its cell: a text wider than the cell (a six-digit token id)
-                    // must not run over its neighbours.
-                    painter.with_clip_rect(cell_rect(row, col)).text(
-                        cell_rect(row, col).center(),
-                        Align2::CENTER_CENTER,
-                        label,
-                        font.clone(),
+                    let rect = cell_rect(row, col);
+                    let galley = painter.layout_no_wrap(label, font.clone(), colour);
+                    // A text wider than its cell keeps its start (the token) and is clipped
+                    // at the cell's edge, never over its neighbours; views size their cells
+                    // with `cell_text_width` so this is the exception.
+                    let left = if galley.size().x + 4.0 <= rect.width() {
+                        rect.center().x - galley.size().x / 2.0
+                    } else {
+                        rect.left() + 2.0
+                    };
+                    let top = rect.center().y - galley.size().y / 2.0;
+                    painter.with_clip_rect(rect.shrink(1.0)).galley(
+                        egui::pos2(left, top),
+                        galley,
                         colour,
                     );
                 }

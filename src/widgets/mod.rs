@@ -14,7 +14,9 @@ pub use bars::{Bar, bar_list_ui};
 pub use colour::{
     ColourScale, colour_legend_ui, colour_legend_with_ends_ui, colour_strip_ui, format_value,
 };
-pub use heatmap::{Heatmap, HeatmapResponse, heatmap_image, heatmap_thumbnail_ui, heatmap_ui};
+pub use heatmap::{
+    Heatmap, HeatmapResponse, cell_text_width, heatmap_image, heatmap_thumbnail_ui, heatmap_ui,
+};
 pub use help::help_button_ui;
 pub use plot_hover::PlotHover;
 pub use plot_legend::y_top_above_legend;
