@@ -14,6 +14,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use gui_support::{app, run_until, settle};
 use ndarray::Axis;
 use residual_explorer::app::ExplorerApp;
+use residual_explorer::i18n::Language;
 use residual_explorer::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use residual_explorer::state::training_run::TrainingCommand;
 use residual_explorer::state::{Command, ExportFormat, ViewKind};
@@ -252,6 +253,7 @@ fn a_diverging_run_is_stopped_and_reported_and_a_finished_run_can_be_saved() {
     let TrainingStatus::Failed(message) = &state.training.status else {
         unreachable!()
     };
+    let message = message.text(Language::En);
     assert!(message.starts_with("Diverged at step"), "{message}");
     assert!(state.training.history.as_ref().unwrap().steps_done() < 200);
     harness.get_by_label_contains("failed: Diverged at step");
