@@ -50,7 +50,7 @@ fn main() -> Result<(), String> {
         for residual in Residual::BOTH {
             let points = comparison.points(residual);
             let last = points.last().ok_or("no steps")?;
-            println!("{} (step {}):", residual.label(), last.step);
+            println!("{} (step {}):", residual.label(Language::En), last.step);
             println!("  loss {:.3}", last.loss);
             let attn: Vec<f64> = last.layer_grad_norms.iter().map(|n| n.attn).collect();
             for (layer, norm) in attn.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use egui::{Context, Rect, Ui};
 
-use crate::i18n::Language;
+use crate::i18n::{Language, Msg, Notice};
 use crate::model::io::atomic::write_atomic;
 use crate::state::export::encode_png;
 use crate::state::file_dialog::run_dialog;
@@ -103,11 +103,7 @@ impl ExplorerApp {
         if let Some(path) = &options.model
             && let Some((number, _)) = lesson_settings.position.take()
         {
-            state.note_on_open(format!(
-                "Lesson {number}, open when the explorer was last closed, was left so that {} \
-                 opens; the Lessons panel reopens it",
-                path.display()
-            ));
+            state.note_on_open(Notice::LessonLeftForModel.with(&[&number, &path.display()]));
         }
         state.lesson = LessonRun::new(&lesson_settings);
         // A real start (settings restored, no script) offers lesson 1 the first time.
@@ -168,7 +164,8 @@ impl ExplorerApp {
         egui::Panel::top("top bar").show(ui, |ui| {
             views::top_bar::top_bar_ui(ui, &self.state, &mut commands);
             if let Some(message) = &self.state.error {
-                views::top_bar::error_banner_ui(ui, &self.state, message, &mut commands);
+                let message = message.text(self.state.lesson.player.language);
+                views::top_bar::error_banner_ui(ui, &self.state, &message, &mut commands);
             }
         });
         egui::Panel::top("prompt and stage").show(ui, |ui| {
@@ -264,13 +261,14 @@ impl ExplorerApp {
             _ => {}
         }
         let Some(analysis) = &self.state.analysis else {
+            let language = self.state.lesson.player.language;
             ui.horizontal(|ui| match &self.state.trace_error {
                 Some(message) => {
-                    ui.label(message);
+                    ui.label(message.text(language));
                 }
                 None => {
                     ui.spinner();
-                    ui.label("Running the model…");
+                    ui.label(Msg::RunningModel.text(language));
                 }
             });
             return;
@@ -362,11 +360,11 @@ impl ExplorerApp {
         let Some(table) = table else {
             self.state.error = Some(
                 match self.state.settings.view {
-                    ViewKind::Training => "Nothing to export yet: no training run.",
-                    ViewKind::Patching => "Nothing to export yet: run the patching first.",
-                    _ => "Nothing to export yet: the model has not run.",
+                    ViewKind::Training => Notice::NothingToExportRun,
+                    ViewKind::Patching => Notice::NothingToExportPatching,
+                    _ => Notice::NothingToExportTrace,
                 }
-                .into(),
+                .message(),
             );
             return;
         };
@@ -425,26 +423,29 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
     let sender = state.jobs.sender();
     let file_name = save_name::save_file_name(&state.model.name, state.training.shown_step);
     let save_folder = save_name::save_folder(state.settings.last_model.as_deref());
+    let text = |key: Msg| key.text(state.lesson.player.language);
+    let title = text(match purpose {
+        FilePurpose::OpenModel => Msg::OpenModelTitle,
+        FilePurpose::OpenModelFolder => Msg::OpenFolderTitle,
+        FilePurpose::SaveModel => Msg::SaveModelTitle,
+        FilePurpose::Export(_) => Msg::ExportTitle,
+    });
+    let (models, native) = (text(Msg::ModelFiles), text(Msg::NativeModel));
     std::thread::spawn(move || {
-        let dialog = rfd::FileDialog::new();
+        let dialog = rfd::FileDialog::new().set_title(title);
         let path = run_dialog(|| match purpose {
             FilePurpose::OpenModel => dialog
-                .set_title("Open a model: a weights file, or a checkpoint's config.json or index")
-                .add_filter("Models", &["safetensors", "bin", "json"])
+                .add_filter(models, &["safetensors", "bin", "json"])
                 .pick_file(),
-            FilePurpose::OpenModelFolder => dialog
-                .set_title("Open a Hugging Face model folder")
-                .pick_folder(),
+            FilePurpose::OpenModelFolder => dialog.pick_folder(),
             FilePurpose::SaveModel => match save_folder {
                 Some(folder) => dialog.set_directory(folder),
                 None => dialog,
             }
-            .set_title("Save the model")
             .set_file_name(file_name)
-            .add_filter("Native model", &["safetensors"])
+            .add_filter(native, &["safetensors"])
             .save_file(),
             FilePurpose::Export(format) => dialog
-                .set_title("Export the view")
                 .set_file_name(format!("{}.{}", view.slug(), format.extension()))
                 .add_filter(format.extension(), &[format.extension()])
                 .save_file(),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use egui_kittest::kittest::Queryable;
 use gui_support::{app, settle};
+use residual_explorer::i18n::Language;
 use residual_explorer::state::{Command, ViewKind};
 
 fn family(name: &str) -> PathBuf {
@@ -86,6 +87,7 @@ fn a_checkpoint_missing_a_shard_keeps_the_previous_model() {
     settle(&mut harness);
     let state = &harness.state().state;
     let error = state.error.as_ref().expect("an error is shown");
+    let error = error.text(Language::En);
     assert!(
         error.contains("model-00002-of-00002.safetensors"),
         "{error}"

@@ -8,7 +8,7 @@ mod gui_support;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, Queryable};
-use gui_support::{app, settle};
+use gui_support::{app, settle, switch_to_portuguese};
 use residual_explorer::app::{AppOptions, ExplorerApp};
 use residual_explorer::i18n::Language;
 use residual_explorer::lesson::player::LessonSettings;
@@ -23,14 +23,6 @@ fn shows_text_containing(harness: &Harness<'static, ExplorerApp>, text: &str) ->
         }))
         .next()
         .is_some()
-}
-
-/// Switches the language with the tab row's combo box, as a student would.
-fn switch_to_portuguese(harness: &mut Harness<'static, ExplorerApp>) {
-    harness.get_by_label("Language").click();
-    harness.run();
-    harness.get_by_label("Português").click();
-    settle(harness);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use clap::Parser;
 use common::fixture_dir;
 use residual_explorer::app::{AppOptions, ExplorerApp};
 use residual_explorer::cli::{Cli, Command};
+use residual_explorer::i18n::Language;
 use residual_explorer::lesson::player::LessonSettings;
 
 #[test]
@@ -44,6 +45,12 @@ fn start(model: Option<PathBuf>) -> ExplorerApp {
     ExplorerApp::with_context(&egui::Context::default(), options)
 }
 
+/// The notice on screen, in English ("" when there is none).
+fn notice_text(app: &ExplorerApp) -> String {
+    let notice = app.state.notice.as_ref();
+    notice.map_or_else(String::new, |n| n.text(Language::En))
+}
+
 fn stored_position(app: &ExplorerApp) -> serde_json::Value {
     let json: serde_json::Value =
         serde_json::from_str(&app.lessons.settings_json(&app.state.lesson)).unwrap();
@@ -62,7 +69,7 @@ fn a_model_on_the_command_line_wins_over_the_restored_lesson() {
         serde_json::Value::Null,
         "the lesson was left"
     );
-    let notice = app.state.notice.clone().unwrap_or_default();
+    let notice = notice_text(&app);
     assert!(notice.contains("Lesson 2"), "{notice:?}");
     assert!(app.state.wait_until_idle(Duration::from_secs(60)));
     assert_eq!(app.state.settings.last_model, Some(fixture_dir()));
@@ -70,7 +77,7 @@ fn a_model_on_the_command_line_wins_over_the_restored_lesson() {
         app.state.model.params.config.d_model, 64,
         "the fixture is open"
     );
-    let notice = app.state.notice.clone().unwrap_or_default();
+    let notice = notice_text(&app);
     assert!(
         notice.starts_with("Opened") && notice.contains("Lesson 2"),
         "{notice:?}"

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use egui_kittest::kittest::Queryable;
 use gui_support::{app, gpt2_tiny, settle};
 use residual_explorer::app::{AppOptions, ExplorerApp, SETTINGS_KEY};
+use residual_explorer::i18n::Language;
 use residual_explorer::state::{Command, ExportFormat, Settings, ViewKind};
 
 #[test]
@@ -44,7 +45,11 @@ fn a_broken_file_shows_its_error_and_keeps_the_previous_model() {
     harness.state_mut().open_model(broken.clone());
     settle(&mut harness);
     let state = &harness.state().state;
-    let error = state.error.clone().expect("an error is shown");
+    let error = state
+        .error
+        .as_ref()
+        .expect("an error is shown")
+        .text(Language::En);
     assert!(error.contains("broken.safetensors"), "{error}");
     assert!(error.contains("previous one stays open"), "{error}");
     assert!(std::sync::Arc::ptr_eq(&state.model, &before), "same model");
@@ -60,7 +65,13 @@ fn a_broken_file_shows_its_error_and_keeps_the_previous_model() {
         .state_mut()
         .open_model(dir.path().join("does-not-exist"));
     settle(&mut harness);
-    let error = harness.state().state.error.clone().expect("an error");
+    let error = harness
+        .state()
+        .state
+        .error
+        .as_ref()
+        .expect("an error")
+        .text(Language::En);
     assert!(error.contains("does-not-exist"), "{error}");
 }
 
@@ -102,7 +113,11 @@ fn a_load_failing_half_way_keeps_the_previous_model_open_and_usable() {
     harness.state_mut().open_model(folder);
     settle(&mut harness);
     let state = &harness.state().state;
-    let error = state.error.clone().expect("an error is shown");
+    let error = state
+        .error
+        .as_ref()
+        .expect("an error is shown")
+        .text(Language::En);
     assert!(error.contains("non-finite"), "{error}");
     assert!(error.contains("previous one stays open"), "{error}");
     assert!(std::sync::Arc::ptr_eq(&state.model, &before), "same model");
@@ -165,6 +180,7 @@ fn views_export_their_numbers_as_csv_and_json() {
                 // No run and no experiment yet: said plainly, and no file (gui_training
                 // exports both after running them).
                 let error = harness.state_mut().state.error.take();
+                let error = error.map(|e| e.text(Language::En));
                 assert!(
                     error
                         .as_deref()

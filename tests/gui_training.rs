@@ -6,40 +6,18 @@
 mod gui_support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use gui_support::{app, settle};
+use gui_support::{app, run_until, settle};
 use ndarray::Axis;
 use residual_explorer::app::ExplorerApp;
+use residual_explorer::i18n::Language;
 use residual_explorer::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use residual_explorer::state::training_run::TrainingCommand;
 use residual_explorer::state::{Command, ExportFormat, ViewKind};
-
-/// Runs frames until `done` holds (panics after `timeout`).
-fn run_until(
-    harness: &mut Harness<'static, ExplorerApp>,
-    timeout: Duration,
-    what: &str,
-    done: impl Fn(&ExplorerApp) -> bool,
-) {
-    let deadline = Instant::now() + timeout;
-    while !done(harness.state()) {
-        if Instant::now() > deadline {
-            let training = &harness.state().state.training;
-            let steps = training.history.as_ref().map(|h| h.steps_done());
-            panic!(
-                "timed out waiting for {what}: status {:?}, steps {steps:?}",
-                training.status
-            );
-        }
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    harness.step();
-}
 
 fn setup(steps: usize) -> TrainingSetup {
     TrainingSetup {
@@ -275,6 +253,7 @@ fn a_diverging_run_is_stopped_and_reported_and_a_finished_run_can_be_saved() {
     let TrainingStatus::Failed(message) = &state.training.status else {
         unreachable!()
     };
+    let message = message.text(Language::En);
     assert!(message.starts_with("Diverged at step"), "{message}");
     assert!(state.training.history.as_ref().unwrap().steps_done() < 200);
     harness.get_by_label_contains("failed: Diverged at step");

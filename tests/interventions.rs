@@ -10,7 +10,7 @@ use residual_explorer::interp::interventions::{
     Component, Interventions, Patch, PatchAction, forward_with, reference_mean,
 };
 use residual_explorer::interp::{
-    AccumulatedResid, Composition, Decomposition, Stage, Term, stream_stages,
+    AccumulatedResid, Composition, Decomposition, Stage, SumBreak, Term, stream_stages,
 };
 use residual_explorer::model::{Params, Trace, forward};
 
@@ -246,7 +246,8 @@ fn with_a_residual_connection_zeroed_the_stream_is_the_sum_of_the_terms_after_th
         Composition::SinceCut { range, reason } => {
             assert_eq!(range.start, first_after);
             assert_eq!(range.end, decomposition.terms.len());
-            assert!(reason.contains("L1 attn"), "{reason}");
+            assert_eq!(reason, &SumBreak::CutZeroed("L1 attn".into()));
+            assert!(reason.to_string().contains("L1 attn"), "{reason}");
         }
         other => panic!("{other:?}"),
     }

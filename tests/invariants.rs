@@ -107,7 +107,7 @@ fn post_ln_and_residual_off_say_where_the_sum_stops() {
                 assert!(limit.is_none(), "{name}");
                 let ok = attribution
                     .as_ref()
-                    .unwrap_or_else(|e| panic!("{name}: {}", e.0));
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
                 let worst = ok
                     .reconstruction_error
                     .iter()
@@ -121,9 +121,17 @@ fn post_ln_and_residual_off_say_where_the_sum_stops() {
                 let limit = limit.expect("post-LN stops");
                 assert_eq!(limit.exact_until, Stage::AttnAdded { layer: 0 }, "{name}");
                 assert_eq!(limit.stops_at, Stage::Ln1 { layer: 0 }, "{name}");
-                assert!(limit.reason.contains("post-LN"), "{name}: {}", limit.reason);
                 assert!(
-                    attribution.as_ref().unwrap_err().0.contains("post-LN"),
+                    limit.reason.to_string().contains("post-LN"),
+                    "{name}: {}",
+                    limit.reason
+                );
+                assert!(
+                    attribution
+                        .as_ref()
+                        .unwrap_err()
+                        .to_string()
+                        .contains("post-LN"),
                     "{name}"
                 );
             }

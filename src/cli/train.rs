@@ -16,6 +16,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
+use crate::i18n::Language;
 use crate::model::io::LoadedModel;
 use crate::model::io::native::save_native_as;
 use crate::model::io::tensors::StorageDtype;
@@ -280,7 +281,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
 pub fn preset_list() -> String {
     PRESETS
         .iter()
-        .map(|(name, about)| format!("{name}: {about}"))
+        .map(|(name, about)| format!("{name}: {}", about.text(Language::En)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -2,7 +2,16 @@
 //!
 //! Every word the explorer shows a student is a key of one of the tables below, each entry
 //! written as `Key => ("English", "Português")`, so a key cannot exist in one language only:
-//! - [`Msg`] (`ui.rs`): buttons, menus, labels, headings, notices;
+//! - [`Msg`] (`ui.rs`): the window around the views: tabs, menus, bars, lesson panel, file
+//!   dialogs;
+//! - [`ViewText`] (`views.rs`): inside the residual, attention, contributions, logit lens and
+//!   patching views (headings, labels, legends, plots, hover texts), and the widgets' words;
+//! - [`ModelText`] (`model.rs`): the model view, the architecture in words, tokenizer kinds;
+//! - [`TrainText`] (`training.rs`): the training view, its plots and presets, the timeline bar;
+//! - [`AnalysisText`] (`analysis.rs`): the analysis's sentences (the lens's final norm, where
+//!   the stream stops being a sum of terms);
+//! - [`Notice`] (`notices.rs`): what the state says (opened, saved, errors, why a button is
+//!   disabled), kept as a [`Message`] (`message.rs`: a key and its values) until it is drawn;
 //! - [`Help`] (`help.rs`): the "what am I looking at" text of every view;
 //! - [`StageText`] (`stages.rs`): the stage slider's sentences;
 //! - [`Noun`] (`nouns.rs`): counted nouns, `"token|tokens"`, for [`count`].
@@ -14,20 +23,37 @@
 //! languages in the table it belongs to, then `Msg::Key.text(language)` where it is drawn.
 //!
 //! Identifiers that are also file or JSON keys (view slugs, stage labels such as `L0 attn`,
-//! hook names, column names of exports) stay in English and are not in these tables.
+//! hook names, config keys such as `n_layers`, term and component labels such as `L0H1`,
+//! preset and task names, column names of exports) stay in English and are not in these
+//! tables, nor is data: token text, model names, paths, numbers (written with a decimal point
+//! in both languages, as the lessons are). Messages from below the interface (a file reader's
+//! or the trainer's own error) are shown as they come, after a translated sentence saying
+//! what failed.
 //! The one setting behind the language is the lesson player's (`LessonPlayer::language`,
 //! stored with the settings as `LessonSettings::language`): the lessons and the interface
 //! always speak the same language.
 
+mod analysis;
 mod help;
+mod message;
+mod model;
+mod notices;
 mod nouns;
 mod stages;
+mod training;
 mod ui;
+mod views;
 
+pub use analysis::AnalysisText;
 pub use help::Help;
+pub use message::Message;
+pub use model::ModelText;
+pub use notices::Notice;
 pub use nouns::Noun;
 pub use stages::StageText;
+pub use training::TrainText;
 pub use ui::Msg;
+pub use views::ViewText;
 
 /// The language of the lessons and of the interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -150,6 +176,7 @@ pub const SAME_IN_BOTH: &[&str] = &[
     "Tokens ({0})",
     "{0} tokens/s",
     "token|tokens",
+    "‘{0}’ logit {1}",
 ];
 
 /// Every entry of every table, as (table and key, English, Portuguese), for tests.
@@ -169,6 +196,11 @@ pub fn all_entries() -> Vec<(String, &'static str, &'static str)> {
             .collect()
     }
     let mut all = entries(Msg::ALL, Msg::text);
+    all.extend(entries(ViewText::ALL, ViewText::text));
+    all.extend(entries(ModelText::ALL, ModelText::text));
+    all.extend(entries(TrainText::ALL, TrainText::text));
+    all.extend(entries(AnalysisText::ALL, AnalysisText::text));
+    all.extend(entries(Notice::ALL, Notice::text));
     all.extend(entries(Help::ALL, Help::text));
     all.extend(entries(StageText::ALL, StageText::text));
     all.extend(entries(Noun::ALL, Noun::text));
@@ -232,6 +264,23 @@ mod tests {
             untranslated.is_empty(),
             "the Portuguese is the English; translate it or list it in SAME_IN_BOTH:\n{}",
             untranslated.join("\n")
+        );
+    }
+
+    #[test]
+    fn no_text_is_written_twice() {
+        let entries = all_entries();
+        let mut seen = std::collections::HashMap::new();
+        let mut twice = Vec::new();
+        for (key, en, pt) in &entries {
+            if let Some(first) = seen.insert((en, pt), key) {
+                twice.push(format!("{first} and {key}: {en:?}"));
+            }
+        }
+        assert!(
+            twice.is_empty(),
+            "one key is enough for the same words:\n{}",
+            twice.join("\n")
         );
     }
 

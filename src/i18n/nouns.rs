@@ -12,6 +12,7 @@ string_table! {
         Head => ("head|heads", "cabeça|cabeças"),
         Step => ("step|steps", "passo|passos"),
         Parameter => ("parameter|parameters", "parâmetro|parâmetros"),
+        Term => ("term|terms", "parcela|parcelas"),
     }
 }
 

@@ -28,7 +28,8 @@ use std::ops::Range;
 use ndarray::{Array1, Array2, Axis};
 
 use super::stage::block_output_stage;
-use super::terms::Decomposition;
+use super::terms::{Decomposition, SumBreak};
+use crate::i18n::{AnalysisText, Language, Notice};
 use crate::model::config::NormKind;
 use crate::model::{Params, TokenId, Trace};
 
@@ -52,10 +53,37 @@ pub struct LogitAttribution {
     pub reconstruction_error: Array1<f32>,
 }
 
-/// Why an attribution could not be computed.
+/// Why an attribution could not be computed. Its `Display` is English (the command line's);
+/// the interface uses [`AttributionError::text`].
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("no direct logit attribution: {0}")]
-pub struct AttributionError(pub String);
+#[error("{}", self.text(Language::En))]
+pub enum AttributionError {
+    /// The target token is not in the vocabulary.
+    OutsideVocabulary {
+        /// The token asked for.
+        id: TokenId,
+        /// The vocabulary's size.
+        d_vocab: usize,
+    },
+    /// The decomposition was computed without the final stream.
+    NoFinalStream,
+    /// The final stream is not a sum of terms (post-LN, a cut residual connection).
+    NotASum(SumBreak),
+}
+
+impl AttributionError {
+    /// The reason in a sentence, in `language`.
+    pub fn text(&self, language: Language) -> String {
+        let reason = match self {
+            AttributionError::OutsideVocabulary { id, d_vocab } => {
+                Notice::TokenOutsideVocabulary.fill(language, &[id, d_vocab])
+            }
+            AttributionError::NoFinalStream => AnalysisText::NoFinalStream.text(language).into(),
+            AttributionError::NotASum(reason) => reason.text(language),
+        };
+        AnalysisText::NoAttribution.fill(language, &[&reason])
+    }
+}
 
 /// The direct attribution of `token`'s logit to every term of the final stream.
 pub fn direct_logit_attribution(
@@ -89,21 +117,23 @@ fn attribute(
     let config = &params.config;
     for id in std::iter::once(token).chain(minus) {
         if id as usize >= config.d_vocab {
-            return Err(AttributionError(format!(
-                "token id {id} is outside the vocabulary (0..{})",
-                config.d_vocab
-            )));
+            return Err(AttributionError::OutsideVocabulary {
+                id,
+                d_vocab: config.d_vocab,
+            });
         }
     }
     let final_stage = block_output_stage(config, config.n_layers - 1);
-    let at_final = decomposition.at(final_stage).ok_or_else(|| {
-        AttributionError("the decomposition does not include the final stream".into())
-    })?;
+    let at_final = decomposition
+        .at(final_stage)
+        .ok_or(AttributionError::NoFinalStream)?;
     let terms = at_final
         .composition
         .terms()
         .ok_or_else(|| match &at_final.composition {
-            super::terms::Composition::NotASum { reason } => AttributionError(reason.clone()),
+            super::terms::Composition::NotASum { reason } => {
+                AttributionError::NotASum(reason.clone())
+            }
             _ => unreachable!("terms() is None only for NotASum"),
         })?;
 

@@ -26,6 +26,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
+use crate::i18n::{Language, TrainText};
 use crate::model::hooks::Intervention;
 use crate::model::{InputError, Params, TokenId, forward_batch};
 
@@ -48,13 +49,14 @@ impl ScoreKind {
         ScoreKind::Induction,
     ];
 
-    /// Sentence-case name for plots and tables.
-    pub fn label(self) -> &'static str {
+    /// The name for plots, in `language`.
+    pub fn label(self, language: Language) -> &'static str {
         match self {
-            ScoreKind::PreviousToken => "previous-token",
-            ScoreKind::DuplicateToken => "duplicate-token",
-            ScoreKind::Induction => "induction",
+            ScoreKind::PreviousToken => TrainText::PreviousToken,
+            ScoreKind::DuplicateToken => TrainText::DuplicateToken,
+            ScoreKind::Induction => TrainText::Induction,
         }
+        .text(language)
     }
 }
 

@@ -26,6 +26,7 @@ use ndarray::{Array1, Array2, Array3, ArrayViewMut2, Axis, Zip, s};
 use super::resid::stage_array;
 use super::stage::{Stage, boundary_stages};
 use super::vocab_rows::summarize_row_into;
+use crate::i18n::{AnalysisText, Language};
 use crate::model::ops::{copy_into, norm_statistics};
 use crate::model::parallel::{Split, affine_into, with_split};
 use crate::model::raw::uninit::{Fresh, finish_tail, fresh_tail};
@@ -48,17 +49,14 @@ pub enum LensNorm {
 
 impl LensNorm {
     /// A sentence for the UI saying how LayerNorm was applied (`final_norm`: whether the
-    /// model has one).
-    pub fn describe(self, final_norm: bool) -> &'static str {
+    /// model has one), in `language`.
+    pub fn describe(self, final_norm: bool, language: Language) -> &'static str {
         match (final_norm, self) {
-            (false, _) => "no final LayerNorm: the stream is unembedded directly",
-            (true, LensNorm::OwnStatistics) => {
-                "ln_final applied with each stage's own mean and standard deviation"
-            }
-            (true, LensNorm::CachedFinalScale) => {
-                "centred, then scaled by ln_final's cached 1/σ of the final stream (frozen scale)"
-            }
+            (false, _) => AnalysisText::NoFinalNorm,
+            (true, LensNorm::OwnStatistics) => AnalysisText::OwnStatisticsApplied,
+            (true, LensNorm::CachedFinalScale) => AnalysisText::FrozenScaleApplied,
         }
+        .text(language)
     }
 }
 
@@ -248,9 +246,9 @@ impl LogitLens {
         self.stages.iter().position(|&s| s == stage)
     }
 
-    /// A sentence saying how the final LayerNorm was applied.
-    pub fn describe_norm(&self) -> &'static str {
-        self.norm.describe(self.final_norm)
+    /// A sentence saying how the final LayerNorm was applied, in `language`.
+    pub fn describe_norm(&self, language: Language) -> &'static str {
+        self.norm.describe(self.final_norm, language)
     }
 
     /// The full probability distribution at (stage_index, row). [d_vocab]

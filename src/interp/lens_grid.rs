@@ -176,9 +176,9 @@ impl LensGrid {
         self.stages.iter().position(|&s| s == stage)
     }
 
-    /// A sentence saying how the final LayerNorm was applied.
-    pub fn describe_norm(&self) -> &'static str {
-        self.norm.describe(self.final_norm)
+    /// A sentence saying how the final LayerNorm was applied, in `language`.
+    pub fn describe_norm(&self, language: crate::i18n::Language) -> &'static str {
+        self.norm.describe(self.final_norm, language)
     }
 
     /// The cell at (stage_index, pos), `None` while its row is not computed.

@@ -25,4 +25,4 @@ pub use contributions::TermContributions;
 pub use lens::{LensNorm, LensOptions, LogitLens};
 pub use resid::AccumulatedResid;
 pub use stage::{Stage, boundary_stages, resid_hooks, stages, stream_stages};
-pub use terms::{Composition, Decomposition, DecompositionLimit, SkipChange, Term};
+pub use terms::{Composition, Decomposition, DecompositionLimit, SkipChange, SumBreak, Term};

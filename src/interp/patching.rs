@@ -19,6 +19,7 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMutD, Axis, Ix2};
 
+use crate::i18n::{Language, Message, Notice};
 use crate::model::hooks::{HookSite, Intervention};
 use crate::model::{InputError, Params, TokenId, Trace, forward_batch};
 
@@ -50,13 +51,12 @@ impl Intervention<f32> for ResidPrePatch<'_> {
     }
 }
 
-/// Why patching could not run.
+/// Why patching could not run. Its `Display` is English; the interface shows
+/// [`PatchingError::message`] in its own language.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.message().text(Language::En))]
 pub enum PatchingError {
     /// The two prompts differ in length.
-    #[error(
-        "the clean prompt has {clean} tokens and the corrupted one {corrupted}; they must be of equal length"
-    )]
     LengthMismatch {
         /// Clean length.
         clean: usize,
@@ -64,16 +64,36 @@ pub enum PatchingError {
         corrupted: usize,
     },
     /// A prompt the model cannot run.
-    #[error(transparent)]
     Input(#[from] InputError),
-    /// A token outside the vocabulary, or the same token twice.
-    #[error("{0}")]
-    BadTokens(String),
+    /// A token outside the vocabulary.
+    OutsideVocabulary {
+        /// The token.
+        token: TokenId,
+        /// The vocabulary's size.
+        d_vocab: usize,
+    },
+    /// The answer and the wrong token are the same.
+    SameTokens,
     /// Nothing to restore: both prompts give the same logit difference.
-    #[error(
-        "the clean and corrupted prompts give the same logit difference ({0}); choose prompts that the model answers differently"
-    )]
     NoDifference(f32),
+}
+
+impl PatchingError {
+    /// The reason, to be put into words where it is shown (a prompt the model cannot run
+    /// keeps the model's own English message).
+    pub fn message(&self) -> Message {
+        match self {
+            PatchingError::LengthMismatch { clean, corrupted } => {
+                Notice::PatchingLengths.with(&[clean, corrupted])
+            }
+            PatchingError::Input(error) => Message::plain(error),
+            PatchingError::OutsideVocabulary { token, d_vocab } => {
+                Notice::TokenOutsideVocabulary.with(&[token, d_vocab])
+            }
+            PatchingError::SameTokens => Notice::SameTokens.message(),
+            PatchingError::NoDifference(diff) => Notice::NoDifference.with(&[diff]),
+        }
+    }
 }
 
 /// The result of patching `resid_pre` at every layer and position.
@@ -143,15 +163,11 @@ pub fn resid_pre_patching(
     let d_vocab = params.config.d_vocab;
     for token in [answer, wrong] {
         if token as usize >= d_vocab {
-            return Err(PatchingError::BadTokens(format!(
-                "token id {token} is outside the vocabulary (0..{d_vocab})"
-            )));
+            return Err(PatchingError::OutsideVocabulary { token, d_vocab });
         }
     }
     if answer == wrong {
-        return Err(PatchingError::BadTokens(
-            "the answer and the wrong token must differ".into(),
-        ));
+        return Err(PatchingError::SameTokens);
     }
     let clean_trace = forward_batch(params, &[clean], base)?;
     let corrupted_trace = forward_batch(params, &[corrupted], base)?;

@@ -21,6 +21,7 @@ use ndarray::{Array2, Array3, ArrayView2, Axis, Zip};
 
 use super::resid::AccumulatedResid;
 use super::stage::Stage;
+use crate::i18n::{AnalysisText, Language};
 use crate::model::{ModelConfig, NormPlacement, Params, Trace};
 
 /// One term written into the residual stream.
@@ -72,12 +73,57 @@ impl Term {
 
 /// Why attention is one term per layer rather than one per head, when it is: a norm sits
 /// between the heads and the stream (Gemma's `ln1_post`), so the heads' outputs do not add up
-/// to what is written.
-pub fn granularity_note(config: &ModelConfig) -> Option<&'static str> {
-    (config.norm == NormPlacement::Sandwich).then_some(
-        "a norm (ln1_post) sits between the heads and the stream, so per-head terms are not \
-         additive: attention is decomposed per layer (hook_attn_out), where the sum is exact",
-    )
+/// to what is written. In `language`.
+pub fn granularity_note(config: &ModelConfig, language: Language) -> Option<&'static str> {
+    (config.norm == NormPlacement::Sandwich).then(|| AnalysisText::PerLayerAttention.text(language))
+}
+
+/// Why the stream at a stage is not the sum of every term written so far.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SumBreak {
+    /// Post-LN: this layer's `ln1` or `ln2` (`norm`) divides the sum by its own scale.
+    PostLnNorm {
+        /// Block index.
+        layer: usize,
+        /// `ln1` or `ln2`.
+        norm: &'static str,
+    },
+    /// The stage is not a residual stream stage (a sublayer's output, a LayerNorm's).
+    NotAStreamStage(Stage),
+    /// Post-LN: layer 0's `ln1` rescaled the stream, and every later stream carries it.
+    PostLnCarried,
+    /// An intervention zeroed the residual connection around this sublayer (its label).
+    CutZeroed(String),
+    /// An intervention scaled or replaced the residual connection around this sublayer.
+    CutChanged(String),
+    /// Residual connections are off.
+    ResidualOff,
+}
+
+impl SumBreak {
+    /// The reason in a sentence, in `language`.
+    pub fn text(&self, language: Language) -> String {
+        match self {
+            SumBreak::PostLnNorm { layer, norm } => {
+                AnalysisText::PostLnDivides.fill(language, &[layer, norm])
+            }
+            SumBreak::NotAStreamStage(stage) => {
+                AnalysisText::NotAStreamStage.fill(language, &[&stage.short_label()])
+            }
+            SumBreak::PostLnCarried => AnalysisText::PostLnCarries.text(language).into(),
+            SumBreak::CutZeroed(sublayer) => AnalysisText::CutZeroed.fill(language, &[sublayer]),
+            SumBreak::CutChanged(sublayer) => AnalysisText::CutChanged.fill(language, &[sublayer]),
+            SumBreak::ResidualOff => AnalysisText::ResidualOff.text(language).into(),
+        }
+    }
+}
+
+/// The reason in English (the command line's and errors' language); the views use
+/// [`SumBreak::text`].
+impl std::fmt::Display for SumBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Language::En))
+    }
 }
 
 /// How the stream at one stage is made of terms.
@@ -93,13 +139,13 @@ pub enum Composition {
     SinceCut {
         /// The terms that sum to the stream.
         range: Range<usize>,
-        /// Which connection was cut, in a sentence.
-        reason: String,
+        /// Which connection was cut.
+        reason: SumBreak,
     },
     /// The stream is not a sum of terms (a LayerNorm rescaled it); the reason says which.
     NotASum {
-        /// Why, in a sentence.
-        reason: String,
+        /// Why.
+        reason: SumBreak,
     },
 }
 
@@ -141,8 +187,8 @@ pub struct DecompositionLimit {
     pub exact_until: Stage,
     /// The first stage where that no longer holds.
     pub stops_at: Stage,
-    /// Why, in a sentence.
-    pub reason: String,
+    /// Why.
+    pub reason: SumBreak,
 }
 
 /// Every term written into the stream and how each stream stage is made of them.
@@ -219,17 +265,17 @@ impl Decomposition {
             .fold(0.0, f32::max)
     }
 
-    /// A one-line summary of where the decomposition holds.
-    pub fn describe_limit(&self) -> String {
+    /// A one-line summary of where the decomposition holds, in `language`.
+    pub fn describe_limit(&self, language: Language) -> String {
         match &self.limit {
-            None => {
-                "exact at every stage: the stream is the sum of every term written so far".into()
-            }
-            Some(limit) => format!(
-                "the stream is the sum of all earlier terms up to {}; from {} on it is not: {}",
-                limit.exact_until.short_label(),
-                limit.stops_at.short_label(),
-                limit.reason
+            None => AnalysisText::ExactEverywhere.text(language).into(),
+            Some(limit) => AnalysisText::ExactUntil.fill(
+                language,
+                &[
+                    &limit.exact_until.short_label(),
+                    &limit.stops_at.short_label(),
+                    &limit.reason.text(language),
+                ],
             ),
         }
     }
@@ -334,21 +380,18 @@ fn composition(
         Stage::AttnAdded { layer } => (layer, false),
         Stage::MlpAdded { layer } => (layer, true),
         Stage::Ln1 { layer } | Stage::Ln2 { layer } if post_norm => {
-            let which = if matches!(stage, Stage::Ln1 { .. }) {
+            let norm = if matches!(stage, Stage::Ln1 { .. }) {
                 "ln1"
             } else {
                 "ln2"
             };
             return Composition::NotASum {
-                reason: format!(
-                    "post-LN: layer {layer}'s {which} divides the sum by its own scale, so the \
-                     stream is no longer a sum of terms"
-                ),
+                reason: SumBreak::PostLnNorm { layer, norm },
             };
         }
         other => {
             return Composition::NotASum {
-                reason: format!("{} is not a residual stream stage", other.short_label()),
+                reason: SumBreak::NotAStreamStage(other),
             };
         }
     };
@@ -360,9 +403,7 @@ fn composition(
     // `x + attn` of layer 0, is still a plain sum.
     if post_norm && (mlp || layer > 0) {
         return Composition::NotASum {
-            reason: "post-LN: L0 ln1 rescaled the stream, and every later stream carries that \
-                     rescaled sum"
-                .into(),
+            reason: SumBreak::PostLnCarried,
         };
     }
     let latest_cut = skips
@@ -373,18 +414,10 @@ fn composition(
         None => Composition::AllTermsSoFar(0..range.end),
         Some(cut) if cut.zeroed => Composition::SinceCut {
             range: sublayer_range(terms, cut.layer, cut.mlp).start..range.end,
-            reason: format!(
-                "an intervention zeroed the residual connection around {}: the terms written \
-                 before it no longer reach the stream, which is the sum of the terms from there on",
-                cut.sublayer_label()
-            ),
+            reason: SumBreak::CutZeroed(cut.sublayer_label()),
         },
         Some(cut) => Composition::NotASum {
-            reason: format!(
-                "an intervention scaled or replaced the residual connection around {}: the \
-                 earlier terms reach the stream changed, so it is no longer their sum",
-                cut.sublayer_label()
-            ),
+            reason: SumBreak::CutChanged(cut.sublayer_label()),
         },
     }
 }
@@ -441,7 +474,7 @@ fn find_limit(stages: &[StageDecomposition]) -> Option<DecompositionLimit> {
     let stops_at = &stages[first_broken];
     let reason = match &stops_at.composition {
         Composition::NotASum { reason } | Composition::SinceCut { reason, .. } => reason.clone(),
-        _ => "residual connections are off: after each sublayer the stream is that sublayer's output alone, not a sum of all earlier terms".into(),
+        _ => SumBreak::ResidualOff,
     };
     Some(DecompositionLimit {
         exact_until: stages[..first_broken]

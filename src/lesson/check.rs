@@ -483,7 +483,7 @@ fn check_training(run: &TrainingRun) -> Option<String> {
 }
 
 /// "a, b, c" from the names of a (name, description) list.
-fn first_names(list: &[(&'static str, &'static str)]) -> String {
+fn first_names<T>(list: &[(&'static str, T)]) -> String {
     list.iter()
         .map(|(name, _)| *name)
         .collect::<Vec<_>>()

@@ -1,67 +1,77 @@
-//! A model's architecture in words, one (name, value) row per choice, for the model view and
-//! `info`: the norm and where it sits, positions, attention (heads, groups, scale, local
-//! layers, softcap), the MLP and its activation, the embeddings, and the file's dtype.
+//! A model's architecture in words, one (name, value) row per choice, for the model view, in
+//! the interface's language (the words are in `i18n::ModelText`): the norm and where it
+//! sits, positions, attention (heads, groups, scale, local layers, softcap), the MLP and its
+//! activation, the embeddings, and the file's dtype.
 
 use super::config::{Activation, ModelConfig, NormKind, NormPlacement, Positions, RotaryStyle};
+use crate::i18n::{Language, ModelText, Noun, StageText, count};
 
-/// Every architectural row of `config`, in reading order.
-pub fn architecture_rows(config: &ModelConfig) -> Vec<(&'static str, String)> {
+/// Every architectural row of `config`, in reading order, in `language` (the names of
+/// norms, activations and tensors stay as they are).
+pub fn architecture_rows(config: &ModelConfig, language: Language) -> Vec<(&'static str, String)> {
+    let words = |key: ModelText| key.text(language);
     let mut rows: Vec<(&'static str, String)> = Vec::new();
     if !config.family.is_empty() {
-        rows.push(("family", config.family.clone()));
+        rows.push((words(ModelText::Family), config.family.clone()));
     }
     if !config.source_dtype.is_empty() {
         rows.push((
-            "weights in file",
-            format!("{} (run in f32)", config.source_dtype),
+            words(ModelText::WeightsInFile),
+            ModelText::RunInF32.fill(language, &[&config.source_dtype]),
         ));
     }
     let kind = match config.norm_kind {
         NormKind::LayerNorm if config.biases.norm => "LayerNorm",
-        NormKind::LayerNorm => "LayerNorm without bias",
-        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => "RMSNorm with scale 1+w",
+        NormKind::LayerNorm => words(ModelText::LayerNormWithoutBias),
+        NormKind::RmsNorm if config.norm_weight_offset != 0.0 => {
+            StageText::RmsNormScaled.text(language)
+        }
         NormKind::RmsNorm => "RMSNorm",
     };
-    let placement = match config.norm {
-        NormPlacement::Pre => "pre-norm (GPT-2)",
-        NormPlacement::Post => "post-norm (original transformer)",
-        NormPlacement::Parallel => "parallel block: attention and MLP read the same stream",
-        NormPlacement::Sandwich => "sandwich: a norm before and after each sublayer",
-    };
+    let placement = words(match config.norm {
+        NormPlacement::Pre => ModelText::PreNorm,
+        NormPlacement::Post => ModelText::PostNorm,
+        NormPlacement::Parallel => ModelText::ParallelBlock,
+        NormPlacement::Sandwich => ModelText::Sandwich,
+    });
     rows.push((
-        "norm",
+        words(ModelText::Norm),
         format!("{kind}, {placement}, eps {}", config.layer_norm_eps),
     ));
-    rows.push(("positions", positions(config)));
-    rows.push(("attention", attention(config)));
+    rows.push((words(ModelText::Positions), positions(config, language)));
+    rows.push((words(ModelText::Attention), attention(config, language)));
     if !config.attn_only {
-        rows.push(("MLP", mlp(config)));
+        rows.push(("MLP", mlp(config, language)));
     }
     if config.embed_scale != 1.0 {
         rows.push((
-            "embedding scale",
+            words(ModelText::EmbeddingScale),
             format!("× {:.4} (√d_model)", config.embed_scale),
         ));
     }
     if let Some(cap) = config.final_softcap {
-        rows.push(("final logit softcap", format!("{cap}·tanh(logit/{cap})")));
+        rows.push((
+            words(ModelText::FinalSoftcap),
+            format!("{cap}·tanh(logit/{cap})"),
+        ));
     }
     rows
 }
 
-fn positions(config: &ModelConfig) -> String {
+fn positions(config: &ModelConfig, language: Language) -> String {
     match &config.positions {
-        Positions::Learned => format!("learned W_pos, {} positions", config.n_ctx),
-        Positions::None => "none (only the causal mask)".into(),
+        Positions::Learned => ModelText::LearnedPositions.fill(language, &[&config.n_ctx]),
+        Positions::None => ModelText::NoPositions.text(language).into(),
         Positions::Rotary(rotary) => {
             let style = match rotary.style {
-                RotaryStyle::Half => "half rotation",
-                RotaryStyle::Interleaved => "interleaved pairs",
-            };
+                RotaryStyle::Half => ModelText::HalfRotation,
+                RotaryStyle::Interleaved => ModelText::InterleavedPairs,
+            }
+            .text(language);
             let share = if rotary.dim == config.d_head {
                 String::new()
             } else {
-                format!(" on {} of {} dims", rotary.dim, config.d_head)
+                ModelText::OnDims.fill(language, &[&rotary.dim, &config.d_head])
             };
             let mut thetas: Vec<f64> = Vec::new();
             for &theta in &rotary.thetas {
@@ -70,33 +80,27 @@ fn positions(config: &ModelConfig) -> String {
                 }
             }
             let thetas: Vec<String> = thetas.iter().map(|t| format!("{t}")).collect();
-            format!("rotary ({style}{share}), θ {}", thetas.join(" / "))
+            ModelText::RotaryPositions.fill(language, &[&style, &share, &thetas.join(" / ")])
         }
     }
 }
 
-fn attention(config: &ModelConfig) -> String {
+fn attention(config: &ModelConfig, language: Language) -> String {
     let kv = config.kv_heads();
     let mut parts = vec![if kv == config.n_heads {
-        format!("{} heads", config.n_heads)
+        count(language, config.n_heads, Noun::Head)
     } else if kv == 1 {
-        format!(
-            "{} query heads sharing 1 key/value head (MQA)",
-            config.n_heads
-        )
+        ModelText::MultiQuery.fill(language, &[&config.n_heads])
     } else {
-        format!(
-            "{} query heads in {kv} groups sharing key/value heads (GQA)",
-            config.n_heads
-        )
+        ModelText::GroupedQuery.fill(language, &[&config.n_heads, &kv])
     }];
     let scale = config.score_scale();
     let standard = 1.0 / (config.d_head as f64).sqrt();
     if (scale - standard).abs() > 1e-12 {
         parts.push(if scale == 1.0 {
-            "no 1/√d_head scaling".into()
+            ModelText::NoScoreScaling.text(language).into()
         } else {
-            format!("scores × {scale:.4}")
+            ModelText::ScoresTimes.fill(language, &[&format!("{scale:.4}")])
         });
     }
     if config.qk_norm {
@@ -109,7 +113,7 @@ fn attention(config: &ModelConfig) -> String {
         .filter_map(|(layer, w)| w.map(|w| format!("L{layer}: {w}")))
         .collect();
     if !local.is_empty() {
-        parts.push(format!("local windows {}", local.join(", ")));
+        parts.push(ModelText::LocalWindows.fill(language, &[&local.join(", ")]));
     }
     if let Some(cap) = config.attn_softcap {
         parts.push(format!("softcap {cap}"));
@@ -117,10 +121,10 @@ fn attention(config: &ModelConfig) -> String {
     parts.join("; ")
 }
 
-fn mlp(config: &ModelConfig) -> String {
+fn mlp(config: &ModelConfig, language: Language) -> String {
     let activation = match config.activation {
-        Activation::GeluNew => "GELU (tanh approximation)",
-        Activation::GeluExact => "GELU (exact, erf)",
+        Activation::GeluNew => ModelText::GeluTanh.text(language),
+        Activation::GeluExact => ModelText::GeluExact.text(language),
         Activation::Relu => "ReLU",
         Activation::Silu => "SiLU",
     };
@@ -130,7 +134,7 @@ fn mlp(config: &ModelConfig) -> String {
             Activation::GeluNew | Activation::GeluExact => "GeGLU",
             Activation::Relu => "ReGLU",
         };
-        format!("gated ({name}): {activation}(x·W_gate) ⊙ x·W_in")
+        ModelText::Gated.fill(language, &[&name, &activation])
     } else {
         activation.to_string()
     }
@@ -142,9 +146,16 @@ mod tests {
 
     #[test]
     fn the_lesson_model_reads_as_gpt2_style() {
-        let rows = architecture_rows(&ModelConfig::lesson(65));
+        let rows = architecture_rows(&ModelConfig::lesson(65), Language::En);
         let text: Vec<String> = rows.iter().map(|(n, v)| format!("{n}: {v}")).collect();
         assert!(text[0].starts_with("norm: LayerNorm, pre-norm"), "{text:?}");
         assert!(text.iter().any(|t| t == "attention: 4 heads"), "{text:?}");
+        let pt = architecture_rows(&ModelConfig::lesson(65), Language::Pt);
+        let text: Vec<String> = pt.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+        assert!(
+            text[0].starts_with("normalização: LayerNorm, pré-norma"),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t == "atenção: 4 cabeças"), "{text:?}");
     }
 }

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::bpe::bytes_to_unicode;
 use super::forward::TokenId;
 use super::tokenizer::{Encoding, UnknownPiece};
+use crate::i18n::{Language, ModelText};
 
 /// The `model.type` values of a tokenizer.json that the `tokenizers` crate reads.
 pub const MODEL_TYPES: [&str; 4] = ["BPE", "Unigram", "WordPiece", "WordLevel"];
@@ -203,17 +204,24 @@ impl HfTokenizer {
         self.pieces.vocab_size
     }
 
-    /// A short description: "byte-level BPE", "BPE with byte fallback", "Unigram", ...
+    /// A short description in English: "byte-level BPE", "BPE with byte fallback", "Unigram",
+    /// ...
     pub fn kind(&self) -> &'static str {
+        self.kind_in(Language::En)
+    }
+
+    /// The kind in `language` (the model types' own names stay as they are).
+    pub fn kind_in(&self, language: Language) -> &'static str {
         let p = &self.pieces;
+        let words = |key: ModelText| key.text(language);
         match (p.model_type.as_str(), p.byte_level, p.byte_fallback) {
-            ("BPE", true, _) => "byte-level BPE",
-            ("BPE", false, true) => "BPE with byte fallback",
+            ("BPE", true, _) => words(ModelText::ByteLevelBpe),
+            ("BPE", false, true) => words(ModelText::BpeByteFallback),
             ("BPE", false, false) => "BPE",
-            ("Unigram", _, true) => "Unigram with byte fallback",
+            ("Unigram", _, true) => words(ModelText::UnigramByteFallback),
             ("Unigram", _, false) => "Unigram",
             ("WordPiece", ..) => "WordPiece",
-            _ => "word-level",
+            _ => words(ModelText::WordLevel),
         }
     }
 

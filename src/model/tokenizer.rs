@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::forward::TokenId;
+use crate::i18n::{Language, ModelText};
 
 /// Text that could not be encoded: the piece and its character offset in the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,14 +162,19 @@ impl Tokenizer {
         }
     }
 
-    /// A short name for the kind of tokenizer.
+    /// A short name for the kind of tokenizer, in English (the command line's language).
     pub fn kind(&self) -> &'static str {
+        self.kind_in(Language::En)
+    }
+
+    /// A short name for the kind of tokenizer, in `language`.
+    pub fn kind_in(&self, language: Language) -> &'static str {
         match self {
-            Tokenizer::Char(_) => "character",
-            Tokenizer::Word(_) => "word",
-            Tokenizer::Ids { .. } => "raw ids",
-            Tokenizer::Bpe(_) => "GPT-2 byte-level BPE",
-            Tokenizer::Hf(t) => t.kind(),
+            Tokenizer::Char(_) => ModelText::CharacterTokens.text(language),
+            Tokenizer::Word(_) => ModelText::WordTokens.text(language),
+            Tokenizer::Ids { .. } => ModelText::RawIds.text(language),
+            Tokenizer::Bpe(_) => ModelText::Gpt2Bpe.text(language),
+            Tokenizer::Hf(t) => t.kind_in(language),
         }
     }
 

@@ -184,7 +184,7 @@ impl AppState {
 
     fn generate_next(&mut self) {
         if let Err(reason) = self.can_generate() {
-            self.notice = Some(format!("Cannot generate: {reason}."));
+            self.notice = Some(reason.cannot_generate());
             return;
         }
         let Some(analysis) = &self.analysis else {
@@ -207,6 +207,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::i18n::Language;
     use crate::state::Settings;
 
     #[test]
@@ -226,9 +227,14 @@ mod tests {
             state.can_generate(),
             Err(GenerateBlocked::ContextFull(n_ctx))
         );
+        let full = GenerateBlocked::ContextFull(n_ctx).cannot_generate();
         assert_eq!(
-            GenerateBlocked::ContextFull(n_ctx).to_string(),
-            format!("the context is full ({n_ctx} tokens)")
+            full.text(Language::En),
+            format!("Cannot generate: the context is full ({n_ctx} tokens)")
+        );
+        assert_eq!(
+            full.text(Language::Pt),
+            format!("Não é possível gerar: o contexto está cheio ({n_ctx} tokens)")
         );
     }
 }

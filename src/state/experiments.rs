@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use super::AppState;
 use super::export::Table;
 use super::jobs::Waker;
+use crate::i18n::{Message, Notice, Noun};
 use crate::interp::interventions::{Component, Interventions, Patch};
 use crate::interp::patching::{ResidPatching, resid_pre_patching};
 use crate::model::TokenId;
@@ -133,11 +134,11 @@ pub struct PatchingState {
     /// The newest result.
     pub outcome: Option<Arc<PatchingOutcome>>,
     /// Why the last run failed.
-    pub error: Option<String>,
+    pub error: Option<Message>,
     /// A run is under way.
     pub running: bool,
-    sender: Sender<Result<PatchingOutcome, String>>,
-    results: Receiver<Result<PatchingOutcome, String>>,
+    sender: Sender<Result<PatchingOutcome, Message>>,
+    results: Receiver<Result<PatchingOutcome, Message>>,
     wake: Waker,
 }
 
@@ -166,15 +167,18 @@ impl PatchingState {
     }
 }
 
-/// `text` as exactly one token of `tokenizer`.
-fn single_token(tokenizer: &Tokenizer, text: &str, what: &str) -> Result<TokenId, String> {
+/// `text` as exactly one token of `tokenizer`; `not_one` says which token is not.
+fn single_token(tokenizer: &Tokenizer, text: &str, not_one: Notice) -> Result<TokenId, Message> {
     // A continuation of the prompt: no BOS.
     let encoding = tokenizer.encode_piece(text);
     match (encoding.ids.as_slice(), encoding.unknown.is_empty()) {
         ([id], true) => Ok(*id),
-        _ => Err(format!(
-            "the {what} {text:?} must be exactly one token of this model (it is {})",
-            encoding.ids.len()
+        _ => Err(Message::Notice(
+            not_one,
+            vec![
+                Message::plain(format!("{text:?}")),
+                Message::Count(encoding.ids.len(), Noun::Token),
+            ],
         )),
     }
 }
@@ -186,7 +190,7 @@ impl AppState {
         match command {
             InterventionCommand::Add(patch) => {
                 if let Err(message) = self.interventions.add(patch, &config) {
-                    self.error = Some(format!("Cannot add the intervention: {message}"));
+                    self.error = Some(Notice::CannotAddIntervention.with(&[&message]));
                 }
             }
             InterventionCommand::Remove(index) => {
@@ -200,7 +204,7 @@ impl AppState {
                 self.interventions.clear();
                 for patch in patches {
                     if let Err(message) = self.interventions.add(patch, &config) {
-                        self.error = Some(format!("Cannot add the intervention: {message}"));
+                        self.error = Some(Notice::CannotAddIntervention.with(&[&message]));
                     }
                 }
             }
@@ -225,10 +229,10 @@ impl AppState {
             let clean = tokenizer.encode(&setup.clean);
             let corrupted = tokenizer.encode(&setup.corrupted);
             if !clean.unknown.is_empty() || !corrupted.unknown.is_empty() {
-                return Err("a prompt has characters this model does not know".to_string());
+                return Err(Notice::UnknownCharacters.message());
             }
-            let answer = single_token(tokenizer, &setup.answer, "answer")?;
-            let wrong = single_token(tokenizer, &setup.wrong, "wrong token")?;
+            let answer = single_token(tokenizer, &setup.answer, Notice::AnswerNotOneToken)?;
+            let wrong = single_token(tokenizer, &setup.wrong, Notice::WrongNotOneToken)?;
             Ok((clean.ids, corrupted.ids, answer, wrong))
         })();
         let (clean, corrupted, answer, wrong) = match prepared {
@@ -265,7 +269,7 @@ impl AppState {
                 model: Arc::clone(&model),
                 interventions,
             })
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.message());
             let _ = sender.send(result);
             wake();
         });

@@ -7,25 +7,23 @@
 
 use std::time::{Duration, Instant};
 
+use crate::i18n::{Message, Notice};
+
 /// A dialog that returns empty-handed sooner than this did not open.
 const NO_DIALOG_WITHIN: Duration = Duration::from_millis(250);
 
-/// What to tell the user when no dialog can open.
-pub const NO_DIALOG_MESSAGE: &str = "No file dialog could open (neither the XDG desktop \
-     portal nor zenity is installed). Open a model with: residual-explorer gui --model PATH";
-
 /// Runs `show` (an rfd dialog; it blocks, so call this off the UI thread): `Ok(Some(choice))`,
 /// `Ok(None)` when the user cancelled, `Err(message)` when no dialog could open.
-pub fn run_dialog<T>(show: impl FnOnce() -> Option<T>) -> Result<Option<T>, String> {
+pub fn run_dialog<T>(show: impl FnOnce() -> Option<T>) -> Result<Option<T>, Message> {
     let started = Instant::now();
     let chosen = show();
     judge(chosen, started.elapsed())
 }
 
 /// The verdict on a dialog that returned `chosen` after `open_for`.
-fn judge<T>(chosen: Option<T>, open_for: Duration) -> Result<Option<T>, String> {
+fn judge<T>(chosen: Option<T>, open_for: Duration) -> Result<Option<T>, Message> {
     match chosen {
-        None if open_for < NO_DIALOG_WITHIN => Err(NO_DIALOG_MESSAGE.to_string()),
+        None if open_for < NO_DIALOG_WITHIN => Err(Notice::NoFileDialog.message()),
         chosen => Ok(chosen),
     }
 }
@@ -37,7 +35,7 @@ mod tests {
     #[test]
     fn an_instant_empty_answer_means_no_dialog_and_a_slow_one_a_cancel() {
         let instant = judge::<u8>(None, Duration::from_millis(3));
-        assert_eq!(instant, Err(NO_DIALOG_MESSAGE.to_string()));
+        assert_eq!(instant, Err(Notice::NoFileDialog.message()));
         assert_eq!(judge::<u8>(None, Duration::from_secs(2)), Ok(None));
         assert_eq!(judge(Some(7u8), Duration::from_millis(3)), Ok(Some(7)));
     }

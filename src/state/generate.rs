@@ -5,21 +5,37 @@ use ndarray::ArrayView1;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{Message, Notice, Noun};
 use crate::model::TokenId;
 
 /// Why "Generate" cannot append a token now. The prompt bar decides from it (the button is
 /// disabled, and the reason is its tooltip); a model without a tokenizer asks for ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenerateBlocked {
     /// A model that takes token ids, with none typed yet.
-    #[error("type at least one token id first")]
     NoIds,
     /// The prompt fills the model's context of this many tokens.
-    #[error("the context is full ({})", super::plural::count(*.0, "token", "tokens"))]
     ContextFull(usize),
     /// The trace of the current prompt is not ready yet.
-    #[error("the model is still running on the prompt")]
     Running,
+}
+
+impl GenerateBlocked {
+    /// The reason, to be put into words where it is shown.
+    pub fn message(self) -> Message {
+        match self {
+            GenerateBlocked::NoIds => Notice::NoIdsYet.message(),
+            GenerateBlocked::ContextFull(n) => {
+                Message::Notice(Notice::ContextFull, vec![Message::Count(n, Noun::Token)])
+            }
+            GenerateBlocked::Running => Notice::StillRunning.message(),
+        }
+    }
+
+    /// "Cannot generate: " and the reason.
+    pub fn cannot_generate(self) -> Message {
+        Message::Notice(Notice::CannotGenerate, vec![self.message()])
+    }
 }
 
 /// How the next token is chosen.

@@ -66,7 +66,7 @@ pub enum JobEvent {
         /// Why it was opened.
         purpose: FilePurpose,
         /// The chosen path, `None` when cancelled, an error when no dialog could open.
-        path: Result<Option<PathBuf>, String>,
+        path: Result<Option<PathBuf>, crate::i18n::Message>,
     },
 }
 

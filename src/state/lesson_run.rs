@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::experiments::InterventionCommand;
 use super::training_run::TrainingCommand;
 use super::{AppState, Command, LensColour, models};
+use crate::i18n::{Message, Notice};
 use crate::lesson::embedded::embedded_lessons;
 use crate::lesson::player::{LessonPlayer, LessonSettings, StepPlan, plan_step};
 use crate::lesson::state::Editor;
@@ -64,8 +65,9 @@ pub struct LessonRun {
     pub player: LessonPlayer,
     /// The open step while its screen is being set up.
     set_up: Option<SetUp>,
-    /// What the last step could not set up, shown under its text.
-    pub notes: Vec<String>,
+    /// What the last step could not set up, shown under its text (a missing model, or the
+    /// lesson file's own problems, which are for its author and stay in English).
+    pub notes: Vec<Message>,
     /// The editor the open step shows.
     pub editor: Option<Editor>,
     /// Name of the embedded default model, to recognise it on screen.
@@ -202,9 +204,9 @@ impl AppState {
                 ModelWait::Finished => {
                     // The load ended without giving us the model: it failed (the app shows
                     // why in its error banner).
-                    self.lesson.notes.push(format!(
-                        "The lesson's model {model_ref} could not be opened."
-                    ));
+                    self.lesson
+                        .notes
+                        .push(Notice::LessonModelNotOpened.with(&[&model_ref]));
                     self.lesson.set_up = None;
                 }
             }
@@ -220,7 +222,7 @@ impl AppState {
         let sets_training = lesson.steps[index].state.training.is_some();
         let commands = plan_commands(&plan, self, set_up.forward && sets_training);
         self.lesson.editor = plan.editor;
-        self.lesson.notes = plan.problems;
+        self.lesson.notes = plan.problems.into_iter().map(Message::Plain).collect();
         self.lesson.set_up = None;
         for command in commands {
             self.apply(command);
@@ -241,7 +243,7 @@ impl AppState {
                 None => {
                     self.lesson
                         .notes
-                        .push(format!("The model {path} is not installed."));
+                        .push(Notice::ModelNotInstalled.with(&[&path]));
                     self.lesson.set_up = None;
                 }
             },

@@ -38,6 +38,7 @@ pub use prompt::PromptTokens;
 pub use selection::Selection;
 pub use settings::{LensColour, Settings, ViewKind};
 
+use crate::i18n::{Message, Notice};
 use crate::interp::interventions::Interventions;
 use crate::interp::{AnalysisOptions, LensOptions, LensStages, stages};
 use crate::model::io::LoadedModel;
@@ -61,13 +62,13 @@ pub struct AppState {
     /// The newest finished analysis (kept on screen while a newer one is computed).
     pub analysis: Option<Arc<Analysis>>,
     /// Why the current prompt could not run (e.g. it has no token), shown instead of views.
-    pub trace_error: Option<String>,
+    pub trace_error: Option<Message>,
     /// An error to show in the window until dismissed (a file that failed to load, ...).
-    pub error: Option<String>,
+    pub error: Option<Message>,
     /// A short message about something that went well ("Saved …").
-    pub notice: Option<String>,
+    pub notice: Option<Message>,
     /// Said after "Opened …" when the model being loaded opens (set by [`Self::note_on_open`]).
-    pub open_note: Option<String>,
+    pub open_note: Option<Message>,
     /// The model file being read, if any.
     pub loading: Option<PathBuf>,
     /// How much of it has been read.
@@ -242,9 +243,9 @@ impl AppState {
         if self.prompt.ids.is_empty() {
             self.pending_trace = None;
             self.trace_error = Some(if self.prompt.unknown.is_empty() {
-                "The prompt is empty: type some text to run the model.".into()
+                Notice::EmptyPrompt.message()
             } else {
-                "No character of the prompt is in this model's vocabulary.".into()
+                Notice::NoKnownCharacter.message()
             });
             return;
         }
@@ -270,7 +271,7 @@ impl AppState {
 
     /// Shows `note` now and again beside "Opened …" when the model being loaded opens (a
     /// load replaces the notice on screen).
-    pub fn note_on_open(&mut self, note: String) {
+    pub fn note_on_open(&mut self, note: Message) {
         self.notice = Some(note.clone());
         self.open_note = Some(note);
     }
@@ -294,10 +295,7 @@ impl AppState {
         self.notice = None;
         let dropped = self.interventions.retain_valid(&self.model.params.config);
         if !dropped.is_empty() {
-            self.notice = Some(format!(
-                "Removed the interventions that do not fit this model: {}",
-                dropped.join(", ")
-            ));
+            self.notice = Some(Notice::InterventionsDropped.with(&[&dropped.join(", ")]));
         }
         self.selection.target_token = None;
         self.selection.component = None;
@@ -351,7 +349,7 @@ impl AppState {
                             self.clamp_selection();
                         }
                     }
-                    Err(message) => self.trace_error = Some(message),
+                    Err(message) => self.trace_error = Some(Message::Plain(message)),
                 }
             }
             JobEvent::LensProgress { request } => {
@@ -372,30 +370,27 @@ impl AppState {
                         self.settings.remember_model(&path);
                         self.error = None;
                         self.open_other_model(*model);
-                        let mut opened = format!("Opened {}", path.display());
-                        if let Some(note) = self.open_note.take() {
-                            opened = format!("{opened}. {note}");
-                        }
-                        // Keep what opening it did (interventions that no longer fit).
-                        self.notice = Some(match self.notice.take() {
-                            Some(also) => format!("{opened}. {also}"),
-                            None => opened,
-                        });
+                        // After "Opened …": the note asked for, and what opening it did
+                        // (interventions that no longer fit).
+                        let opened = Notice::Opened.with(&[&path.display()]);
+                        let sentences: Vec<Message> = std::iter::once(opened)
+                            .chain(self.open_note.take())
+                            .chain(self.notice.take())
+                            .collect();
+                        self.notice = Some(Message::Sentences(sentences));
                     }
                     Err(message) => {
                         self.open_note = None;
-                        self.error = Some(format!(
-                            "Could not open the model, the previous one stays open. {message}"
-                        ));
+                        self.error = Some(Notice::CouldNotOpen.with(&[&message]));
                     }
                 }
             }
             JobEvent::FileWritten { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
                 match result {
-                    Ok(()) => self.notice = Some(format!("Saved {}", path.display())),
+                    Ok(()) => self.notice = Some(Notice::Saved.with(&[&path.display()])),
                     Err(message) => {
-                        self.error = Some(format!("Could not write {}: {message}", path.display()))
+                        self.error = Some(Notice::CouldNotWrite.with(&[&path.display(), &message]))
                     }
                 }
             }

@@ -12,6 +12,7 @@ use super::analysis::Analysis;
 use super::export::{Cell, Table};
 use super::jobs::Waker;
 use super::snapshots::SnapshotWorker;
+use crate::i18n::{Language, Message, TrainText};
 use crate::interp::head_scores::{HeadScores, ScoreProbe};
 use crate::lesson::state::TrainingRun;
 use crate::model::io::LoadedModel;
@@ -43,18 +44,18 @@ pub enum DataChoice {
 }
 
 impl DataChoice {
-    /// A label for the data menu.
-    pub fn label(&self) -> String {
+    /// A label for the data menu, in `language` (task names and file names as they are).
+    pub fn label(&self, language: Language) -> String {
         match self {
-            DataChoice::Shakespeare => "Shakespeare (shipped corpus)".into(),
-            DataChoice::Task(name) => format!("Task: {name}"),
-            DataChoice::File(path) => format!(
-                "File: {}",
-                path.file_name().map_or_else(
+            DataChoice::Shakespeare => TrainText::Shakespeare.text(language).into(),
+            DataChoice::Task(name) => TrainText::TaskNamed.fill(language, &[name]),
+            DataChoice::File(path) => {
+                let name = path.file_name().map_or_else(
                     || path.display().to_string(),
-                    |n| n.to_string_lossy().into_owned()
-                )
-            ),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                TrainText::FileNamed.fill(language, &[&name])
+            }
         }
     }
 
@@ -190,9 +191,11 @@ impl TrainingSetup {
         options
     }
 
-    /// A name for the model being trained: `induction on task: induction`.
+    /// A name for the model being trained: `induction on task: induction`. The same in both
+    /// languages: it names the saved file too.
     pub fn model_name(&self) -> String {
-        format!("{} on {}", self.preset, self.data.label().to_lowercase())
+        let data = self.data.label(Language::En).to_lowercase();
+        format!("{} on {data}", self.preset)
     }
 
     /// The sequences the heads are scored on during the run: for the symbol tasks
@@ -232,7 +235,7 @@ pub enum TrainingStatus {
         stopped: bool,
     },
     /// Could not start, diverged or failed; the message says why.
-    Failed(String),
+    Failed(Message),
 }
 
 impl TrainingStatus {
@@ -416,9 +419,9 @@ pub(crate) enum TrainingMessage {
     /// The two comparison runs started.
     ComparisonStarted(CompareWorker, usize),
     /// Preparing failed.
-    Failed(String),
+    Failed(Message),
     /// The text-file dialog closed (`Err`: no dialog could open).
-    CorpusChosen(Result<Option<PathBuf>, String>),
+    CorpusChosen(Result<Option<PathBuf>, Message>),
 }
 
 /// A run that has just started.

@@ -12,6 +12,7 @@ use super::training::{
     ComparisonHistory, RunHistory, RunInfo, StartedRun, TrainingMessage, TrainingSetup,
     TrainingStatus,
 };
+use crate::i18n::{Message, Msg, Notice};
 use crate::lesson::state::TrainingRun;
 use crate::model::Params;
 use crate::model::io::LoadedModel;
@@ -58,11 +59,12 @@ impl AppState {
             TrainingCommand::ChooseCorpus => {
                 let sender = self.training.messages.clone();
                 let wake = Arc::clone(&self.training.wake);
+                let language = self.lesson.player.language;
                 std::thread::spawn(move || {
                     let path = run_dialog(|| {
                         rfd::FileDialog::new()
-                            .set_title("Choose a text file to train on")
-                            .add_filter("Text", &["txt", "md"])
+                            .set_title(Msg::CorpusTitle.text(language))
+                            .add_filter(Msg::TextFiles.text(language), &["txt", "md"])
                             .pick_file()
                     });
                     let _ = sender.send(TrainingMessage::CorpusChosen(path));
@@ -98,7 +100,7 @@ impl AppState {
     /// Builds the data and the model on a helper thread, then starts the worker.
     fn start_training(&mut self) {
         if self.training.status.is_active() {
-            self.notice = Some("A run is already going: stop it first.".into());
+            self.notice = Some(Notice::RunAlreadyGoing.message());
             return;
         }
         self.training.worker = None; // a finished run's worker, if any
@@ -113,7 +115,7 @@ impl AppState {
         let wake = Arc::clone(&self.training.wake);
         std::thread::spawn(move || {
             let message = prepare_run(&setup, Arc::clone(&wake)).unwrap_or_else(|message| {
-                TrainingMessage::Failed(format!("Could not start training: {message}"))
+                TrainingMessage::Failed(Notice::CouldNotStartTraining.with(&[&message]))
             });
             let _ = sender.send(message);
             wake();
@@ -360,12 +362,12 @@ impl AppState {
                 params,
             } => {
                 self.training.status =
-                    TrainingStatus::Failed(format!("Diverged at step {step}: {message}"));
+                    TrainingStatus::Failed(Notice::Diverged.with(&[&step, &message]));
                 self.request_snapshot(step.saturating_sub(1), params, true);
             }
             TrainEvent::Failed { message, params } => {
                 let step = history.steps_done();
-                self.training.status = TrainingStatus::Failed(message);
+                self.training.status = TrainingStatus::Failed(Message::Plain(message));
                 self.request_snapshot(step, params, true);
             }
             TrainEvent::Finished {
@@ -394,7 +396,7 @@ impl AppState {
                 comparison.total_steps = total_steps;
             }
             CompareEvent::Failed { message } => {
-                self.training.status = TrainingStatus::Failed(message);
+                self.training.status = TrainingStatus::Failed(Message::Plain(message));
             }
             CompareEvent::Finished { stopped, .. } => {
                 self.training.status = TrainingStatus::Finished { stopped };

@@ -16,6 +16,7 @@ use super::data::BatchSource;
 use super::step::LayerGradNorms;
 use super::trainer::{TrainOptions, Trainer};
 use super::worker::{PROGRESS_INTERVAL, WakeFn};
+use crate::i18n::{Language, TrainText};
 use crate::model::{InitOptions, ModelConfig, Params};
 
 /// One step of one run.
@@ -42,12 +43,13 @@ impl Residual {
     /// Both, in display order.
     pub const BOTH: [Residual; 2] = [Residual::On, Residual::Off];
 
-    /// "with residual connections" / "without residual connections".
-    pub fn label(self) -> &'static str {
+    /// "with residual connections" / "without residual connections", in `language`.
+    pub fn label(self, language: Language) -> &'static str {
         match self {
-            Residual::On => "with residual connections",
-            Residual::Off => "without residual connections",
+            Residual::On => TrainText::WithResidual,
+            Residual::Off => TrainText::WithoutResidual,
         }
+        .text(language)
     }
 
     fn index(self) -> usize {
@@ -94,7 +96,7 @@ impl ResidualComparison {
             let trainer = &mut self.trainers[residual.index()];
             let stats = trainer
                 .step()
-                .map_err(|e| format!("the run {}: {e}", residual.label()))?;
+                .map_err(|e| format!("the run {}: {e}", residual.label(Language::En)))?;
             let point = ComparePoint {
                 step: trainer.step,
                 loss: stats.loss,

@@ -2,34 +2,18 @@
 //! the textbook's block, the deep stack for the residual on/off experiment and the small
 //! word-level model.
 
+use crate::i18n::TrainText;
 use crate::model::{Activation, ModelConfig, NormPlacement};
 
-/// Every preset name with a one-line description, in display order.
-pub const PRESETS: &[(&str, &str)] = &[
-    (
-        "lesson",
-        "4 layers, 4 heads of 32, d_model 128, d_mlp 512, n_ctx 128, pre-LN, gelu_new, tied",
-    ),
-    (
-        "induction",
-        "2 attention-only layers, 4 heads of 16, d_model 64, n_ctx 64, untied",
-    ),
-    (
-        "seed-block",
-        "the textbook's block: 1 layer, d_model 512, 8 heads of 64, d_mlp 2048, ReLU, post-LN",
-    ),
-    (
-        "deep",
-        "12 narrow layers (d_model 64, 4 heads of 16, d_mlp 256), residual connections on",
-    ),
-    (
-        "deep-no-residual",
-        "the `deep` stack with residual connections off (Lemma 2.2's experiment)",
-    ),
-    (
-        "word",
-        "word-level: 2 layers, 4 heads of 16, d_model 64, d_mlp 256, n_ctx 32, untied with b_U",
-    ),
+/// Every preset name (as typed on the command line and in lessons) with a one-line
+/// description (in the string table, in both languages), in display order.
+pub const PRESETS: &[(&str, TrainText)] = &[
+    ("lesson", TrainText::PresetLesson),
+    ("induction", TrainText::PresetInduction),
+    ("seed-block", TrainText::PresetSeedBlock),
+    ("deep", TrainText::PresetDeep),
+    ("deep-no-residual", TrainText::PresetDeepNoResidual),
+    ("word", TrainText::PresetWord),
 ];
 
 /// The config of preset `name` for a vocabulary of `d_vocab` tokens, or an error listing the

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::Msg;
+use crate::i18n::{Msg, ViewText};
 use crate::model::ops::first_visible_key;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
@@ -56,7 +56,7 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         ui,
         view.language,
         ViewKind::Attention,
-        &Msg::LayerHead.fill(view.language, &[&layer, &head]),
+        &ViewText::LayerHead.fill(view.language, &[&layer, &head]),
     );
     // Where the pickers and the legend do not fit one line (a side-by-side half), the
     // legend goes under them.
@@ -70,12 +70,14 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
         }
         if one_line {
             ui.separator();
-            colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", 140.0);
+            let caption = ViewText::AttentionWeight.text(view.language);
+            colour_legend_ui(ui, view.language, &PATTERN_SCALE, caption, 140.0);
         }
     });
     if !one_line {
         let legend_w = (ui.available_width() - 200.0).clamp(40.0, 140.0);
-        colour_legend_ui(ui, &PATTERN_SCALE, "attention weight", legend_w);
+        let caption = ViewText::AttentionWeight.text(view.language);
+        colour_legend_ui(ui, view.language, &PATTERN_SCALE, caption, legend_w);
     }
     ui.add_space(4.0);
 
@@ -161,7 +163,8 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
     let config = view.config();
     let thumb = ((width - 40.0) / config.n_heads as f32 - 6.0).clamp(24.0, 96.0);
     let textures = thumbnail_textures(ui, view);
-    ui.label(RichText::new("Every layer and head").strong());
+    let language = view.language;
+    ui.label(RichText::new(ViewText::EveryLayerAndHead.text(language)).strong());
     egui::ScrollArea::both()
         .id_salt("thumbnail scroll")
         .show(ui, |ui| {
@@ -196,11 +199,13 @@ fn thumbnails_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut
                                 .show(ui, |ui| {
                                     let response = heatmap_thumbnail_ui(
                                         ui,
-                                        &format!("Layer {l} head {h} pattern"),
+                                        &ViewText::ThumbnailName.fill(language, &[&l, &h]),
                                         texture,
                                         vec2(thumb, thumb),
                                     )
-                                    .on_hover_text(format!("Layer {l} head {h}: click to enlarge"));
+                                    .on_hover_text(
+                                        ViewText::ThumbnailHover.fill(language, &[&l, &h]),
+                                    );
                                     if response.clicked() {
                                         commands.push(Command::SelectHead { layer: l, head: h });
                                     }
@@ -218,26 +223,17 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut V
     let n = view.analysis.n_pos();
     let labels = view.token_labels();
     let values = pattern_values(view, layer, head);
-    ui.label(
-        RichText::new(format!(
-            "Layer {layer} head {head}: queries (rows) × keys (columns)"
-        ))
-        .strong(),
-    );
+    let language = view.language;
+    ui.label(RichText::new(ViewText::QueriesByKeys.fill(language, &[&layer, &head])).strong());
     let config = view.config();
     if let Some(window) = config.window(layer) {
-        ui.label(format!(
-            "Local layer: each token sees only the last {window} tokens (itself included)."
-        ));
+        ui.label(ViewText::LocalLayer.fill(language, &[&window]));
     }
     if config.kv_heads() != config.n_heads {
         let group = config.n_heads / config.kv_heads();
         let kv = head / group;
-        ui.label(format!(
-            "Shares key/value head {kv} with heads {}–{}: the same keys, its own queries.",
-            kv * group,
-            kv * group + group - 1
-        ));
+        let (first, last) = (kv * group, kv * group + group - 1);
+        ui.label(ViewText::SharesKeyValueHead.fill(language, &[&kv, &first, &last]));
     }
     let window = config.window(layer);
     // The cells fill the room the labels leave, in the column's width and the height left
@@ -260,25 +256,27 @@ fn enlarged_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: &mut V
     let hover = |row: usize, col: usize| {
         let v = values[row * n + col];
         if v.is_finite() {
-            format!(
-                "query {row} ‘{}’ → key {col} ‘{}’: {v:.4}",
-                view.analysis.token_text(row),
-                view.analysis.token_text(col)
+            ViewText::QueryToKey.fill(
+                language,
+                &[
+                    &row,
+                    &view.analysis.token_text(row),
+                    &col,
+                    &view.analysis.token_text(col),
+                    &format!("{v:.4}"),
+                ],
             )
         } else if col > row {
-            format!("masked: token {row} cannot look at the later token {col}")
+            ViewText::MaskedLater.fill(language, &[&row, &col])
         } else {
-            format!(
-                "masked: token {col} is outside token {row}'s local window of {}",
-                window.unwrap_or(0)
-            )
+            ViewText::MaskedOutsideWindow.fill(language, &[&col, &row, &window.unwrap_or(0)])
         }
     };
     egui::ScrollArea::both()
         .id_salt("enlarged scroll")
         .show(ui, |ui| {
             let heatmap = Heatmap::new(
-                format!("Attention pattern of layer {layer} head {head}"),
+                ViewText::PatternName.fill(language, &[&layer, &head]),
                 n,
                 n,
                 &values,
@@ -305,13 +303,10 @@ fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: 
         view.selection.token,
     );
     let pattern = &view.analysis.trace.layers[layer].pattern;
-    ui.label(
-        RichText::new(format!(
-            "Where token {query} ‘{}’ looks",
-            view.analysis.token_text(query)
-        ))
-        .strong(),
-    );
+    let language = view.language;
+    let heading =
+        ViewText::WhereTokenLooks.fill(language, &[&query, &view.analysis.token_text(query)]);
+    ui.label(RichText::new(heading).strong());
     // The keys the query can see: the earlier ones, within a local layer's window.
     let first = first_visible_key(query, view.config().window(layer));
     let bars: Vec<Bar> = (first..=query)
@@ -334,7 +329,7 @@ fn where_it_looks_ui(ui: &mut Ui, view: &ViewContext<'_>, width: f32, commands: 
         .show(ui, |ui| {
             let clicked = bar_list_ui(
                 ui,
-                "Where the selected token looks",
+                ViewText::WhereSelectedLooks.text(language),
                 &bars,
                 strongest,
                 (width - 150.0).max(60.0),

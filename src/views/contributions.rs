@@ -9,12 +9,12 @@ use egui::{RichText, Ui, vec2};
 use ndarray::{Axis, s};
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::Msg;
-use crate::interp::{Composition, LogitAttribution, Stage, TermContributions};
+use crate::i18n::{Noun, ViewText, count};
+use crate::interp::{AttributionError, Composition, LogitAttribution, Stage, TermContributions};
 use crate::model::TokenId;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
-    Bar, ColourScale, bar_list_ui, colour_legend_ui, colour_strip_ui, format_value,
+    Bar, ColourScale, StripCells, bar_list_ui, colour_legend_ui, colour_strip_ui, format_value,
     set_accessible_name,
 };
 
@@ -42,8 +42,12 @@ fn attribution(
     ui: &Ui,
     view: &ViewContext<'_>,
     target: TokenId,
-) -> Arc<Result<LogitAttribution, String>> {
-    type Cached = (usize, TokenId, Arc<Result<LogitAttribution, String>>);
+) -> Arc<Result<LogitAttribution, AttributionError>> {
+    type Cached = (
+        usize,
+        TokenId,
+        Arc<Result<LogitAttribution, AttributionError>>,
+    );
     let analysis = view.analysis;
     let key = analysis as *const _ as usize;
     let id = egui::Id::unique("contributions attribution cache");
@@ -53,12 +57,11 @@ fn attribution(
     {
         return value;
     }
-    let value = Arc::new(
-        analysis
-            .interp
-            .attribution(&analysis.model.params, &analysis.trace, target)
-            .map_err(|e| e.to_string()),
-    );
+    let value = Arc::new(analysis.interp.attribution(
+        &analysis.model.params,
+        &analysis.trace,
+        target,
+    ));
     ui.data_mut(|d| d.insert_temp(id, (key, target, value.clone())));
     value
 }
@@ -69,20 +72,20 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
     let interp = &analysis.interp;
     let pos = view.selection.token;
     let stage = stream_stage(view);
+    let language = view.language;
     heading_ui(
         ui,
-        view.language,
+        language,
         ViewKind::Contributions,
-        &Msg::TokenStreamAt.fill(
-            view.language,
+        &ViewText::TokenStreamAt.fill(
+            language,
             &[&pos, &analysis.token_text(pos), &stage.short_label()],
         ),
     );
     if stage != view.stage() {
-        ui.weak(format!(
-            "The slider is at {}, which is not the stream itself: showing the stream at {}, the stage before it.",
-            view.stage().short_label(),
-            stage.short_label()
+        ui.weak(ViewText::NotTheStream.fill(
+            language,
+            &[&view.stage().short_label(), &stage.short_label()],
         ));
     }
     let target = view
@@ -93,19 +96,16 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
 
     let Some(contributions) = interp.contributions(stage) else {
         let reason = match interp.decomposition.at(stage).map(|d| &d.composition) {
-            Some(Composition::NotASum { reason }) => reason.clone(),
+            Some(Composition::NotASum { reason }) => reason.text(language),
             _ => String::new(),
         };
-        ui.label(format!(
-            "Here the stream is not a plain sum of terms: {}. {}",
-            interp.decomposition.describe_limit(),
-            reason
-        ));
+        let limit = interp.decomposition.describe_limit(language);
+        ui.label(ViewText::NotASum.fill(language, &[&limit, &reason]));
         return;
     };
     sum_against_stream_ui(ui, view, &contributions, pos);
-    if let Some(note) = crate::interp::terms::granularity_note(view.config()) {
-        ui.label(format!("Attention is one term per layer here: {note}."));
+    if let Some(note) = crate::interp::terms::granularity_note(view.config(), language) {
+        ui.label(ViewText::OneTermPerLayer.fill(language, &[&note]));
     }
     ui.separator();
     let attribution = attribution(ui, view, target);
@@ -143,13 +143,18 @@ fn target_picker_ui(
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     let next = analysis.tokens.get(pos + 1).copied();
+    let language = view.language;
+    let words = |key: ViewText| key.text(language);
     ui.horizontal(|ui| {
-        ui.label("Attribute to the logit of");
+        ui.label(words(ViewText::AttributeTo));
         let combo = egui::ComboBox::from_id_salt("attribution target")
             .selected_text(format!("‘{}’ (id {target})", analysis.vocab_text(target)))
             .show_ui(ui, |ui| {
                 if ui
-                    .selectable_label(view.selection.target_token.is_none(), "the top prediction")
+                    .selectable_label(
+                        view.selection.target_token.is_none(),
+                        words(ViewText::TheTopPrediction),
+                    )
                     .clicked()
                 {
                     commands.push(Command::SetTarget(None));
@@ -158,7 +163,7 @@ fn target_picker_ui(
                     && ui
                         .selectable_label(
                             view.selection.target_token == Some(next),
-                            format!("the actual next token ‘{}’", analysis.vocab_text(next)),
+                            ViewText::TheActualNext.fill(language, &[&analysis.vocab_text(next)]),
                         )
                         .clicked()
                 {
@@ -167,20 +172,18 @@ fn target_picker_ui(
                 ui.separator();
                 for &id in order.iter().take(10) {
                     let id = id as TokenId;
-                    let text = format!(
-                        "‘{}’ logit {:.2}",
-                        analysis.vocab_text(id),
-                        logits[id as usize]
-                    );
+                    let logit = format!("{:.2}", logits[id as usize]);
+                    let text =
+                        ViewText::TokenLogit.fill(language, &[&analysis.vocab_text(id), &logit]);
                     if ui.selectable_label(target == id, text).clicked() {
                         commands.push(Command::SetTarget(Some(id)));
                     }
                 }
             });
-        set_accessible_name(&combo.response, "Attribute to the logit of");
+        set_accessible_name(&combo.response, words(ViewText::AttributeTo));
         match view.selection.target_token {
-            None => ui.weak("(the model's top prediction here)"),
-            Some(_) => ui.weak("(chosen)"),
+            None => ui.weak(words(ViewText::ModelsTopPrediction)),
+            Some(_) => ui.weak(words(ViewText::Chosen)),
         };
     });
 }
@@ -211,38 +214,32 @@ fn sum_against_stream_ui(
     let d = sum.len();
     let per_line = d.min(128);
     let cell_w = ((ui.available_width() - 200.0) / per_line as f32).clamp(3.0, 40.0);
+    let cells = StripCells {
+        size: vec2(cell_w, 14.0),
+        per_line,
+        numbers: d <= 16,
+    };
+    let language = view.language;
+    let words = |key: ViewText| key.text(language);
     egui::Grid::new("sum against stream")
         .spacing(vec2(8.0, 4.0))
         .show(ui, |ui| {
-            ui.label(format!("Σ of {} terms", contributions.terms.len()));
-            colour_strip_ui(
-                ui,
-                "Sum of the terms",
-                &sum,
-                &scale,
-                vec2(cell_w, 14.0),
-                per_line,
-                d <= 16,
-            );
+            let terms = count(language, contributions.terms.len(), Noun::Term);
+            ui.label(ViewText::SumOf.fill(language, &[&terms]));
+            let name = words(ViewText::SumOfTheTerms);
+            colour_strip_ui(ui, language, name, &sum, &scale, cells);
             ui.end_row();
-            ui.label(format!("stream at {}", contributions.stage.short_label()));
-            colour_strip_ui(
-                ui,
-                "The stream",
-                &stream,
-                &scale,
-                vec2(cell_w, 14.0),
-                per_line,
-                d <= 16,
-            );
+            let stage = contributions.stage.short_label();
+            ui.label(ViewText::StreamAt.fill(language, &[&stage]));
+            let name = words(ViewText::TheStream);
+            colour_strip_ui(ui, language, name, &stream, &scale, cells);
             ui.end_row();
         });
     ui.horizontal(|ui| {
-        colour_legend_ui(ui, &scale, "value of a dimension", 140.0);
+        let caption = words(ViewText::ValueOfDimension);
+        colour_legend_ui(ui, language, &scale, caption, 140.0);
         if let Some(error) = error {
-            ui.label(format!(
-                "largest |Σ terms − stream| = {error:.2e} (float rounding: the terms are the stream)"
-            ));
+            ui.label(ViewText::LargestError.fill(language, &[&format!("{error:.2e}")]));
         }
     });
 }
@@ -271,13 +268,15 @@ fn terms_table_ui(
     ui: &mut Ui,
     view: &ViewContext<'_>,
     contributions: &TermContributions,
-    attribution: &Result<LogitAttribution, String>,
+    attribution: &Result<LogitAttribution, AttributionError>,
     pos: usize,
     target: TokenId,
     commands: &mut Vec<Command>,
 ) {
     let terms = &view.analysis.interp.decomposition.terms;
-    ui.label(RichText::new("Every term written into the stream so far").strong());
+    let language = view.language;
+    let words = |key: ViewText| key.text(language);
+    ui.label(RichText::new(words(ViewText::EveryTermSoFar)).strong());
     egui::ScrollArea::vertical()
         .id_salt("terms scroll")
         .show(ui, |ui| {
@@ -286,11 +285,12 @@ fn terms_table_ui(
                 .num_columns(5)
                 .spacing(vec2(14.0, 3.0))
                 .show(ui, |ui| {
-                    ui.strong("term");
-                    ui.strong("norm");
-                    ui.strong("share");
-                    ui.strong("projection");
-                    ui.strong(format!("DLA to ‘{}’", view.analysis.vocab_text(target)));
+                    ui.strong(words(ViewText::TermColumn));
+                    ui.strong(words(ViewText::Norm));
+                    ui.strong(words(ViewText::ShareColumn));
+                    ui.strong(words(ViewText::ProjectionColumn));
+                    let target = view.analysis.vocab_text(target);
+                    ui.strong(ViewText::DlaColumn.fill(language, &[&target]));
                     ui.end_row();
                     for (i, term_index) in contributions.terms.clone().enumerate() {
                         let term = terms[term_index];
@@ -310,7 +310,7 @@ fn terms_table_ui(
                         ui.label(dla.map(format_value).unwrap_or_else(|| "–".into()));
                         ui.end_row();
                     }
-                    ui.strong("stream");
+                    ui.strong(words(ViewText::StreamRow));
                     ui.label(format_value(contributions.stream_norms[pos]));
                     let total_share: f32 = contributions.shares.column(pos).sum();
                     ui.label(percent(total_share));
@@ -322,23 +322,19 @@ fn terms_table_ui(
 fn attribution_bars_ui(
     ui: &mut Ui,
     view: &ViewContext<'_>,
-    attribution: &Result<LogitAttribution, String>,
+    attribution: &Result<LogitAttribution, AttributionError>,
     pos: usize,
     target: TokenId,
     commands: &mut Vec<Command>,
 ) {
     let analysis = view.analysis;
-    ui.label(
-        RichText::new(format!(
-            "Direct logit attribution to ‘{}’ (terms of the final stream)",
-            analysis.vocab_text(target)
-        ))
-        .strong(),
-    );
+    let language = view.language;
+    let heading = ViewText::DlaHeading.fill(language, &[&analysis.vocab_text(target)]);
+    ui.label(RichText::new(heading).strong());
     let attribution = match attribution {
         Ok(a) => a,
-        Err(message) => {
-            ui.label(message);
+        Err(error) => {
+            ui.label(error.text(language));
             return;
         }
     };
@@ -349,16 +345,20 @@ fn attribution_bars_ui(
         .enumerate()
         .map(|(row, t)| Bar::new(terms[t].label(), attribution.values[[row, pos]]))
         .collect();
-    bars.push(Bar::new("constant (biases)", attribution.constant[pos]));
+    let constant = ViewText::ConstantBiases.text(language);
+    bars.push(Bar::new(constant, attribution.constant[pos]));
     let highlight = attribution
         .terms
         .clone()
         .position(|t| is_highlighted(view, terms[t]));
-    ui.label(format!(
-        "sum {:.3} = the logit {:.3} (error {:.1e})",
-        attribution.values.column(pos).sum() + attribution.constant[pos],
-        attribution.target[pos],
-        attribution.reconstruction_error[pos]
+    let sum = attribution.values.column(pos).sum() + attribution.constant[pos];
+    ui.label(ViewText::SumIsTheLogit.fill(
+        language,
+        &[
+            &format!("{sum:.3}"),
+            &format!("{:.3}", attribution.target[pos]),
+            &format!("{:.1e}", attribution.reconstruction_error[pos]),
+        ],
     ));
     egui::ScrollArea::vertical()
         .id_salt("attribution scroll")
@@ -366,7 +366,7 @@ fn attribution_bars_ui(
             let width = (ui.available_width() - 170.0).max(80.0);
             if let Some(row) = bar_list_ui(
                 ui,
-                "Direct logit attribution",
+                ViewText::DirectLogitAttribution.text(language),
                 &bars,
                 highlight,
                 width,

@@ -230,7 +230,7 @@ fn step_ui(
         additions_editor_ui(ui, state, language, commands);
     }
     for note in &lessons.notes {
-        ui.label(RichText::new(note).weak().italics());
+        ui.label(RichText::new(note.text(language)).weak().italics());
     }
 }
 
@@ -273,7 +273,8 @@ fn additions_editor_ui(
                 ui.label(&name);
                 for (component, value) in vector.iter_mut().enumerate() {
                     let response = ui.add(egui::DragValue::new(value).speed(0.01).max_decimals(3));
-                    set_accessible_name(&response, format!("{name} component {component}"));
+                    let name = Msg::ComponentOf.fill(language, &[&name, &component]);
+                    set_accessible_name(&response, name);
                     changed |= response.changed();
                 }
                 ui.end_row();

@@ -6,7 +6,7 @@
 use egui::{RichText, Ui, vec2};
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::{Msg, Noun, count};
+use crate::i18n::{Noun, ViewText, count};
 use crate::interp::LensNorm;
 use crate::state::{Command, LensColour, Table, ViewKind};
 use crate::widgets::{
@@ -18,15 +18,17 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     let analysis = view.analysis;
     let guard = analysis.lens();
     let lens = &*guard;
+    let language = view.language;
+    let words = |key: ViewText| key.text(language);
     heading_ui(
         ui,
-        view.language,
+        language,
         ViewKind::LogitLens,
-        &Msg::LensSubtitle.fill(
-            view.language,
+        &ViewText::LensSubtitle.fill(
+            language,
             &[
-                &count(view.language, analysis.n_pos(), Noun::Token),
-                &count(view.language, lens.stages.len(), Noun::Stage),
+                &count(language, analysis.n_pos(), Noun::Token),
+                &count(language, lens.stages.len(), Noun::Stage),
             ],
         ),
     );
@@ -35,23 +37,20 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         ui.add(
             egui::ProgressBar::new(done as f32 / all.max(1) as f32)
                 .desired_width(260.0)
-                .text(Msg::LensProgress.fill(
-                    view.language,
-                    &[&done, &count(view.language, all, Noun::Token)],
-                )),
+                .text(
+                    ViewText::LensProgress
+                        .fill(language, &[&done, &count(language, all, Noun::Token)]),
+                ),
         );
     }
     ui.horizontal(|ui| {
         ui.label("LayerNorm");
         let current = analysis.options.lens.norm;
         for (norm, text) in [
-            (
-                LensNorm::OwnStatistics,
-                Msg::OwnStatistics.text(view.language),
-            ),
+            (LensNorm::OwnStatistics, words(ViewText::OwnStatistics)),
             (
                 LensNorm::CachedFinalScale,
-                Msg::FrozenFinalScale.text(view.language),
+                words(ViewText::FrozenFinalScale),
             ),
         ] {
             let enabled = lens.final_norm;
@@ -61,18 +60,18 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
             }
         }
         ui.separator();
-        ui.label("Colour by");
+        ui.label(words(ViewText::ColourBy));
         let colour = view.settings.lens_colour;
         for (choice, text) in [
-            (LensColour::TopProbability, "top probability"),
-            (LensColour::NextTokenRank, "rank of the next token"),
+            (LensColour::TopProbability, words(ViewText::TopProbability)),
+            (LensColour::NextTokenRank, words(ViewText::NextTokenRank)),
         ] {
             if ui.radio(colour == choice, text).clicked() {
                 commands.push(Command::SetLensColour(choice));
             }
         }
     });
-    ui.label(RichText::new(lens.describe_norm()).italics());
+    ui.label(RichText::new(lens.describe_norm(language)).italics());
 
     let n_pos = analysis.n_pos();
     let n_stages = lens.stages.len();
@@ -105,16 +104,12 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
     ui.horizontal(|ui| {
         if by_rank {
             // The colours follow −log₁₀ rank; the reader counts in ranks.
-            let ends = [format!("rank {}", d_vocab as usize), "rank 1".to_string()];
-            colour_legend_with_ends_ui(
-                ui,
-                &scale,
-                ends,
-                "rank of the next token (log scale; empty: no next token)",
-                160.0,
-            );
+            let ends = [d_vocab as usize, 1].map(|rank| ViewText::RankN.fill(language, &[&rank]));
+            let caption = words(ViewText::RankLegend);
+            colour_legend_with_ends_ui(ui, language, &scale, ends, caption, 160.0);
         } else {
-            colour_legend_ui(ui, &scale, "probability of the top prediction", 160.0);
+            let caption = words(ViewText::TopProbabilityLegend);
+            colour_legend_ui(ui, language, &scale, caption, 160.0);
         }
     });
 
@@ -125,26 +120,22 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         Some(format!("{} {:.2}", analysis.vocab_text(id), prob))
     };
     let hover = |pos: usize, stage: usize| {
-        let mut text = format!(
-            "token {pos} ‘{}’, stream at {}\n",
-            analysis.token_text(pos),
-            col_labels[stage]
-        );
+        let mut text = ViewText::LensCellHeading.fill(
+            language,
+            &[&pos, &analysis.token_text(pos), &col_labels[stage]],
+        ) + "\n";
         let Some(cell) = lens.cell(stage, pos) else {
-            return text + Msg::LensCellPending.text(view.language);
+            return text + words(ViewText::LensCellPending);
         };
         for (id, prob) in cell.top() {
             text += &format!("  ‘{}’  {:.4}\n", analysis.vocab_text(id), prob);
         }
         match cell.next_rank {
-            None => text += "(the last token: no next token to compare)",
+            None => text += words(ViewText::NoNextToken),
             Some(rank) => {
-                let next = analysis.tokens[pos + 1];
-                text += &format!(
-                    "actual next token ‘{}’: rank {rank}, probability {:.4}",
-                    analysis.vocab_text(next),
-                    cell.next_prob
-                );
+                let next = analysis.vocab_text(analysis.tokens[pos + 1]);
+                let prob = format!("{:.4}", cell.next_prob);
+                text += &ViewText::ActualNextRank.fill(language, &[&next, &rank, &prob]);
             }
         }
         text
@@ -178,20 +169,14 @@ pub fn logit_lens_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Com
         .id_salt("lens scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let heatmap = Heatmap::new(
-                "Logit lens: top prediction at every token and stage",
-                n_pos,
-                n_stages,
-                &values,
-                scale,
-            )
-            .cell_size(vec2(cell_w, cell_h))
-            .row_labels(&row_labels)
-            .col_labels(&col_labels)
-            .cell_text(&cell_text)
-            .hover_text(&hover)
-            .highlight(Some(view.selection.token), selected_stage, None)
-            .scroll_to_highlight(scroll);
+            let heatmap = Heatmap::new(words(ViewText::LensName), n_pos, n_stages, &values, scale)
+                .cell_size(vec2(cell_w, cell_h))
+                .row_labels(&row_labels)
+                .col_labels(&col_labels)
+                .cell_text(&cell_text)
+                .hover_text(&hover)
+                .highlight(Some(view.selection.token), selected_stage, None)
+                .scroll_to_highlight(scroll);
             let response = heatmap_ui(ui, &heatmap);
             if !lens.is_complete() {
                 commands.push(Command::ShowLensRows(response.visible_rows.clone()));

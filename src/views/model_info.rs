@@ -5,7 +5,7 @@
 use egui::{Align2, Color32, CornerRadius, FontId, RichText, Sense, Stroke, Ui, pos2, vec2};
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::{Msg, Noun, count};
+use crate::i18n::{ModelText, Noun, count};
 use crate::interp::Stage;
 use crate::model::describe::architecture_rows;
 use crate::state::{Command, Table, ViewKind};
@@ -23,53 +23,52 @@ fn shape_of(view: &ViewContext<'_>, stage: Stage) -> (usize, usize) {
 pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
     let model = &view.analysis.model;
     let config = view.config();
-    heading_ui(ui, view.language, ViewKind::Model, &model.name);
+    let language = view.language;
+    let words = |key: ModelText| key.text(language);
+    heading_ui(ui, language, ViewKind::Model, &model.name);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(380.0);
-            ui.label(RichText::new("Config").strong());
+            ui.label(RichText::new(words(ModelText::Config)).strong());
             egui::Grid::new("config grid")
                 .striped(true)
                 .num_columns(2)
                 .show(ui, |ui| {
+                    let d_mlp = if config.attn_only {
+                        words(ModelText::NoMlp).into()
+                    } else {
+                        config.d_mlp.to_string()
+                    };
                     let mut rows: Vec<(&str, String)> = vec![
-                        ("d_model", config.d_model.to_string()),
-                        ("n_layers", config.n_layers.to_string()),
-                        ("n_heads", config.n_heads.to_string()),
-                        ("d_head", config.d_head.to_string()),
-                        (
-                            "d_mlp",
-                            if config.attn_only {
-                                "no MLP".into()
-                            } else {
-                                config.d_mlp.to_string()
-                            },
-                        ),
-                        ("d_vocab", config.d_vocab.to_string()),
-                        ("n_ctx", config.n_ctx.to_string()),
+                        (words(ModelText::DModel), config.d_model.to_string()),
+                        (words(ModelText::NLayers), config.n_layers.to_string()),
+                        (words(ModelText::NHeads), config.n_heads.to_string()),
+                        (words(ModelText::DHead), config.d_head.to_string()),
+                        (words(ModelText::DMlp), d_mlp),
+                        (words(ModelText::DVocab), config.d_vocab.to_string()),
+                        (words(ModelText::NCtx), config.n_ctx.to_string()),
                     ];
-                    rows.extend(architecture_rows(config));
+                    rows.extend(architecture_rows(config, language));
+                    let residual = if config.residual {
+                        ModelText::On
+                    } else {
+                        ModelText::Off
+                    };
+                    let unembedding = if config.tied_unembed {
+                        ModelText::TiedToEmbedding
+                    } else {
+                        ModelText::OwnUnembedding
+                    };
+                    let vocabulary = count(language, model.tokenizer.vocab_size(), Noun::Token);
                     rows.extend([
                         (
-                            "residual connections",
-                            if config.residual { "on" } else { "off" }.into(),
+                            words(ModelText::ResidualConnections),
+                            words(residual).into(),
                         ),
+                        (words(ModelText::Unembedding), words(unembedding).into()),
                         (
-                            "unembedding",
-                            if config.tied_unembed {
-                                "tied to W_E"
-                            } else {
-                                "own W_U"
-                            }
-                            .into(),
-                        ),
-                        (
-                            "tokenizer",
-                            format!(
-                                "{} ({})",
-                                model.tokenizer.kind(),
-                                count(view.language, model.tokenizer.vocab_size(), Noun::Token)
-                            ),
+                            words(ModelText::Tokenizer),
+                            format!("{} ({vocabulary})", model.tokenizer.kind_in(language)),
                         ),
                     ]);
                     for (name, value) in rows {
@@ -81,8 +80,8 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
             ui.add_space(8.0);
             ui.label(
                 RichText::new(
-                    Msg::ParametersTotal
-                        .fill(view.language, &[&group_digits(config.parameter_count())]),
+                    ModelText::ParametersTotal
+                        .fill(language, &[&group_digits(config.parameter_count())]),
                 )
                 .strong(),
             );
@@ -97,7 +96,7 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
                 .collect();
             bar_list_ui(
                 ui,
-                Msg::ParametersPerComponent.text(view.language),
+                words(ModelText::ParametersPerComponent),
                 &bars,
                 None,
                 150.0,
@@ -105,20 +104,20 @@ pub fn model_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>
             );
             if let Some(source) = &model.source {
                 ui.add_space(8.0);
-                ui.weak(Msg::FromPath.fill(view.language, &[&source.display()]));
+                ui.weak(ModelText::FromPath.fill(language, &[&source.display()]));
             }
             ui.add_space(8.0);
             let kept_kb = view.analysis.lens().bytes().div_ceil(1024);
             let chunk_mb = crate::state::lens_fill::LENS_CHUNK_BYTES >> 20;
-            ui.weak(Msg::LensMemory.fill(view.language, &[&kept_kb, &chunk_mb]));
+            ui.weak(ModelText::LensMemory.fill(language, &[&kept_kb, &chunk_mb]));
         });
         ui.separator();
         ui.vertical(|ui| {
-            ui.label(RichText::new(Msg::ShapeAtEveryStage.text(view.language)).strong());
-            ui.label(Msg::WidthNeverChanges.fill(
-                view.language,
+            ui.label(RichText::new(words(ModelText::ShapeAtEveryStage)).strong());
+            ui.label(ModelText::WidthNeverChanges.fill(
+                language,
                 &[
-                    &count(view.language, view.analysis.n_pos(), Noun::Token),
+                    &count(language, view.analysis.n_pos(), Noun::Token),
                     &config.d_model,
                 ],
             ));
@@ -197,7 +196,7 @@ fn stack_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>) {
         egui::WidgetInfo::labeled(
             egui::Role::Image,
             true,
-            Msg::ShapeAtEveryStage.text(view.language),
+            ModelText::ShapeAtEveryStage.text(view.language),
         )
     });
 }

@@ -7,7 +7,7 @@
 use egui::{RichText, Ui, vec2};
 
 use super::heading_ui;
-use crate::i18n::Msg;
+use crate::i18n::ViewText;
 use crate::state::experiments::{PatchingCommand, PatchingSetup};
 use crate::state::{AppState, Command, ViewKind};
 use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
@@ -20,7 +20,7 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         ui,
         language,
         ViewKind::Patching,
-        Msg::PatchingSubtitle.text(language),
+        ViewText::PatchingSubtitle.text(language),
     );
     if patching.setup == PatchingSetup::default() {
         // Start from an experiment that fits the model on screen.
@@ -33,10 +33,10 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         .num_columns(2)
         .show(ui, |ui| {
             for (label, text, width) in [
-                (Msg::CleanPrompt, &mut setup.clean, 420.0),
-                (Msg::CorruptedPrompt, &mut setup.corrupted, 420.0),
-                (Msg::AnswerToken, &mut setup.answer, 120.0),
-                (Msg::WrongToken, &mut setup.wrong, 120.0),
+                (ViewText::CleanPrompt, &mut setup.clean, 420.0),
+                (ViewText::CorruptedPrompt, &mut setup.corrupted, 420.0),
+                (ViewText::AnswerToken, &mut setup.answer, 120.0),
+                (ViewText::WrongToken, &mut setup.wrong, 120.0),
             ] {
                 let label = ui.label(label.text(language));
                 changed |= ui
@@ -51,8 +51,8 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     }
     ui.horizontal(|ui| {
         if ui
-            .button(Msg::ExampleForModel.text(language))
-            .on_hover_text(Msg::ExampleHover.text(language))
+            .button(ViewText::ExampleForModel.text(language))
+            .on_hover_text(ViewText::ExampleHover.text(language))
             .clicked()
         {
             let example = PatchingSetup::example(&state.model.tokenizer);
@@ -60,24 +60,27 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         }
         let ready = !patching.setup.clean.is_empty() && !patching.running;
         if ui
-            .add_enabled(ready, egui::Button::new(Msg::RunPatching.text(language)))
+            .add_enabled(
+                ready,
+                egui::Button::new(ViewText::RunPatching.text(language)),
+            )
             .clicked()
         {
             commands.push(Command::Patching(PatchingCommand::Run));
         }
         if patching.running {
             ui.spinner();
-            ui.label(Msg::PatchingRunning.text(language));
+            ui.label(ViewText::PatchingRunning.text(language));
         }
     });
     if let Some(error) = &patching.error {
-        ui.colored_label(ui.visuals().error_fg_color, error);
+        ui.colored_label(ui.visuals().error_fg_color, error.text(language));
     }
     let Some(outcome) = &patching.outcome else {
         return;
     };
     let result = &outcome.result;
-    ui.label(Msg::LogitDifference.fill(
+    ui.label(ViewText::LogitDifference.fill(
         language,
         &[
             &outcome.setup.answer,
@@ -88,13 +91,14 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     ));
     if let Some((layer, pos, value)) = result.strongest() {
         let value = format!("{value:.2}");
-        ui.label(Msg::MostRestored.fill(language, &[&layer, &pos, &value]));
+        ui.label(ViewText::MostRestored.fill(language, &[&layer, &pos, &value]));
     }
     let (n_layers, n_pos) = result.restored.dim();
     let values: Vec<f32> = result.restored.iter().copied().collect();
     let max_abs = values.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let scale = ColourScale::Diverging { max_abs };
-    colour_legend_ui(ui, &scale, Msg::ShareRestored.text(language), 220.0);
+    let caption = ViewText::ShareRestored.text(language);
+    colour_legend_ui(ui, language, &scale, caption, 220.0);
     let row_labels: Vec<String> = (0..n_layers).map(|l| format!("L{l} resid_pre")).collect();
     let col_labels: Vec<String> = (0..n_pos)
         .map(|p| {
@@ -112,7 +116,7 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         (cell.x >= 34.0).then(|| format!("{:.2}", result.restored[[row, col]]))
     };
     let hover = |row: usize, col: usize| {
-        Msg::PatchingCellHover.fill(
+        ViewText::PatchingCellHover.fill(
             language,
             &[
                 &row,
@@ -122,7 +126,8 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             ],
         )
     };
-    let heatmap = Heatmap::new("Patching heatmap", n_layers, n_pos, &values, scale)
+    let name = ViewText::PatchingHeatmap.text(language);
+    let heatmap = Heatmap::new(name, n_layers, n_pos, &values, scale)
         .cell_size(cell)
         .row_labels(&row_labels)
         .col_labels(&col_labels)
@@ -134,6 +139,6 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             heatmap_ui(ui, &heatmap);
         });
     if !std::sync::Arc::ptr_eq(&outcome.model, &state.model) {
-        ui.label(RichText::new(Msg::ModelChangedRecomputing.text(language)).weak());
+        ui.label(RichText::new(ViewText::ModelChangedRecomputing.text(language)).weak());
     }
 }

@@ -81,7 +81,7 @@ fn generate_controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Comman
     let button = ui.add_enabled(allowed.is_ok(), egui::Button::new(text(Msg::GenerateNext)));
     let button = match &allowed {
         Ok(()) => button.on_hover_text(text(Msg::GenerateHover)),
-        Err(reason) => button.on_disabled_hover_text(Msg::CannotGenerate.fill(language, &[reason])),
+        Err(reason) => button.on_disabled_hover_text(reason.cannot_generate().text(language)),
     };
     if button.clicked() {
         commands.push(Command::GenerateNext);
@@ -146,6 +146,6 @@ fn notices_ui(ui: &mut Ui, state: &AppState) {
         });
     }
     if let Some(message) = &state.trace_error {
-        ui.label(RichText::new(message).color(error));
+        ui.label(RichText::new(message.text(language)).color(error));
     }
 }

@@ -7,14 +7,14 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 use ndarray::ArrayView1;
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::Msg;
+use crate::i18n::ViewText;
 use crate::interp::Stage;
 use crate::interp::stage::block_output_stage;
 use crate::model::NormPlacement;
 use crate::state::{Command, Table, ViewKind};
 use crate::widgets::{
-    Bar, ColourScale, Heatmap, PlotHover, bar_list_ui, colour_legend_ui, colour_strip_ui,
-    heatmap_ui, y_top_above_legend,
+    Bar, ColourScale, Heatmap, PlotHover, StripCells, bar_list_ui, colour_legend_ui,
+    colour_strip_ui, heatmap_ui, y_top_above_legend,
 };
 
 /// Largest d_model whose numbers are printed in the cells.
@@ -34,6 +34,7 @@ fn owned(view: ArrayView1<'_, f32>) -> Vec<f32> {
 
 /// How the vector at `stage` was made, as rows to draw: an addition or a LayerNorm.
 fn breakdown(view: &ViewContext<'_>, stage: Stage, pos: usize) -> Vec<Row> {
+    let words = |key: ViewText| key.text(view.language);
     let trace = &view.analysis.trace;
     let config = view.config();
     let post = config.norm == NormPlacement::Post;
@@ -54,14 +55,29 @@ fn breakdown(view: &ViewContext<'_>, stage: Stage, pos: usize) -> Vec<Row> {
     match stage {
         Stage::Embed => match &trace.pos_embed {
             Some(pos_embed) => vec![
-                row("", "token embedding", owned(trace.embed.row(pos)), false),
-                row("+", "position embedding", owned(pos_embed.row(pos)), false),
-                row("=", "x (stream into block 0)", at(Stage::Embed), true),
+                row(
+                    "",
+                    words(ViewText::TokenEmbedding),
+                    owned(trace.embed.row(pos)),
+                    false,
+                ),
+                row(
+                    "+",
+                    words(ViewText::PositionEmbedding),
+                    owned(pos_embed.row(pos)),
+                    false,
+                ),
+                row(
+                    "=",
+                    words(ViewText::StreamIntoBlock0),
+                    at(Stage::Embed),
+                    true,
+                ),
             ],
             // Rotary or no positions: the stream starts as the (scaled) token embedding.
             None => vec![row(
                 "=",
-                "x = token embedding (stream into block 0)",
+                words(ViewText::TokenEmbeddingIntoBlock0),
                 at(Stage::Embed),
                 true,
             )],
@@ -116,7 +132,7 @@ fn breakdown(view: &ViewContext<'_>, stage: Stage, pos: usize) -> Vec<Row> {
         Stage::LnFinal => vec![
             row(
                 "",
-                "x (final stream)",
+                words(ViewText::FinalStream),
                 owned(trace.final_resid().row(pos)),
                 false,
             ),
@@ -140,7 +156,7 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
         ui,
         view.language,
         ViewKind::Residual,
-        &Msg::TokenAt.fill(
+        &ViewText::TokenAt.fill(
             view.language,
             &[&pos, &analysis.token_text(pos), &stage.short_label()],
         ),
@@ -173,20 +189,24 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
                     ui.add_sized(vec2(label_w, cell.y), egui::Label::new(label));
                     colour_strip_ui(
                         ui,
-                        &format!("Vector {}", row.label),
+                        view.language,
+                        &ViewText::VectorNamed.fill(view.language, &[&row.label]),
                         &row.values,
                         &scale,
-                        cell,
-                        per_line,
-                        show_numbers,
+                        StripCells {
+                            size: cell,
+                            per_line,
+                            numbers: show_numbers,
+                        },
                     );
                     ui.end_row();
                 }
             });
         ui.horizontal(|ui| {
-            colour_legend_ui(ui, &scale, Msg::ValueOfDimension.text(view.language), 220.0);
+            let caption = ViewText::ValueOfDimension.text(view.language);
+            colour_legend_ui(ui, view.language, &scale, caption, 220.0);
             if !show_numbers {
-                ui.weak(Msg::HoverForValue.text(view.language));
+                ui.weak(ViewText::HoverForValue.text(view.language));
             }
         });
     }
@@ -194,9 +214,10 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
 
     let bottom_height = ui.available_height();
     ui.columns(2, |columns| {
-        columns[0].label(RichText::new(Msg::NormAtEveryStage.text(view.language)).strong());
+        columns[0].label(RichText::new(ViewText::NormAtEveryStage.text(view.language)).strong());
         norm_plot_ui(&mut columns[0], view, bottom_height - 30.0);
-        columns[1].label(RichText::new(Msg::EveryTokenEveryStage.text(view.language)).strong());
+        columns[1]
+            .label(RichText::new(ViewText::EveryTokenEveryStage.text(view.language)).strong());
         overview_ui(&mut columns[1], view, commands);
     });
 }
@@ -217,10 +238,10 @@ fn predictions_ui(ui: &mut Ui, view: &ViewContext<'_>, pos: usize) {
             )
         })
         .collect();
-    ui.label(Msg::TenMostLikely.text(view.language));
+    ui.label(ViewText::TenMostLikely.text(view.language));
     bar_list_ui(
         ui,
-        Msg::TopPredictions.text(view.language),
+        ViewText::TopPredictions.text(view.language),
         &bars,
         None,
         320.0,
@@ -262,16 +283,19 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
     let mlp = series(&|s| matches!(s, Stage::Mlp { .. }));
     let selected = view.selection.stage as f64;
     let stage_names: Vec<String> = analysis.stages.iter().map(|s| s.short_label()).collect();
+    let language = view.language;
+    let words = |key: ViewText| key.text(language);
     let mut hover = PlotHover::new(
+        language,
         move |x| {
             let name = stage_names.get(x.round().max(0.0) as usize);
-            format!("stage {}", name.map_or("", String::as_str))
+            ViewText::StageNamed.fill(language, &[&name.map_or("", String::as_str)])
         },
         |y| format!("{y:.3}"),
     );
-    hover.curve("stream ‖x‖", &stream_points);
-    hover.curve("attention output", &attn);
-    hover.curve("MLP output", &mlp);
+    hover.curve(words(ViewText::StreamNorm), &stream_points);
+    hover.curve(words(ViewText::AttentionOutput), &attn);
+    hover.curve(words(ViewText::MlpOutput), &mlp);
     let height = height.clamp(160.0, 420.0);
     // The legend's four rows (three series and the selected stage) sit above the data.
     let max = [&stream_points, &attn, &mlp]
@@ -287,8 +311,8 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
         .allow_drag(false)
         .allow_scroll(false)
         .include_y(0.0)
-        .x_axis_label("stage (block ends labelled)")
-        .y_axis_label("norm")
+        .x_axis_label(words(ViewText::StageAxis))
+        .y_axis_label(words(ViewText::Norm))
         .label_formatter(hover.formatter())
         .x_grid_spacer(move |_| {
             // A thin line at every stage; the embedding and each block's end get a thick,
@@ -316,21 +340,21 @@ fn norm_plot_ui(ui: &mut Ui, view: &ViewContext<'_>, height: f32) {
             // A step line has two points at each jump's x: egui_plot would merge them into a
             // band and fill between bands (a red wedge); draw it as the plain path it is.
             plot.line(
-                Line::new("stream ‖x‖", PlotPoints::from(stream))
+                Line::new(words(ViewText::StreamNorm), PlotPoints::from(stream))
                     .width(2.0)
                     .allow_band(false),
             );
             plot.points(
-                Points::new("attention output", PlotPoints::from(attn))
+                Points::new(words(ViewText::AttentionOutput), PlotPoints::from(attn))
                     .radius(4.0)
                     .shape(egui_plot::MarkerShape::Diamond),
             );
             plot.points(
-                Points::new("MLP output", PlotPoints::from(mlp))
+                Points::new(words(ViewText::MlpOutput), PlotPoints::from(mlp))
                     .radius(4.0)
                     .shape(egui_plot::MarkerShape::Square),
             );
-            plot.vline(VLine::new("selected stage", selected));
+            plot.vline(VLine::new(words(ViewText::SelectedStage), selected));
         });
 }
 
@@ -369,7 +393,7 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
     let scale = ColourScale::sequential_for(values.iter().copied());
     let cell_w = ((ui.available_width() - 110.0) / cols.len() as f32).clamp(6.0, 28.0);
     let hover = |row: usize, col: usize| {
-        Msg::TokenAtNorm.fill(
+        ViewText::TokenAtNorm.fill(
             view.language,
             &[
                 &row,
@@ -385,7 +409,7 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
         .auto_shrink([false, true])
         .show(ui, |ui| {
             let heatmap = Heatmap::new(
-                "Norm of every token at every stage",
+                ViewText::NormOfEveryToken.text(view.language),
                 n_pos,
                 cols.len(),
                 &values,
@@ -401,7 +425,8 @@ fn overview_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Command>)
                 commands.push(Command::SelectToken(row));
                 commands.push(Command::SetStage(cols[col]));
             }
-            colour_legend_ui(ui, &scale, Msg::LogNorm.text(view.language), 160.0);
+            let caption = ViewText::LogNorm.text(view.language);
+            colour_legend_ui(ui, view.language, &scale, caption, 160.0);
         });
 }
 

@@ -8,7 +8,7 @@
 use egui::Ui;
 
 use super::ViewContext;
-use crate::i18n::Msg;
+use crate::i18n::{Language, TrainText};
 use crate::state::training::TrainingStatus;
 use crate::state::training_run::TrainingCommand;
 use crate::state::{AppState, Command, ViewKind};
@@ -29,19 +29,21 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
     let shown = training.view_step.map_or(last, |step| {
         training.timeline.index_at_or_before(step).unwrap_or(last)
     });
-    let text = |key: Msg| key.text(state.lesson.player.language);
+    let language = state.lesson.player.language;
+    let text = |key: TrainText| key.text(language);
     ui.horizontal(|ui| {
         ui.spacing_mut().slider_width = (ui.available_width() / 3.0).clamp(120.0, 420.0);
-        let hover = text(Msg::TimelineHover);
-        if let Some(index) = step_slider(ui, text(Msg::Timeline), &steps, shown, Some(hover)) {
+        let hover = text(TrainText::TimelineHover);
+        let label = text(TrainText::Timeline);
+        if let Some(index) = step_slider(ui, language, label, &steps, shown, Some(hover)) {
             commands.push(Command::Training(TrainingCommand::ShowStep(Some(
                 steps[index],
             ))));
         }
         let live = training.view_step.is_none();
         if ui
-            .add_enabled(!live, egui::Button::new(text(Msg::LiveButton)))
-            .on_hover_text(text(Msg::LiveHover))
+            .add_enabled(!live, egui::Button::new(text(TrainText::LiveButton)))
+            .on_hover_text(text(TrainText::LiveHover))
             .clicked()
         {
             commands.push(Command::Training(TrainingCommand::ShowStep(None)));
@@ -49,8 +51,8 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         ui.separator();
         let mut side_by_side = training.compare_step.is_some();
         if ui
-            .checkbox(&mut side_by_side, text(Msg::SideBySide))
-            .on_hover_text(text(Msg::SideBySideHover))
+            .checkbox(&mut side_by_side, text(TrainText::SideBySide))
+            .on_hover_text(text(TrainText::SideBySideHover))
             .changed()
         {
             let step = side_by_side.then_some(steps[0]);
@@ -58,7 +60,8 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
         }
         if let Some(step) = training.compare_step {
             let current = training.timeline.index_at_or_before(step).unwrap_or(0);
-            if let Some(index) = step_slider(ui, text(Msg::OtherStep), &steps, current, None) {
+            let label = text(TrainText::OtherStep);
+            if let Some(index) = step_slider(ui, language, label, &steps, current, None) {
                 commands.push(Command::Training(TrainingCommand::CompareStep(Some(
                     steps[index],
                 ))));
@@ -72,27 +75,29 @@ pub fn timeline_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command
 /// comparison on the training tab (which shows it) or one that ended (it drives no view).
 fn background_run_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let training = &state.training;
+    let language = state.lesson.player.language;
+    let text = |key: TrainText| key.text(language);
     let active = training.status.is_active();
     let paused = training.status == TrainingStatus::Paused;
-    let how = match (active, paused) {
-        (true, true) => "is paused in the background",
-        (true, false) => "goes on in the background",
-        (false, _) => "ended in the background",
-    };
+    let how = text(match (active, paused) {
+        (true, true) => TrainText::PausedInBackground,
+        (true, false) => TrainText::GoesOnInBackground,
+        (false, _) => TrainText::EndedInBackground,
+    });
     if let Some(comparison) = &training.comparison {
         if !active || state.settings.view == ViewKind::Training {
             return;
         }
         let done = comparison.points[0].last().map_or(0, |p| p.step);
         ui.horizontal(|ui| {
-            ui.label(format!(
-                "The residual comparison {how} (step {done} / {} of each run).",
-                comparison.total_steps
-            ));
-            if ui.button("Training tab").clicked() {
+            ui.label(
+                TrainText::ComparisonInBackground
+                    .fill(language, &[&how, &done, &comparison.total_steps]),
+            );
+            if ui.button(text(TrainText::TrainingTab)).clicked() {
                 commands.push(Command::ShowView(ViewKind::Training));
             }
-            if ui.button("Stop the run").clicked() {
+            if ui.button(text(TrainText::StopTheRun)).clicked() {
                 commands.push(Command::Training(TrainingCommand::Stop));
             }
         });
@@ -103,25 +108,24 @@ fn background_run_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>)
     };
     let mut send = |command| commands.push(Command::Training(command));
     ui.horizontal(|ui| {
-        ui.label(format!(
-            "Training “{name}” {how} (step {} / {}); the views show another model.",
-            history.steps_done(),
-            history.total_steps
+        ui.label(TrainText::RunInBackground.fill(
+            language,
+            &[&name, &how, &history.steps_done(), &history.total_steps],
         ));
         if ui
-            .button("Show the run")
-            .on_hover_text("Show the run's newest weights in every view")
+            .button(text(TrainText::ShowTheRun))
+            .on_hover_text(text(TrainText::ShowTheRunHover))
             .clicked()
         {
             send(TrainingCommand::ShowStep(None));
         }
         if active {
-            if ui.button("Stop the run").clicked() {
+            if ui.button(text(TrainText::StopTheRun)).clicked() {
                 send(TrainingCommand::Stop);
             }
         } else if ui
-            .button("Close the run")
-            .on_hover_text("Forget its curves and snapshots")
+            .button(text(TrainText::CloseTheRun))
+            .on_hover_text(text(TrainText::CloseTheRunHover))
             .clicked()
         {
             send(TrainingCommand::Close);
@@ -153,13 +157,15 @@ pub fn view_or_side_by_side_ui(
         settings: view.settings,
         language: view.language,
     };
-    let shown = state
-        .training
-        .shown_step
-        .map_or("the open model".to_string(), |s| format!("step {s}"));
+    let language = view.language;
+    let shown = state.training.shown_step.map_or_else(
+        || TrainText::TheOpenModel.text(language).to_string(),
+        |s| TrainText::StepN.fill(language, &[&s]),
+    );
     let other_step = state.training.compare_step.unwrap_or(0);
+    let other_title = TrainText::StepN.fill(language, &[&other_step]);
     ui.columns(2, |columns| {
-        let sides = [(view, shown), (&other_view, format!("step {other_step}"))];
+        let sides = [(view, shown), (&other_view, other_title)];
         for (side, (column, (context, title))) in columns.iter_mut().zip(sides).enumerate() {
             column.push_id(side, |ui| {
                 // Each copy stays in its half: whatever does not fit is cut, not drawn over
@@ -176,6 +182,7 @@ pub fn view_or_side_by_side_ui(
 /// newly chosen index when the user moves it away from `current`.
 fn step_slider(
     ui: &mut Ui,
+    language: Language,
     label: &str,
     steps: &[usize],
     current: usize,
@@ -187,7 +194,9 @@ fn step_slider(
     let mut response = ui
         .add(
             egui::Slider::new(&mut index, 0..=steps.len() - 1)
-                .custom_formatter(move |i, _| format!("step {}", format_steps[i as usize]))
+                .custom_formatter(move |i, _| {
+                    TrainText::StepN.fill(language, &[&format_steps[i as usize]])
+                })
                 .custom_parser(|_| None),
         )
         .labelled_by(label.id);

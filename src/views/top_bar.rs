@@ -43,6 +43,7 @@ pub fn top_bar_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     });
     // A notice ("Opened …", "Saved …") on its own line, so it never covers the source.
     if let Some(notice) = &state.notice {
+        let notice = notice.text(state.lesson.player.language);
         ui.add(egui::Label::new(RichText::new(notice).weak()).truncate());
     }
 }

@@ -9,7 +9,7 @@ use super::heading_ui;
 use super::training_plots::{
     comparison_plots_ui, grad_norm_plot_ui, head_scores_plot_ui, loss_plot_ui,
 };
-use crate::i18n::{Language, Msg};
+use crate::i18n::{Language, TrainText};
 use crate::state::training::{DataChoice, TrainingSetup, TrainingStatus};
 use crate::state::training_run::TrainingCommand;
 use crate::state::{AppState, Command, FilePurpose, ViewKind};
@@ -54,35 +54,37 @@ fn plots_ui(ui: &mut Ui, state: &AppState) {
     let language = state.lesson.player.language;
     let width = ui.available_width();
     if width < 240.0 {
-        ui.label(Msg::WidenWindow.text(language));
+        ui.label(TrainText::WidenWindow.text(language));
         return;
     }
     if let Some(comparison) = &training.comparison {
-        comparison_plots_ui(ui, comparison, width);
+        comparison_plots_ui(ui, language, comparison, width);
         return;
     }
     let Some(history) = &training.history else {
-        ui.label(Msg::PressStart.text(language));
+        ui.label(TrainText::PressStart.text(language));
         return;
     };
     let marked = training.view_step;
     ui.columns(2, |columns| {
-        loss_plot_ui(&mut columns[0], history, marked);
-        grad_norm_plot_ui(&mut columns[1], history, marked);
+        loss_plot_ui(&mut columns[0], language, history, marked);
+        grad_norm_plot_ui(&mut columns[1], language, history, marked);
     });
     ui.add_space(6.0);
-    head_scores_plot_ui(ui, &training.timeline, training.shown_step);
+    head_scores_plot_ui(ui, language, &training.timeline, training.shown_step);
 }
 
 fn status_text(status: &TrainingStatus, language: Language) -> String {
     let key = match status {
-        TrainingStatus::Idle => Msg::StatusIdle,
-        TrainingStatus::Preparing => Msg::StatusPreparing,
-        TrainingStatus::Running => Msg::StatusRunning,
-        TrainingStatus::Paused => Msg::StatusPaused,
-        TrainingStatus::Finished { stopped: false } => Msg::StatusFinished,
-        TrainingStatus::Finished { stopped: true } => Msg::StatusStopped,
-        TrainingStatus::Failed(message) => return Msg::StatusFailed.fill(language, &[message]),
+        TrainingStatus::Idle => TrainText::StatusIdle,
+        TrainingStatus::Preparing => TrainText::StatusPreparing,
+        TrainingStatus::Running => TrainText::StatusRunning,
+        TrainingStatus::Paused => TrainText::StatusPaused,
+        TrainingStatus::Finished { stopped: false } => TrainText::StatusFinished,
+        TrainingStatus::Finished { stopped: true } => TrainText::StatusStopped,
+        TrainingStatus::Failed(message) => {
+            return TrainText::StatusFailed.fill(language, &[&message.text(language)]);
+        }
     };
     key.text(language).to_string()
 }
@@ -106,26 +108,26 @@ fn setup_ui(
     editable: bool,
     commands: &mut Vec<Command>,
 ) {
-    let text = |key: Msg| key.text(language);
+    let text = |key: TrainText| key.text(language);
     let mut edited = setup.clone();
     let mut changed = false;
     ui.add_enabled_ui(editable, |ui| {
-        egui::ComboBox::from_label(text(Msg::Preset))
+        egui::ComboBox::from_label(text(TrainText::Preset))
             .selected_text(&edited.preset)
             .show_ui(ui, |ui| {
                 for (name, description) in PRESETS {
                     let selected = edited.preset == *name;
                     let response = ui
                         .selectable_label(selected, *name)
-                        .on_hover_text(*description);
+                        .on_hover_text(description.text(language));
                     if response.clicked() && !selected {
                         edited.preset = name.to_string();
                         changed = true;
                     }
                 }
             });
-        egui::ComboBox::from_label(text(Msg::Data))
-            .selected_text(edited.data.label())
+        egui::ComboBox::from_label(text(TrainText::Data))
+            .selected_text(edited.data.label(language))
             .width(200.0)
             .show_ui(ui, |ui| {
                 let mut choices = vec![DataChoice::Shakespeare];
@@ -139,20 +141,24 @@ fn setup_ui(
                 }
                 for choice in choices {
                     let selected = edited.data == choice;
-                    if ui.selectable_label(selected, choice.label()).clicked() && !selected {
+                    if ui
+                        .selectable_label(selected, choice.label(language))
+                        .clicked()
+                        && !selected
+                    {
                         edited.data = choice;
                         changed = true;
                     }
                 }
             });
         if ui
-            .button(text(Msg::TextFile))
-            .on_hover_text(text(Msg::TextFileHover))
+            .button(text(TrainText::TextFile))
+            .on_hover_text(text(TrainText::TextFileHover))
             .clicked()
         {
             commands.push(Command::Training(TrainingCommand::ChooseCorpus));
         }
-        changed |= labelled(ui, text(Msg::Steps), |ui| {
+        changed |= labelled(ui, text(TrainText::Steps), |ui| {
             ui.add(
                 DragValue::new(&mut edited.steps)
                     .clamp_existing_to_range(false)
@@ -160,7 +166,7 @@ fn setup_ui(
                     .speed(10.0),
             )
         });
-        changed |= labelled(ui, text(Msg::LearningRate), |ui| {
+        changed |= labelled(ui, text(TrainText::LearningRate), |ui| {
             ui.add(
                 DragValue::new(&mut edited.lr)
                     .clamp_existing_to_range(false)
@@ -169,26 +175,29 @@ fn setup_ui(
                     .custom_formatter(|lr, _| format_lr(lr)),
             )
         });
-        changed |= labelled(ui, text(Msg::SequencesPerBatch), |ui| {
+        changed |= labelled(ui, text(TrainText::SequencesPerBatch), |ui| {
             ui.add(
                 DragValue::new(&mut edited.batch)
                     .clamp_existing_to_range(false)
                     .range(1..=512),
             )
         });
-        changed |= labelled(ui, text(Msg::TokensPerSequence), |ui| {
+        changed |= labelled(ui, text(TrainText::TokensPerSequence), |ui| {
             ui.add(
                 DragValue::new(&mut edited.seq)
                     .clamp_existing_to_range(false)
                     .range(5..=1024),
             )
         });
-        changed |= labelled(ui, text(Msg::Seed), |ui| {
+        changed |= labelled(ui, text(TrainText::Seed), |ui| {
             ui.add(DragValue::new(&mut edited.seed))
         });
         changed |= ui
-            .checkbox(&mut edited.compare_residual, text(Msg::CompareResidual))
-            .on_hover_text(text(Msg::CompareResidualHover))
+            .checkbox(
+                &mut edited.compare_residual,
+                text(TrainText::CompareResidual),
+            )
+            .on_hover_text(text(TrainText::CompareResidualHover))
             .changed();
     });
     if changed {
@@ -201,26 +210,29 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     let training = &state.training;
     let status = &training.status;
     let language = state.lesson.player.language;
-    let text = |key: Msg| key.text(language);
+    let text = |key: TrainText| key.text(language);
     let mut send = |command| commands.push(Command::Training(command));
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(!status.is_active(), egui::Button::new(text(Msg::Start)))
-            .on_hover_text(text(Msg::StartHover))
+            .add_enabled(
+                !status.is_active(),
+                egui::Button::new(text(TrainText::Start)),
+            )
+            .on_hover_text(text(TrainText::StartHover))
             .clicked()
         {
             send(TrainingCommand::Start);
         }
         match status {
             TrainingStatus::Paused => {
-                if ui.button(text(Msg::Resume)).clicked() {
+                if ui.button(text(TrainText::Resume)).clicked() {
                     send(TrainingCommand::Resume);
                 }
             }
             _ => {
                 let running = *status == TrainingStatus::Running;
                 if ui
-                    .add_enabled(running, egui::Button::new(text(Msg::Pause)))
+                    .add_enabled(running, egui::Button::new(text(TrainText::Pause)))
                     .clicked()
                 {
                     send(TrainingCommand::Pause);
@@ -229,7 +241,7 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         }
         let can_stop = matches!(status, TrainingStatus::Running | TrainingStatus::Paused);
         if ui
-            .add_enabled(can_stop, egui::Button::new(text(Msg::Stop)))
+            .add_enabled(can_stop, egui::Button::new(text(TrainText::Stop)))
             .clicked()
         {
             send(TrainingCommand::Stop);
@@ -239,19 +251,19 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
         && training.comparison.is_none()
     {
         let progress =
-            Msg::StepOfTotal.fill(language, &[&history.steps_done(), &history.total_steps]);
+            TrainText::StepOfTotal.fill(language, &[&history.steps_done(), &history.total_steps]);
         ui.add(egui::ProgressBar::new(history.fraction()).text(progress));
         if *status == TrainingStatus::Running {
             let tokens_per_s = format!("{:.0}", history.tokens_per_s);
-            let mut speed = Msg::TokensPerSecond.fill(language, &[&tokens_per_s]);
+            let mut speed = TrainText::TokensPerSecond.fill(language, &[&tokens_per_s]);
             if let Some(left) = history.time_left() {
                 let left = format_duration(left.as_secs_f64());
-                speed += &Msg::TimeLeft.fill(language, &[&left]);
+                speed += &TrainText::TimeLeft.fill(language, &[&left]);
             }
             ui.label(speed);
         }
         if let Some(evaluation) = history.evaluations.last() {
-            ui.label(Msg::ValidationLoss.fill(
+            ui.label(TrainText::ValidationLoss.fill(
                 language,
                 &[
                     &format!("{:.3}", evaluation.val_loss),
@@ -264,26 +276,29 @@ fn controls_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
     if let Some(comparison) = &training.comparison {
         let done = comparison.points[0].last().map_or(0, |p| p.step);
         let fraction = done as f32 / comparison.total_steps.max(1) as f32;
-        let progress = Msg::StepOfEachRun.fill(language, &[&done, &comparison.total_steps]);
+        let progress = TrainText::StepOfEachRun.fill(language, &[&done, &comparison.total_steps]);
         ui.add(egui::ProgressBar::new(fraction).text(progress));
     }
     if let TrainingStatus::Failed(message) = status {
-        ui.colored_label(ui.visuals().error_fg_color, message);
+        ui.colored_label(ui.visuals().error_fg_color, message.text(language));
     }
     ui.separator();
     let shows_run = state.shows_training_run() && training.history.is_some();
     if shows_run {
         let step = training.shown_step.unwrap_or(0);
         let how = if training.view_step.is_some() {
-            text(Msg::FromTimeline)
+            text(TrainText::FromTimeline)
         } else {
-            text(Msg::Live)
+            text(TrainText::Live)
         };
-        ui.label(Msg::ViewsShowStep.fill(language, &[&step, &how]));
+        ui.label(TrainText::ViewsShowStep.fill(language, &[&step, &how]));
     }
     if ui
-        .add_enabled(shows_run, egui::Button::new(text(Msg::SaveCheckpoint)))
-        .on_hover_text(text(Msg::SaveCheckpointHover))
+        .add_enabled(
+            shows_run,
+            egui::Button::new(text(TrainText::SaveCheckpoint)),
+        )
+        .on_hover_text(text(TrainText::SaveCheckpointHover))
         .clicked()
     {
         commands.push(Command::ChooseFile(FilePurpose::SaveModel));

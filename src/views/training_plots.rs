@@ -12,6 +12,7 @@
 use egui::{Color32, Ui};
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
+use crate::i18n::{Language, TrainText};
 use crate::interp::head_scores::{HeadScores, ScoreKind};
 use crate::state::training::{ComparisonHistory, RunHistory};
 use crate::train::compare::{ComparePoint, Residual};
@@ -50,32 +51,37 @@ fn log_axis_label(value: f64) -> String {
 }
 
 /// Hover text over steps, values written by `format_y`.
-fn step_hover<'a>(format_y: impl Fn(f64) -> String + 'a) -> PlotHover<'a> {
-    PlotHover::new(|x| format!("step {}", x.round() as i64), format_y)
+fn step_hover<'a>(language: Language, format_y: impl Fn(f64) -> String + 'a) -> PlotHover<'a> {
+    PlotHover::new(
+        language,
+        move |x| TrainText::StepN.fill(language, &[&(x.round() as i64)]),
+        format_y,
+    )
 }
 
 /// Hover text over steps for a plain axis (a loss, a score).
-fn value_hover<'a>() -> PlotHover<'a> {
-    step_hover(|y| format!("{y:.3}"))
+fn value_hover<'a>(language: Language) -> PlotHover<'a> {
+    step_hover(language, |y| format!("{y:.3}"))
 }
 
 /// Hover text over steps for a log10 axis: the value it stands for.
-fn log_hover<'a>() -> PlotHover<'a> {
-    step_hover(|y| format!("{:.2e}", 10f64.powf(y)))
+fn log_hover<'a>(language: Language) -> PlotHover<'a> {
+    step_hover(language, |y| format!("{:.2e}", 10f64.powf(y)))
 }
 
-fn plot(id: &str, height: f32) -> Plot<'_> {
+/// A plot over steps, with its legend at the top right.
+fn plot(id: &str, language: Language, height: f32) -> Plot<'_> {
     Plot::new(id)
         .height(height)
         .legend(Legend::default().position(Corner::RightTop))
         .allow_scroll(false)
-        .x_axis_label("step")
+        .x_axis_label(TrainText::StepAxis.text(language))
 }
 
-/// Training loss per step and validation loss at each evaluation.
 /// Training loss per step and validation loss at each evaluation; `marked` draws a vertical
 /// line at a step (the one picked on the timeline).
-pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
+pub fn loss_plot_ui(ui: &mut Ui, language: Language, history: &RunHistory, marked: Option<usize>) {
+    let text = |key: TrainText| key.text(language);
     let train: Vec<[f64; 2]> = thinned(&history.points)
         .map(|p| [p.step as f64, p.train_loss])
         .collect();
@@ -84,7 +90,7 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
         .iter()
         .map(|e| [e.step as f64, e.val_loss])
         .collect();
-    ui.label("Loss (nats per token)");
+    ui.label(text(TrainText::LossHeading));
     // The legend (train, validation and the shown step) sits above the curves.
     let max = train
         .iter()
@@ -93,30 +99,31 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
         .fold(0.0, f64::max);
     let entries = 2 + usize::from(marked.is_some());
     let y_top = y_top_above_legend(0.0, max, entries, LOSS_PLOT_HEIGHT);
-    let mut hover = value_hover();
-    hover.curve("train", &train);
-    hover.curve("validation", &validation);
-    plot("loss plot", LOSS_PLOT_HEIGHT)
+    let (train_name, validation_name) = (text(TrainText::Train), text(TrainText::Validation));
+    let mut hover = value_hover(language);
+    hover.curve(train_name, &train);
+    hover.curve(validation_name, &validation);
+    plot("loss plot", language, LOSS_PLOT_HEIGHT)
         .include_y(0.0)
         .include_y(y_top)
-        .y_axis_label("loss")
+        .y_axis_label(text(TrainText::LossAxis))
         .label_formatter(hover.formatter())
         .show(ui, |plot| {
-            plot.line(Line::new("train", PlotPoints::from(train)).width(1.5));
+            plot.line(Line::new(train_name, PlotPoints::from(train)).width(1.5));
             // Same name and colour: one legend entry for the line and its points.
             let colour = Color32::from_rgb(90, 170, 250);
             plot.line(
-                Line::new("validation", PlotPoints::from(validation.clone()))
+                Line::new(validation_name, PlotPoints::from(validation.clone()))
                     .color(colour)
                     .style(LineStyle::dashed_loose()),
             );
             plot.points(
-                Points::new("validation", PlotPoints::from(validation))
+                Points::new(validation_name, PlotPoints::from(validation))
                     .color(colour)
                     .radius(3.0),
             );
             if let Some(step) = marked {
-                plot.vline(VLine::new("shown step", step as f64));
+                plot.vline(VLine::new(text(TrainText::ShownStep), step as f64));
             }
         });
 }
@@ -126,12 +133,12 @@ pub fn loss_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
 const NAMED_LAYERS: usize = 4;
 
 /// One line per layer and sublayer: log10 of the gradient norm over steps. `prefix` starts
-/// every name; with more than [`NAMED_LAYERS`] layers the lines of a sublayer share a name,
-/// so the legend stays short.
+/// every name; with more than [`NAMED_LAYERS`] layers the lines of a sublayer share a name
+/// (in `language`), so the legend stays short.
 /// The lines' curves are also added to `hover`, each under its layer's own name.
 fn grad_lines<'a>(
     points: &[(usize, &[LayerGradNorms])],
-    prefix: &str,
+    (language, prefix): (Language, &str),
     style: LineStyle,
     include_mlp: bool,
     hover: &mut PlotHover<'_>,
@@ -152,7 +159,7 @@ fn grad_lines<'a>(
             if n_layers <= NAMED_LAYERS {
                 format!("{prefix}L{layer} {sublayer}")
             } else {
-                format!("{prefix}{sublayer}, every layer")
+                TrainText::EveryLayer.fill(language, &[&prefix, &sublayer])
             }
         };
         let colour = layer_colour(layer, n_layers);
@@ -181,15 +188,20 @@ fn grad_lines<'a>(
 }
 
 /// Per-layer gradient norms of the run, log scale; `marked` as in [`loss_plot_ui`].
-pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize>) {
+pub fn grad_norm_plot_ui(
+    ui: &mut Ui,
+    language: Language,
+    history: &RunHistory,
+    marked: Option<usize>,
+) {
     let points: Vec<(usize, &[LayerGradNorms])> = thinned(&history.points)
         .map(|p: &StepPoint| (p.step, p.layer_grad_norms.as_slice()))
         .collect();
-    ui.label("Gradient norm per layer (log scale; blue: first layer, orange: last)");
-    let mut hover = log_hover();
-    let lines = grad_lines(&points, "", LineStyle::Solid, true, &mut hover);
-    plot("gradient plot", 180.0)
-        .y_axis_label("‖gradient‖")
+    ui.label(TrainText::GradientHeading.text(language));
+    let mut hover = log_hover(language);
+    let lines = grad_lines(&points, (language, ""), LineStyle::Solid, true, &mut hover);
+    plot("gradient plot", language, 180.0)
+        .y_axis_label(TrainText::GradientAxis.text(language))
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
         .label_formatter(hover.formatter())
         .show(ui, |plot| {
@@ -197,7 +209,7 @@ pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize
                 plot.line(line);
             }
             if let Some(step) = marked {
-                plot.vline(VLine::new("shown step", step as f64));
+                plot.vline(VLine::new(TrainText::ShownStep.text(language), step as f64));
             }
         });
 }
@@ -205,18 +217,20 @@ pub fn grad_norm_plot_ui(ui: &mut Ui, history: &RunHistory, marked: Option<usize
 /// Head scores of one kind over the timeline's snapshots, one line per head.
 pub fn head_scores_plot_ui(
     ui: &mut Ui,
+    language: Language,
     timeline: &Timeline<Option<HeadScores>>,
     shown: Option<usize>,
 ) {
+    let text = |key: TrainText| key.text(language);
     let id = ui.scope_id().with("head score kind");
     let mut kind = ui
         .data(|d| d.get_temp::<ScoreKind>(id))
         .unwrap_or(ScoreKind::Induction);
     ui.horizontal(|ui| {
-        ui.label("Head scores over training");
+        ui.label(text(TrainText::HeadScores));
         for option in ScoreKind::ALL {
             if ui
-                .selectable_label(kind == option, option.label())
+                .selectable_label(kind == option, option.label(language))
                 .clicked()
             {
                 kind = option;
@@ -230,14 +244,18 @@ pub fn head_scores_plot_ui(
         .filter_map(|e| e.data.as_ref().map(|s| (e.step, s)))
         .collect();
     let Some((_, first)) = scored.first() else {
-        ui.weak("Scores appear once the first snapshots are scored.");
+        ui.weak(text(TrainText::ScoresAppear));
         return;
     };
     let (n_layers, n_heads) = first.of(kind).dim();
     if let Some((layer, head, score)) = scored.last().and_then(|(_, s)| s.best(kind)) {
-        ui.label(format!(
-            "Highest {} score now: L{layer}H{head} {score:.2}",
-            kind.label()
+        ui.label(TrainText::HighestScore.fill(
+            language,
+            &[
+                &kind.label(language),
+                &format!("L{layer}H{head}"),
+                &format!("{score:.2}"),
+            ],
         ));
     }
     let heads: Vec<(usize, usize)> = (0..n_layers)
@@ -256,7 +274,7 @@ pub fn head_scores_plot_ui(
             .collect();
         line_legend_ui(ui, &entries);
     } else {
-        ui.weak("A colour per head; dashes tell the layers apart (the last layer solid).");
+        ui.weak(text(TrainText::ColourPerHead));
     }
     let series: Vec<Vec<[f64; 2]>> = heads
         .iter()
@@ -267,17 +285,17 @@ pub fn head_scores_plot_ui(
                 .collect()
         })
         .collect();
-    let mut hover = value_hover();
+    let mut hover = value_hover(language);
     for (&(layer, head), points) in heads.iter().zip(&series) {
         hover.curve(format!("L{layer}H{head}"), points);
     }
     Plot::new("head score plot")
         .height(200.0)
         .allow_scroll(false)
-        .x_axis_label("step")
+        .x_axis_label(text(TrainText::StepAxis))
         .include_y(0.0)
         .include_y(1.0)
-        .y_axis_label(format!("{} score", kind.label()))
+        .y_axis_label(TrainText::ScoreAxis.fill(language, &[&kind.label(language)]))
         .label_formatter(hover.formatter())
         .show(ui, |plot| {
             for ((&(layer, head), &(colour, style)), series) in heads.iter().zip(&looks).zip(series)
@@ -290,7 +308,7 @@ pub fn head_scores_plot_ui(
                 );
             }
             if let Some(step) = shown {
-                plot.vline(VLine::new("shown step", step as f64));
+                plot.vline(VLine::new(text(TrainText::ShownStep), step as f64));
             }
         });
 }
@@ -370,8 +388,14 @@ fn comparison_grad_points(points: &[ComparePoint]) -> Vec<(usize, &[LayerGradNor
 
 /// Lemma 2.2: both runs' losses, and both runs' per-layer gradient norms on one log axis
 /// (solid: with residual connections; dashed: without).
-pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f32) {
-    ui.label("Loss with and without residual connections (nats per token)");
+pub fn comparison_plots_ui(
+    ui: &mut Ui,
+    language: Language,
+    comparison: &ComparisonHistory,
+    width: f32,
+) {
+    let text = |key: TrainText| key.text(language);
+    ui.label(text(TrainText::ComparisonLoss));
     let losses: Vec<(Residual, Vec<[f64; 2]>)> = Residual::BOTH
         .into_iter()
         .map(|residual| {
@@ -380,30 +404,28 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
             (residual, series)
         })
         .collect();
-    let mut hover = value_hover();
+    let mut hover = value_hover(language);
     for (residual, series) in &losses {
-        hover.curve(residual.label(), series);
+        hover.curve(residual.label(language), series);
     }
-    plot("comparison loss plot", 220.0)
+    plot("comparison loss plot", language, 220.0)
         .width(width)
         .include_y(0.0)
-        .y_axis_label("loss")
+        .y_axis_label(text(TrainText::LossAxis))
         .label_formatter(hover.formatter())
         .show(ui, |plot| {
             for (residual, series) in losses {
-                plot.line(Line::new(residual.label(), PlotPoints::from(series)).width(1.5));
+                let name = residual.label(language);
+                plot.line(Line::new(name, PlotPoints::from(series)).width(1.5));
             }
         });
-    ui.label(
-        "Attention gradient norm per layer (log scale; blue: first layer, orange: last), \
-         solid with residual connections, dashed without",
-    );
+    ui.label(text(TrainText::ComparisonGradient));
     let with = comparison_grad_points(&comparison.points[0]);
     let without = comparison_grad_points(&comparison.points[1]);
-    let mut hover = log_hover();
+    let mut hover = log_hover(language);
     let mut lines = grad_lines(
         &with,
-        "with residuals: ",
+        (language, text(TrainText::WithResiduals)),
         LineStyle::Solid,
         false,
         &mut hover,
@@ -411,14 +433,14 @@ pub fn comparison_plots_ui(ui: &mut Ui, comparison: &ComparisonHistory, width: f
     let dashed = LineStyle::dashed_loose();
     lines.extend(grad_lines(
         &without,
-        "without residuals: ",
+        (language, text(TrainText::WithoutResiduals)),
         dashed,
         false,
         &mut hover,
     ));
-    plot("comparison gradient plot", 320.0)
+    plot("comparison gradient plot", language, 320.0)
         .width(width)
-        .y_axis_label("‖gradient‖")
+        .y_axis_label(text(TrainText::GradientAxis))
         .y_axis_formatter(|mark, _| log_axis_label(mark.value))
         .label_formatter(hover.formatter())
         .show(ui, |plot| {

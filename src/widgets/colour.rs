@@ -1,7 +1,10 @@
 //! Colour scales (diverging for signed values, sequential for probabilities and norms), a
-//! colour strip for one vector, and the legend that explains a scale.
+//! colour strip for one vector, and the legend that explains a scale. Their few words of
+//! their own (a legend's accessible name, a cell's hover) are in the interface's language.
 
 use egui::{Color32, CornerRadius, Rect, Sense, Stroke, Ui, Vec2, pos2, vec2};
+
+use crate::i18n::{Language, ViewText};
 
 /// Maps numbers to colours.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,16 +135,23 @@ pub fn format_value(value: f32) -> String {
 }
 
 /// A horizontal gradient with its end values and a caption, `width` points wide.
-pub fn colour_legend_ui(ui: &mut Ui, scale: &ColourScale, caption: &str, width: f32) {
+pub fn colour_legend_ui(
+    ui: &mut Ui,
+    language: Language,
+    scale: &ColourScale,
+    caption: &str,
+    width: f32,
+) {
     let (low, high) = scale.range();
     let ends = [format_value(low), format_value(high)];
-    colour_legend_with_ends_ui(ui, scale, ends, caption, width);
+    colour_legend_with_ends_ui(ui, language, scale, ends, caption, width);
 }
 
 /// A horizontal gradient with `ends` written at its low and high ends (for a scale whose
 /// values are not what the reader counts in, such as −log₁₀ of a rank), and a caption.
 pub fn colour_legend_with_ends_ui(
     ui: &mut Ui,
+    language: Language,
     scale: &ColourScale,
     ends: [String; 2],
     caption: &str,
@@ -172,26 +182,41 @@ pub fn colour_legend_with_ends_ui(
             egui::StrokeKind::Inside,
         );
         response.widget_info(|| {
-            egui::WidgetInfo::labeled(egui::Role::Image, true, format!("{caption} legend"))
+            let name = ViewText::LegendOf.fill(language, &[&caption]);
+            egui::WidgetInfo::labeled(egui::Role::Image, true, name)
         });
         ui.label(high_text);
         ui.weak(caption);
     });
 }
 
-/// One vector as a row of coloured cells, wrapped into lines of at most `per_line` cells;
-/// with `show_numbers` each cell also prints its value. Hovering a cell shows its index and
-/// value. Returns the hovered index.
+/// How a colour strip lays its cells out.
+#[derive(Clone, Copy, Debug)]
+pub struct StripCells {
+    /// The size of one cell.
+    pub size: Vec2,
+    /// Most cells on one line (the strip wraps after them).
+    pub per_line: usize,
+    /// Whether each cell also prints its value.
+    pub numbers: bool,
+}
+
+/// One vector as a row of coloured cells laid out as `cells` says. Hovering a cell shows
+/// its index and value. Returns the hovered index.
 pub fn colour_strip_ui(
     ui: &mut Ui,
+    language: Language,
     name: &str,
     values: &[f32],
     scale: &ColourScale,
-    cell: Vec2,
-    per_line: usize,
-    show_numbers: bool,
+    cells: StripCells,
 ) -> Option<usize> {
     let dark = ui.visuals().dark_mode;
+    let StripCells {
+        size: cell,
+        per_line,
+        numbers: show_numbers,
+    } = cells;
     let per_line = per_line.max(1);
     let lines = values.len().div_ceil(per_line).max(1);
     let columns = values.len().min(per_line);
@@ -237,7 +262,8 @@ pub fn colour_strip_ui(
             egui::StrokeKind::Inside,
         );
         response.clone().on_hover_ui_at_pointer(|ui| {
-            ui.label(format!("dimension {index} = {:.5}", values[index]));
+            let value = format!("{:.5}", values[index]);
+            ui.label(ViewText::Dimension.fill(language, &[&index, &value]));
         });
     }
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, name));

@@ -1,5 +1,6 @@
 //! Data-agnostic UI pieces: colour scales and strips, the heatmap, the token strip, bar
-//! lists and the help popover. They know numbers and labels, not models.
+//! lists and the help popover. They know numbers and labels, not models; the few words they
+//! add themselves come from the string table in the language they are given.
 
 pub mod bars;
 pub mod colour;
@@ -12,7 +13,8 @@ pub mod token_strip;
 
 pub use bars::{Bar, bar_list_ui};
 pub use colour::{
-    ColourScale, colour_legend_ui, colour_legend_with_ends_ui, colour_strip_ui, format_value,
+    ColourScale, StripCells, colour_legend_ui, colour_legend_with_ends_ui, colour_strip_ui,
+    format_value,
 };
 pub use heatmap::{
     Heatmap, HeatmapResponse, cell_text_width, heatmap_image, heatmap_thumbnail_ui, heatmap_ui,

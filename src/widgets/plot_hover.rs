@@ -5,11 +5,15 @@
 
 use egui_plot::HoverPosition;
 
+use crate::i18n::{Language, ViewText};
+
 /// Curves with the most rows a tooltip lists (the highest values first beyond that).
 pub const MAX_HOVER_ROWS: usize = 12;
 
 /// The curves of one plot and how to write their numbers.
 pub struct PlotHover<'a> {
+    /// The language of "… and N more below".
+    language: Language,
     /// Writes an x value with its name: `step 120`, `stage L0 +attn`.
     format_x: Box<dyn Fn(f64) -> String + 'a>,
     /// Writes a y value (`2.314`, or `1.2e-5` for a log axis).
@@ -19,12 +23,15 @@ pub struct PlotHover<'a> {
 }
 
 impl<'a> PlotHover<'a> {
-    /// Hover text whose x is written by `format_x` and whose values by `format_y`.
+    /// Hover text in `language` whose x is written by `format_x` and whose values by
+    /// `format_y`.
     pub fn new(
+        language: Language,
         format_x: impl Fn(f64) -> String + 'a,
         format_y: impl Fn(f64) -> String + 'a,
     ) -> Self {
         Self {
+            language,
             format_x: Box::new(format_x),
             format_y: Box::new(format_y),
             curves: Vec::new(),
@@ -70,7 +77,8 @@ impl<'a> PlotHover<'a> {
             text += &row;
         }
         if hidden > 0 {
-            text += &format!("\n… and {hidden} more below");
+            text += "\n";
+            text += &ViewText::MoreBelow.fill(self.language, &[&hidden]);
         }
         Some(text)
     }
@@ -103,7 +111,8 @@ mod tests {
     use super::*;
 
     fn loss_hover() -> PlotHover<'static> {
-        let mut hover = PlotHover::new(|x| format!("step {x}"), |y| format!("{y:.2}"));
+        let mut hover =
+            PlotHover::new(Language::En, |x| format!("step {x}"), |y| format!("{y:.2}"));
         hover.curve("train", &[[0.0, 3.5], [10.0, 3.0], [20.0, 2.5]]);
         hover.curve("validation", &[[0.0, 3.6], [20.0, 2.7]]);
         hover
@@ -122,14 +131,14 @@ mod tests {
             Some("step 10\ntrain  3.00\nvalidation  3.60  (step 0)")
         );
         assert_eq!(
-            PlotHover::new(|_| String::new(), |_| String::new()).text(1.0),
+            PlotHover::new(Language::En, |_| String::new(), |_| String::new()).text(1.0),
             None
         );
     }
 
     #[test]
     fn many_curves_list_the_highest_and_count_the_rest() {
-        let mut hover = PlotHover::new(|x| format!("step {x}"), |y| format!("{y}"));
+        let mut hover = PlotHover::new(Language::En, |x| format!("step {x}"), |y| format!("{y}"));
         for i in 0..MAX_HOVER_ROWS + 3 {
             hover.curve(format!("h{i}"), &[[0.0, i as f64]]);
         }

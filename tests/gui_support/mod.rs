@@ -5,9 +5,10 @@
 pub mod layout;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use residual_explorer::app::{AppOptions, ExplorerApp};
 use residual_explorer::state::Settings;
 
@@ -58,6 +59,38 @@ pub fn settle(harness: &mut Harness<'static, ExplorerApp>) {
         }
     }
     panic!("the app kept starting new jobs");
+}
+
+/// Runs frames until `done` holds (panics after `timeout`, saying `what` it waited for and
+/// where the training run was).
+pub fn run_until(
+    harness: &mut Harness<'static, ExplorerApp>,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&ExplorerApp) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done(harness.state()) {
+        if Instant::now() > deadline {
+            let training = &harness.state().state.training;
+            let steps = training.history.as_ref().map(|h| h.steps_done());
+            panic!(
+                "timed out waiting for {what}: status {:?}, steps {steps:?}",
+                training.status
+            );
+        }
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.step();
+}
+
+/// Switches the language with the tab row's combo box, as a student would.
+pub fn switch_to_portuguese(harness: &mut Harness<'static, ExplorerApp>) {
+    harness.get_by_label("Language").click();
+    harness.run();
+    harness.get_by_label("Português").click();
+    settle(harness);
 }
 
 /// The copied Hugging Face GPT-2 fixture folder.

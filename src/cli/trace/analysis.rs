@@ -24,6 +24,7 @@ use ndarray::{ArrayViewD, Axis};
 use serde::Serialize;
 
 use super::json::Hooks;
+use crate::i18n::Language;
 use crate::interp::analysis::decompose;
 use crate::interp::attribution::direct_logit_attribution;
 use crate::interp::stage::block_output_stage;
@@ -184,8 +185,8 @@ pub fn analysis<'a>(
         }
         None => {
             let reason = match decomposition.at(stage).map(|d| &d.composition) {
-                Some(Composition::NotASum { reason }) => reason.clone(),
-                _ => decomposition.describe_limit(),
+                Some(Composition::NotASum { reason }) => reason.to_string(),
+                _ => decomposition.describe_limit(Language::En),
             };
             (
                 None,
