@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a bad model or bad input, 2 bad usage (clap's own code).
 
 pub mod bench;
+pub mod circuits;
 pub mod gui;
 pub mod info;
 pub mod lesson;
@@ -50,6 +51,9 @@ pub enum Command {
     Lesson(lesson::LessonArgs),
     /// Render every view of the explorer into PNG files (needs a display; Xvfb works).
     Screenshots(screenshots::ScreenshotsArgs),
+    /// How the heads compose, from the weights: copying, previous-token and induction scores
+    /// per head, and Q/K/V composition between heads.
+    Circuits(circuits::CircuitsArgs),
 }
 
 /// A single `--model PATH`.
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Lesson(args)) => lesson::run(&args),
         Some(Command::Screenshots(args)) => screenshots::run(&args),
+        Some(Command::Circuits(args)) => circuits::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

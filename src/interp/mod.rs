@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod attribution;
+pub mod circuits;
 pub mod contributions;
 pub mod head_scores;
 pub mod interventions;

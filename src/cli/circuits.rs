@@ -1,0 +1,127 @@
+//! `residual-explorer circuits --model PATH [--json]`: what the weights say about how the heads
+//! compose (`interp::circuits`): per head its OV copying score beside the previous-token and
+//! induction scores the explorer measures on repeated random tokens, and the Q-, K- and
+//! V-composition scores between every earlier and later head with the random baseline.
+//!
+//! JSON: `{"folding", "heads": [{layer, head, copying_score, prev_token_score,
+//! induction_score}], "composition": {"q"|"k"|"v": [[…]]}, "baseline"}`; composition rows and
+//! columns are heads indexed `layer · n_heads + head` (earlier, later).
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CliError, ModelArg};
+use crate::interp::circuits::composition::random_baseline;
+use crate::interp::circuits::{
+    CompositionKind, CompositionScores, FoldedHeads, Folding, copying_scores,
+};
+use crate::interp::head_scores::{HeadScores, ScoreProbe};
+use crate::model::hooks::NoIntervention;
+use crate::model::io::load_any;
+
+/// `circuits` options.
+#[derive(Debug, Args)]
+pub struct CircuitsArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Draws behind the random baseline.
+const BASELINE_SAMPLES: usize = 64;
+
+/// Runs `circuits`.
+pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
+    let model = load_any(&args.model.model).map_err(CliError::input)?;
+    let params = &model.params;
+    let config = &params.config;
+    let heads = FoldedHeads::of(params);
+    let copying = copying_scores(params, &heads);
+    let probe = ScoreProbe::for_model(params).map_err(CliError::input)?;
+    let scores = HeadScores::compute(params, &probe, &NoIntervention).map_err(CliError::input)?;
+    let composition: Vec<CompositionScores> = CompositionKind::ALL
+        .iter()
+        .map(|&kind| CompositionScores::compute(&heads, kind))
+        .collect();
+    let baseline = random_baseline(config.d_model, config.d_head, BASELINE_SAMPLES, 0);
+    let folding = match heads.folding {
+        Folding::ScaledAndCentred => "ln1 and ln_final folded in: scaled and centred (LayerNorm)",
+        Folding::Scaled => "ln1 and ln_final folded in: scaled (RMSNorm)",
+        Folding::None => "no norm before attention (post-norm); ln_final folded into W_U",
+    };
+    if args.json {
+        let heads_json: Vec<_> = copying
+            .indexed_iter()
+            .map(|((layer, head), &copying_score)| {
+                json!({
+                    "layer": layer,
+                    "head": head,
+                    "copying_score": copying_score,
+                    "prev_token_score": scores.previous_token[[layer, head]],
+                    "induction_score": scores.induction[[layer, head]],
+                })
+            })
+            .collect();
+        let mut by_kind = serde_json::Map::new();
+        for scores in &composition {
+            let rows: Vec<Vec<f64>> = scores
+                .scores
+                .rows()
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect();
+            by_kind.insert(scores.kind.key().to_string(), json!(rows));
+        }
+        let out = json!({
+            "model": model.name,
+            "folding": folding,
+            "heads": heads_json,
+            "composition": by_kind,
+            "baseline": baseline,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!("{} ({folding})", model.name);
+    println!("head    copying  prev-token  induction");
+    for ((layer, head), &copying_score) in copying.indexed_iter() {
+        println!(
+            "L{layer}H{head:<4} {copying_score:>8.3}  {:>10.3}  {:>9.3}",
+            scores.previous_token[[layer, head]],
+            scores.induction[[layer, head]]
+        );
+    }
+    println!("composition (random heads of these shapes score {baseline:.3} on average):");
+    for scores in &composition {
+        let n_heads = config.n_heads;
+        let mut pairs: Vec<(usize, usize, f64)> = scores
+            .scores
+            .indexed_iter()
+            .filter(|(_, s)| **s > 0.0)
+            .map(|((e, l), &s)| (e, l, s))
+            .collect();
+        pairs.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let strongest: Vec<String> = pairs
+            .iter()
+            .take(5)
+            .map(|&(e, l, s)| {
+                format!(
+                    "L{}H{}→L{}H{} {s:.3}",
+                    e / n_heads,
+                    e % n_heads,
+                    l / n_heads,
+                    l % n_heads
+                )
+            })
+            .collect();
+        println!(
+            "  {}: {}",
+            scores.kind.key().to_uppercase(),
+            strongest.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Circuits from the weights (`interp::circuits`), checked two ways:
+//! - against TransformerLens on the shipped induction model: its `composition_scores` (Q, K
+//!   and V, as `all_composition_scores` masks them) and its `FactoredMatrix.eigenvalues`
+//!   copying scores, after its own `fold_layer_norm` (numbers in
+//!   `tests/data/circuits/induction_tl.json`, made by `scripts/tl_circuits.py`);
+//! - against plain f64 products from the definitions, with every matrix formed, on a
+//!   Llama-shaped fixture (RMSNorm, grouped-query heads: the fold scales without centring and
+//!   the key/value heads are shared).
+
+use std::path::Path;
+
+use nalgebra::DMatrix;
+use ndarray::{Array2, Axis};
+use residual_explorer::interp::circuits::composition::random_baseline;
+use residual_explorer::interp::circuits::copying::copying_score_of;
+use residual_explorer::interp::circuits::fold::fold_reader;
+use residual_explorer::interp::circuits::{
+    CompositionKind, CompositionScores, FoldedHeads, Folding, copying_scores,
+};
+use residual_explorer::model::Params;
+use residual_explorer::model::io::load_any;
+
+fn load(relative: &str) -> Params<f32> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    load_any(&path).unwrap().params
+}
+
+#[test]
+fn composition_and_copying_equal_transformer_lens_on_the_induction_model() {
+    let params = load("models/induction.safetensors");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/circuits/induction_tl.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let heads = FoldedHeads::of(&params);
+    assert_eq!(heads.folding, Folding::ScaledAndCentred);
+    for kind in CompositionKind::ALL {
+        let ours = CompositionScores::compute(&heads, kind).scores;
+        let theirs = &reference["composition"][kind.key()];
+        let n = ours.nrows();
+        assert_eq!(theirs.as_array().unwrap().len(), n);
+        for earlier in 0..n {
+            for later in 0..n {
+                let want = theirs[earlier][later].as_f64().unwrap();
+                let got = ours[[earlier, later]];
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{kind:?} [{earlier}, {later}]: {got} vs TransformerLens {want}"
+                );
+            }
+        }
+    }
+    let copying = copying_scores(&params, &heads);
+    for ((layer, head), &got) in copying.indexed_iter() {
+        let want = reference["copying"][layer][head].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-9,
+            "L{layer}H{head}: {got} vs TransformerLens {want}"
+        );
+    }
+    // The trained induction head copies: the circuit the lesson teaches.
+    let (best_layer, _, best) = copying
+        .indexed_iter()
+        .map(|((l, h), &s)| (l, h, s))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .unwrap();
+    assert!(best_layer == 1 && best > 0.99, "{copying:?}");
+}
+
+/// The Frobenius norm of a formed matrix.
+fn frobenius(m: &Array2<f64>) -> f64 {
+    m.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+#[test]
+fn scores_equal_the_definitions_with_every_matrix_formed() {
+    let params = load("tests/data/llama-tiny");
+    let config = &params.config;
+    assert!(
+        config.kv_heads() < config.n_heads,
+        "the fixture shares key/value heads"
+    );
+    let heads = FoldedHeads::of(&params);
+    assert_eq!(heads.folding, Folding::Scaled);
+    let group = config.n_heads / config.kv_heads();
+    // Folded by hand: RMSNorm's γ scales the rows of W_Q, W_K and W_V.
+    let folded = |w: &ndarray::Array3<f32>, layer: usize, head: usize| -> Array2<f64> {
+        let gamma = &params.blocks[layer].ln1.w;
+        let w = w.index_axis(Axis(0), head).mapv(f64::from);
+        Array2::from_shape_fn(w.dim(), |(i, j)| w[[i, j]] * f64::from(gamma[i]))
+    };
+    let circuit = |layer: usize, head: usize, kind: Option<CompositionKind>| -> Array2<f64> {
+        let attn = &params.blocks[layer].attn;
+        let q = folded(&attn.w_q, layer, head);
+        let k = folded(&attn.w_k, layer, head / group);
+        let v = folded(&attn.w_v, layer, head / group);
+        let o = attn.w_o.index_axis(Axis(0), head).mapv(f64::from);
+        match kind {
+            None | Some(CompositionKind::V) => v.dot(&o),
+            Some(CompositionKind::Q) => q.dot(&k.t()),
+            Some(CompositionKind::K) => k.dot(&q.t()),
+        }
+    };
+    for kind in CompositionKind::ALL {
+        let scores = CompositionScores::compute(&heads, kind);
+        for earlier in 0..config.n_heads {
+            for later in 0..config.n_heads {
+                let left = circuit(0, earlier, None);
+                let right = circuit(1, later, Some(kind));
+                let want = frobenius(&left.dot(&right)) / (frobenius(&left) * frobenius(&right));
+                let got = scores.between(config.n_heads, (0, earlier), (1, later));
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{kind:?} L0H{earlier}→L1H{later}: {got} vs {want}"
+                );
+                // A head in the same layer does not compose with it.
+                assert_eq!(
+                    scores.between(config.n_heads, (1, earlier), (1, later)),
+                    0.0
+                );
+            }
+        }
+    }
+    // Copying: the eigenvalues of the whole d_vocab × d_vocab circuit W_E W_V W_O W_U'.
+    let ln_final = params.ln_final.as_ref().unwrap();
+    let unembed = fold_reader(params.unembed(), ln_final, Folding::Scaled); // [d, V]
+    let embed = params.w_e.mapv(f64::from); // [V, d]
+    let copying = copying_scores(&params, &heads);
+    for layer in 0..config.n_layers {
+        for head in 0..config.n_heads {
+            let full = embed.dot(&circuit(layer, head, None)).dot(&unembed); // [V, V]
+            let n = full.nrows();
+            let eigenvalues = DMatrix::from_fn(n, n, |i, j| full[[i, j]]).complex_eigenvalues();
+            let want = eigenvalues.iter().map(|l| l.re).sum::<f64>()
+                / eigenvalues.iter().map(|l| l.norm()).sum::<f64>();
+            let got = copying[[layer, head]];
+            assert!(
+                (got - want).abs() < 1e-7,
+                "L{layer}H{head}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn copying_scores_of_known_matrices() {
+    assert!(
+        (copying_score_of(&Array2::eye(4)) - 1.0).abs() < 1e-12,
+        "the identity copies"
+    );
+    assert!(
+        (copying_score_of(&(-Array2::eye(3))) + 1.0).abs() < 1e-12,
+        "its negative suppresses"
+    );
+    // A rotation by 90°: eigenvalues ±i, no copying either way.
+    let rotation = ndarray::arr2(&[[0.0, -1.0], [1.0, 0.0]]);
+    assert!(copying_score_of(&rotation).abs() < 1e-12);
+    assert_eq!(copying_score_of(&Array2::zeros((2, 2))), 0.0);
+}
+
+#[test]
+fn the_random_baseline_is_a_chance_level_between_zero_and_one() {
+    let baseline = random_baseline(64, 16, 32, 0);
+    assert!(baseline > 0.0 && baseline < 1.0, "{baseline}");
+    // Seeded: the same draw twice.
+    assert_eq!(baseline, random_baseline(64, 16, 32, 0));
+    // Wider streams leave more room: random heads overlap less.
+    assert!(random_baseline(256, 16, 32, 0) < baseline);
+}
+
+#[test]
+fn the_cli_prints_every_head_and_the_induction_circuit_composes_above_chance() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+        .args(["circuits", "--json", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let heads = out["heads"].as_array().unwrap();
+    assert_eq!(heads.len(), 8, "2 layers × 4 heads");
+    let best = |key: &str| {
+        heads
+            .iter()
+            .max_by(|a, b| {
+                a[key]
+                    .as_f64()
+                    .unwrap()
+                    .total_cmp(&b[key].as_f64().unwrap())
+            })
+            .map(|h| {
+                (
+                    h["layer"].as_u64().unwrap() as usize,
+                    h["head"].as_u64().unwrap() as usize,
+                )
+            })
+            .unwrap()
+    };
+    let (prev_layer, prev_head) = best("prev_token_score");
+    let (ind_layer, ind_head) = best("induction_score");
+    assert!(
+        prev_layer < ind_layer,
+        "the previous-token head comes first"
+    );
+    // The induction head reads the previous-token head through its keys, above chance.
+    let k = &out["composition"]["k"];
+    let score = k[prev_layer * 4 + prev_head][ind_layer * 4 + ind_head]
+        .as_f64()
+        .unwrap();
+    let baseline = out["baseline"].as_f64().unwrap();
+    assert!(
+        score > 2.0 * baseline,
+        "K-composition {score} vs baseline {baseline}"
+    );
+    // The same numbers as the library's.
+    let params = load("models/induction.safetensors");
+    let library = CompositionScores::compute(&FoldedHeads::of(&params), CompositionKind::K);
+    assert_eq!(
+        score,
+        library.between(4, (prev_layer, prev_head), (ind_layer, ind_head))
+    );
+}
