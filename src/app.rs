@@ -227,7 +227,12 @@ impl ExplorerApp {
             self.lessons.visible = !self.lessons.visible;
         }
 
-        let changed = !commands.is_empty();
+        // The lens view reports its rows on screen every frame while the lens fills; only a
+        // new report is a change (repainting for the same one kept the window drawing at
+        // 60 frames a second and took a core from the worker filling the lens).
+        let changed = commands.iter().any(|command| {
+            !matches!(command, Command::ShowLensRows(rows) if *rows == self.state.lens_rows_on_screen)
+        });
         for command in commands {
             self.state.apply(command);
         }
