@@ -13,6 +13,9 @@ use crate::model::hooks::Stoppable;
 use crate::model::io::LoadedModel;
 use crate::model::{InputError, TokenId, Trace, forward_batch};
 
+/// The next [`Analysis::serial`].
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A trace of the prompt through one model, with what the views read from it.
 #[derive(Debug)]
 pub struct Analysis {
@@ -35,6 +38,8 @@ pub struct Analysis {
     /// The logit lens, filled row by row (by the trace worker, see [`LensFill`]); read it
     /// with [`Analysis::lens`].
     lens: RwLock<LensGrid>,
+    /// Unique in the process ([`Analysis::serial`]).
+    serial: u64,
 }
 
 impl Analysis {
@@ -124,6 +129,7 @@ impl Analysis {
             interp,
             interventions,
             lens: RwLock::new(lens),
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let mut fill = LensFill::with_chunk_bytes(&analysis, focus, chunk_bytes);
         fill.fill_next(&analysis);
@@ -143,6 +149,12 @@ impl Analysis {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(rows);
+    }
+
+    /// A number no other analysis of this process has: the key of what views cache per
+    /// analysis (an address is not: a new analysis may be allocated where a dropped one was).
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// Number of token positions.
@@ -191,5 +203,23 @@ mod tests {
         assert_eq!(cell.next_rank, Some(better + 1));
         assert!((cell.next_prob - next).abs() < 1e-6);
         assert_eq!(lens.cell(stage, ids.len() - 1).unwrap().next_rank, None);
+    }
+
+    #[test]
+    fn every_analysis_has_its_own_serial_even_at_a_reused_address() {
+        let model = Arc::new(default_model());
+        let ids = model.tokenizer.encode("To be").ids;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..4 {
+            // Each one is dropped before the next is made, so the allocator may reuse the
+            // address; the serial must still differ.
+            let analysis =
+                Analysis::compute(Arc::clone(&model), &ids, AnalysisOptions::default()).unwrap();
+            assert!(
+                seen.insert(analysis.serial()),
+                "serial {} twice",
+                analysis.serial()
+            );
+        }
     }
 }

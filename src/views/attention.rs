@@ -125,9 +125,9 @@ pub fn attention_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comm
 /// Every head's pattern as a texture, [layer][head], made once per analysis and theme and
 /// kept in egui's memory (the grid then costs one quad per head per frame).
 fn thumbnail_textures(ui: &Ui, view: &ViewContext<'_>) -> Arc<Vec<Vec<egui::TextureHandle>>> {
-    type Cached = (usize, bool, Arc<Vec<Vec<egui::TextureHandle>>>);
+    type Cached = (u64, bool, Arc<Vec<Vec<egui::TextureHandle>>>);
     let dark = ui.visuals().dark_mode;
-    let key = view.analysis as *const _ as usize;
+    let key = view.analysis.serial();
     let id = egui::Id::unique("attention thumbnail textures");
     if let Some((k, d, textures)) = ui.data(|data| data.get_temp::<Cached>(id))
         && k == key

@@ -44,12 +44,12 @@ fn attribution(
     target: TokenId,
 ) -> Arc<Result<LogitAttribution, AttributionError>> {
     type Cached = (
-        usize,
+        u64,
         TokenId,
         Arc<Result<LogitAttribution, AttributionError>>,
     );
     let analysis = view.analysis;
-    let key = analysis as *const _ as usize;
+    let key = analysis.serial();
     let id = egui::Id::unique("contributions attribution cache");
     if let Some((k, t, value)) = ui.data(|d| d.get_temp::<Cached>(id))
         && k == key
