@@ -228,3 +228,109 @@ fn the_cli_prints_every_head_and_the_induction_circuit_composes_above_chance() {
         library.between(4, (prev_layer, prev_head), (ind_layer, ind_head))
     );
 }
+
+#[test]
+fn token_circuits_and_singular_values_equal_the_formed_matrices() {
+    use residual_explorer::interp::circuits::tokens::{
+        direct_path, full_ov, full_qk, head_singular_values,
+    };
+    let params = load("models/induction.safetensors");
+    let heads = FoldedHeads::of(&params);
+    let tokens = [3, 17, 5, 30];
+    let ln_final = params.ln_final.as_ref().unwrap();
+    let unembed = fold_reader(params.unembed(), ln_final, Folding::ScaledAndCentred); // [d, V]
+    let embed = params.w_e.mapv(f64::from); // [V, d]
+    let close = |got: f64, want: f64, what: &str| {
+        assert!(
+            (got - want).abs() <= 1e-9 * (1.0 + want.abs()),
+            "{what}: {got} vs {want}"
+        );
+    };
+    let direct = direct_path(&params, &tokens, &tokens);
+    let table = embed.dot(&unembed); // the whole bigram table, V × V
+    for (i, &from) in tokens.iter().enumerate() {
+        for (j, &to) in tokens.iter().enumerate() {
+            close(
+                direct[[i, j]],
+                table[[from as usize, to as usize]],
+                "direct path",
+            );
+        }
+    }
+    let (layer, head) = (1, 0);
+    let ov = heads.w_v[layer][head].dot(&heads.w_o[layer][head]); // [d, d]
+    let qk = heads.w_q[layer][head].dot(&heads.w_k[layer][head].t()); // [d, d]
+    let full_ov_table = embed.dot(&ov).dot(&unembed);
+    let full_qk_table = embed.dot(&qk).dot(&embed.t());
+    let ours_ov = full_ov(&params, &heads, (layer, head), &tokens);
+    let ours_qk = full_qk(&params, &heads, (layer, head), &tokens);
+    for (i, &a) in tokens.iter().enumerate() {
+        for (j, &b) in tokens.iter().enumerate() {
+            close(
+                ours_ov[[i, j]],
+                full_ov_table[[a as usize, b as usize]],
+                "full OV",
+            );
+            close(
+                ours_qk[[i, j]],
+                full_qk_table[[a as usize, b as usize]],
+                "full QK",
+            );
+        }
+    }
+    // Singular values: the d_model × d_model matrices' own, largest first; the rest are 0.
+    let (ov_values, qk_values) = head_singular_values(&heads, (layer, head));
+    for (values, formed) in [(ov_values, ov), (qk_values, qk)] {
+        let d = formed.nrows();
+        let matrix = DMatrix::from_fn(d, d, |i, j| formed[[i, j]]);
+        let mut want: Vec<f64> = matrix.singular_values().iter().copied().collect();
+        want.sort_by(|x, y| y.total_cmp(x));
+        assert_eq!(values.len(), params.config.d_head);
+        for (k, &got) in values.iter().enumerate() {
+            close(got, want[k], "singular value");
+        }
+        assert!(want[values.len()] < 1e-9 * want[0], "rank at most d_head");
+    }
+}
+
+#[test]
+fn the_cli_prints_a_chosen_heads_circuits_and_refuses_a_head_that_is_not_there() {
+    use residual_explorer::interp::circuits::tokens::full_ov;
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
+    let run = |head: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+            .args([
+                "circuits", "--json", "--head", head, "--tokens", "3,17,5", "--model",
+            ])
+            .arg(&model)
+            .output()
+            .unwrap()
+    };
+    let output = run("1.0");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let selected = &out["selected"];
+    assert_eq!(selected["ov_singular_values"].as_array().unwrap().len(), 16);
+    let params = load("models/induction.safetensors");
+    let library = full_ov(&params, &FoldedHeads::of(&params), (1, 0), &[3, 17, 5]);
+    for i in 0..3 {
+        // JSON text keeps 17 significant digits; serde_json reads the last one back ± 1 ulp.
+        let printed = selected["full_ov"][i][i].as_f64().unwrap();
+        assert!(
+            (printed - library[[i, i]]).abs() < 1e-12,
+            "{printed} vs {}",
+            library[[i, i]]
+        );
+        // The induction head copies: each token promotes itself most.
+        for j in 0..3 {
+            assert!(i == j || library[[i, i]] > library[[i, j]], "{library:?}");
+        }
+    }
+    let refused = run("2.0");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("2 layers of 4 heads"));
+}

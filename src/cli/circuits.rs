@@ -10,14 +10,16 @@
 use clap::Args;
 use serde_json::json;
 
+use super::trace::{encode_text, parse_token_list};
 use super::{CliError, ModelArg};
 use crate::interp::circuits::composition::random_baseline;
+use crate::interp::circuits::tokens::{direct_path, full_ov, full_qk, head_singular_values};
 use crate::interp::circuits::{
     CompositionKind, CompositionScores, FoldedHeads, Folding, copying_scores,
 };
 use crate::interp::head_scores::{HeadScores, ScoreProbe};
 use crate::model::hooks::NoIntervention;
-use crate::model::io::load_any;
+use crate::model::io::{LoadedModel, load_any};
 
 /// `circuits` options.
 #[derive(Debug, Args)]
@@ -25,9 +27,75 @@ pub struct CircuitsArgs {
     /// The model.
     #[command(flatten)]
     pub model: ModelArg,
+    /// Also one head's circuits, as `LAYER.HEAD` (e.g. `1.0`): its singular values, and its
+    /// full OV and QK circuits and the direct path over the tokens of `--text` or `--tokens`.
+    #[arg(long, value_parser = parse_head)]
+    pub head: Option<(usize, usize)>,
+    /// With `--head`: a text, encoded with the model's tokenizer.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "head",
+        conflicts_with = "tokens"
+    )]
+    pub text: Option<String>,
+    /// With `--head`: token ids, comma-separated.
+    #[arg(long, allow_hyphen_values = true, requires = "head")]
+    pub tokens: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses `LAYER.HEAD`.
+fn parse_head(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('.')
+        .and_then(|(l, h)| Some((l.trim().parse().ok()?, h.trim().parse().ok()?)));
+    parsed.ok_or_else(|| format!("{text:?} is not LAYER.HEAD, such as 1.0"))
+}
+
+/// The chosen head's circuits over the chosen tokens, as JSON.
+fn selected_head(
+    model: &LoadedModel,
+    heads: &FoldedHeads,
+    args: &CircuitsArgs,
+    (layer, head): (usize, usize),
+) -> Result<serde_json::Value, CliError> {
+    let config = &model.params.config;
+    if layer >= config.n_layers || head >= config.n_heads {
+        return Err(CliError::usage(format!(
+            "--head {layer}.{head}: this model has {} layers of {} heads",
+            config.n_layers, config.n_heads
+        )));
+    }
+    let tokens = match (&args.text, &args.tokens) {
+        (Some(text), _) => encode_text(model, text)?,
+        (None, Some(list)) => parse_token_list(list)?,
+        (None, None) => Vec::new(),
+    };
+    if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= config.d_vocab) {
+        return Err(CliError::input(format!(
+            "token id {bad} is outside the vocabulary (0..{})",
+            config.d_vocab
+        )));
+    }
+    let params = &model.params;
+    let (ov_values, qk_values) = head_singular_values(heads, (layer, head));
+    let rows = |m: ndarray::Array2<f64>| -> Vec<Vec<f64>> {
+        m.rows().into_iter().map(|r| r.to_vec()).collect()
+    };
+    Ok(json!({
+        "layer": layer,
+        "head": head,
+        "ov_singular_values": ov_values.to_vec(),
+        "qk_singular_values": qk_values.to_vec(),
+        "tokens": tokens,
+        "token_texts": tokens.iter().map(|&t| model.tokenizer.display_token(t)).collect::<Vec<_>>(),
+        "full_ov": rows(full_ov(params, heads, (layer, head), &tokens)),
+        "full_qk": rows(full_qk(params, heads, (layer, head), &tokens)),
+        "direct_path": rows(direct_path(params, &tokens, &tokens)),
+    }))
 }
 
 /// Draws behind the random baseline.
@@ -47,6 +115,10 @@ pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
         .map(|&kind| CompositionScores::compute(&heads, kind))
         .collect();
     let baseline = random_baseline(config.d_model, config.d_head, BASELINE_SAMPLES, 0);
+    let selected = match args.head {
+        Some(chosen) => Some(selected_head(&model, &heads, args, chosen)?),
+        None => None,
+    };
     let folding = match heads.folding {
         Folding::ScaledAndCentred => "ln1 and ln_final folded in: scaled and centred (LayerNorm)",
         Folding::Scaled => "ln1 and ln_final folded in: scaled (RMSNorm)",
@@ -81,6 +153,7 @@ pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
             "heads": heads_json,
             "composition": by_kind,
             "baseline": baseline,
+            "selected": selected,
         });
         println!("{out}");
         return Ok(());
@@ -122,6 +195,19 @@ pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
             scores.kind.key().to_uppercase(),
             strongest.join(", ")
         );
+    }
+    if let Some(selected) = selected {
+        println!("L{}H{}:", selected["layer"], selected["head"]);
+        for key in [
+            "ov_singular_values",
+            "qk_singular_values",
+            "token_texts",
+            "full_ov",
+            "full_qk",
+            "direct_path",
+        ] {
+            println!("  {key}: {}", selected[key]);
+        }
     }
     Ok(())
 }

@@ -91,7 +91,7 @@ pub fn run(args: &TraceArgs) -> Result<(), CliError> {
 }
 
 /// Encodes `text` with the model's tokenizer; a piece it does not know is an error.
-fn encode_text(model: &LoadedModel, text: &str) -> Result<Vec<TokenId>, CliError> {
+pub fn encode_text(model: &LoadedModel, text: &str) -> Result<Vec<TokenId>, CliError> {
     let encoding = model.tokenizer.encode(text);
     if let Some(bad) = encoding.unknown.first() {
         let what = if model.tokenizer.accepts_text() {

@@ -105,6 +105,21 @@ pub fn fold_reader(
     folded
 }
 
+/// The final norm and how it folds into the unembedding (the identity and
+/// [`Folding::None`] without one).
+pub fn unembed_folding(params: &Params<f32>) -> (LayerNormParams<f32>, Folding) {
+    match &params.ln_final {
+        None => (
+            LayerNormParams::identity(params.config.d_model),
+            Folding::None,
+        ),
+        Some(ln) => match params.config.norm_kind {
+            NormKind::LayerNorm => (ln.clone(), Folding::ScaledAndCentred),
+            NormKind::RmsNorm => (ln.clone(), Folding::Scaled),
+        },
+    }
+}
+
 /// The unembedding times the embedding, `G = W_U' W_E` [d_model, d_model], where `W_U'`
 /// is the unembedding with `ln_final` folded in (scaled by its γ and, under LayerNorm,
 /// centred over d_model). Computed over the vocabulary in blocks of rows, so `W_U'` is never
@@ -112,13 +127,8 @@ pub fn fold_reader(
 pub fn unembed_times_embed(params: &Params<f32>) -> Array2<f64> {
     let config = &params.config;
     let d = config.d_model;
-    let folding = match (&params.ln_final, config.norm_kind) {
-        (None, _) => Folding::None,
-        (Some(_), NormKind::LayerNorm) => Folding::ScaledAndCentred,
-        (Some(_), NormKind::RmsNorm) => Folding::Scaled,
-    };
-    let identity = LayerNormParams::identity(d);
-    let ln_final = params.ln_final.as_ref().unwrap_or(&identity);
+    let (ln_final, folding) = unembed_folding(params);
+    let ln_final = &ln_final;
     let unembed = params.unembed(); // [d_model, d_vocab]
     let mut product = Array2::<f64>::zeros((d, d));
     const BLOCK: usize = 4096;

@@ -5,7 +5,9 @@
 //! - Q-, K- and V-composition scores between a head of an earlier layer and one of a later
 //!   layer, with the score random matrices of the same shapes give ([`composition`]);
 //! - each head's OV copying score, from the eigenvalues of its full OV circuit
-//!   `W_E W_OV W_U` ([`copying`]).
+//!   `W_E W_OV W_U` ([`copying`]);
+//! - for the tokens asked for: the direct path `W_E W_U`, a head's full OV and QK circuits,
+//!   and each head's singular values ([`tokens`]).
 //!
 //! The norm each attention reads through is folded into the heads' matrices first, as
 //! TransformerLens's `fold_ln` does ([`fold`]); the final norm into `W_U`. Everything is in f64.
@@ -16,6 +18,7 @@
 pub mod composition;
 pub mod copying;
 pub mod fold;
+pub mod tokens;
 
 pub use composition::{CompositionKind, CompositionScores};
 pub use copying::copying_scores;
