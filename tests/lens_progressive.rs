@@ -9,6 +9,7 @@ use residual_explorer::interp::{AnalysisOptions, TraceAnalysis};
 use residual_explorer::model::io::LoadedModel;
 use residual_explorer::model::tokenizer::Tokenizer;
 use residual_explorer::model::{InitOptions, ModelConfig, Params};
+use residual_explorer::state::jobs::JobEvent;
 use residual_explorer::state::lens_fill::LENS_CHUNK_BYTES;
 use residual_explorer::state::{AppState, Command, Settings, Waker};
 
@@ -49,7 +50,8 @@ fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_e
         ..Settings::default()
     };
     let mut state = AppState::new(wide_vocabulary_model(), settings, wake);
-    // Wait for the first analysis only: its lens has the selected row and is still filling.
+    // Wait for the first analysis and the first chunk of its lens only: the selected row is
+    // in that chunk, and the grid is still filling.
     while state.pending_trace.is_some() {
         let event = state
             .jobs
@@ -59,7 +61,21 @@ fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_e
     }
     let first_analysis = Arc::clone(state.analysis.as_ref().unwrap());
     let selected = state.selection.token.min(first.len() - 1);
-    assert!(first_analysis.lens().is_computed(selected));
+    loop {
+        let event = state
+            .jobs
+            .next_within(Duration::from_secs(60))
+            .expect("a lens chunk");
+        let chunk = matches!(event, JobEvent::LensProgress { .. });
+        state.on_event(event);
+        if chunk {
+            break;
+        }
+    }
+    assert!(
+        first_analysis.lens().is_computed(selected),
+        "the selected row comes first"
+    );
     // A newer prompt while the first grid fills: the worker leaves it.
     let second = [8, 6, 4, 2, 0, 1, 3];
     state.apply(Command::SetPrompt(prompt(&second)));

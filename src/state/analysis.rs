@@ -65,9 +65,9 @@ impl Analysis {
         Ok(analysis)
     }
 
-    /// Runs the model and derives everything but the lens, of which only the first chunk
-    /// (the row `focus` first, see [`LensFill`]) is computed; the returned fill computes the
-    /// rest. The forward pass asks `still_wanted` before each block and stops with
+    /// Runs the model and derives everything but the lens; the returned fill computes the
+    /// lens, the row `focus` in its first chunk (see [`LensFill`]), so every other view can
+    /// be shown before the lens's products against the unembedding. The forward pass asks `still_wanted` before each block and stops with
     /// [`InputError::Stopped`] when it says `false`.
     pub fn start(
         model: Arc<LoadedModel>,
@@ -131,8 +131,7 @@ impl Analysis {
             lens: RwLock::new(lens),
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
-        let mut fill = LensFill::with_chunk_bytes(&analysis, focus, chunk_bytes);
-        fill.fill_next(&analysis);
+        let fill = LensFill::with_chunk_bytes(&analysis, focus, chunk_bytes);
         Ok((analysis, fill))
     }
 

@@ -169,12 +169,15 @@ mod tests {
     #[test]
     fn the_focused_row_comes_first_and_the_fill_equals_the_eager_lens() {
         let (analysis, mut fill, n) = started(2);
+        assert_eq!(
+            analysis.lens().n_computed(),
+            0,
+            "no lens row comes with the trace"
+        );
+        fill.fill_next(&analysis);
         {
             let lens = analysis.lens();
-            assert!(
-                lens.is_computed(3),
-                "the focused row is computed with the trace"
-            );
+            assert!(lens.is_computed(3), "the focused row is in the first chunk");
             assert!(!lens.is_complete());
         }
         fill.prioritise(10, 9..12);

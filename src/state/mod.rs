@@ -80,6 +80,8 @@ pub struct AppState {
     /// When the newest trace was requested (for the latency log of
     /// `RESIDUAL_EXPLORER_LOG_FRAMES`).
     trace_requested_at: Option<(u64, Instant)>,
+    /// Whether the selected token's lens row of the analysis on screen was logged.
+    lens_row_logged: bool,
     /// The token rows the logit lens view shows (their cells are computed first).
     pub lens_rows_on_screen: std::ops::Range<usize>,
     /// A file dialog the app should open.
@@ -124,6 +126,7 @@ impl AppState {
             pending_trace: None,
             analysis_request: None,
             trace_requested_at: None,
+            lens_row_logged: false,
             lens_rows_on_screen: 0..0,
             dialog_request: None,
             export_request: None,
@@ -338,7 +341,8 @@ impl AppState {
                 }
                 match result {
                     Ok(analysis) => {
-                        self.log_latency(request, "the selected token's views are ready");
+                        self.log_latency(request, "every view but the lens is ready");
+                        self.lens_row_logged = false;
                         // Results arrive in request order; a newer one replaces an older.
                         // Only the current one bounds the selection: an older one (of the
                         // previous prompt or model) would undo a selection made for the
@@ -353,9 +357,19 @@ impl AppState {
                 }
             }
             JobEvent::LensProgress { request } => {
-                // The analysis holds the rows; the event is a repaint (and a log line).
-                if self.analysis_request == Some(request) && !self.lens_filling() {
-                    self.log_latency(request, "the whole lens grid is ready");
+                // The analysis holds the rows; the event is a repaint (and log lines).
+                if self.analysis_request == Some(request) {
+                    let selected_row = self
+                        .analysis
+                        .as_ref()
+                        .is_some_and(|analysis| analysis.lens().is_computed(self.selection.token));
+                    if selected_row && !self.lens_row_logged {
+                        self.lens_row_logged = true;
+                        self.log_latency(request, "the selected token's lens row is ready");
+                    }
+                    if !self.lens_filling() {
+                        self.log_latency(request, "the whole lens grid is ready");
+                    }
                 }
             }
             JobEvent::ModelLoaded { path, result } => {
