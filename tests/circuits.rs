@@ -334,3 +334,23 @@ fn the_cli_prints_a_chosen_heads_circuits_and_refuses_a_head_that_is_not_there()
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("2 layers of 4 heads"));
 }
+
+#[test]
+fn without_tokens_a_small_vocabulary_gets_the_whole_tables() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+        .args(["circuits", "--json", "--head", "1.0", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let full_ov = out["selected"]["full_ov"].as_array().unwrap();
+    assert_eq!(full_ov.len(), 32, "the whole 32-token vocabulary");
+    assert_eq!(full_ov[0].as_array().unwrap().len(), 32);
+    assert_eq!(out["selected"]["direct_path"].as_array().unwrap().len(), 32);
+}

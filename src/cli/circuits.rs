@@ -18,6 +18,7 @@ use crate::interp::circuits::{
     CompositionKind, CompositionScores, FoldedHeads, Folding, copying_scores,
 };
 use crate::interp::head_scores::{HeadScores, ScoreProbe};
+use crate::model::TokenId;
 use crate::model::hooks::NoIntervention;
 use crate::model::io::{LoadedModel, load_any};
 
@@ -28,7 +29,8 @@ pub struct CircuitsArgs {
     #[command(flatten)]
     pub model: ModelArg,
     /// Also one head's circuits, as `LAYER.HEAD` (e.g. `1.0`): its singular values, and its
-    /// full OV and QK circuits and the direct path over the tokens of `--text` or `--tokens`.
+    /// full OV and QK circuits and the direct path over the tokens of `--text` or `--tokens`
+    /// (without either, over the whole vocabulary when it has at most 512 tokens).
     #[arg(long, value_parser = parse_head)]
     pub head: Option<(usize, usize)>,
     /// With `--head`: a text, encoded with the model's tokenizer.
@@ -72,6 +74,10 @@ fn selected_head(
     let tokens = match (&args.text, &args.tokens) {
         (Some(text), _) => encode_text(model, text)?,
         (None, Some(list)) => parse_token_list(list)?,
+        // A small vocabulary gets its whole tables (the paper's d_vocab × d_vocab pictures).
+        (None, None) if config.d_vocab <= WHOLE_TABLE_VOCAB => {
+            (0..config.d_vocab as TokenId).collect()
+        }
         (None, None) => Vec::new(),
     };
     if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= config.d_vocab) {
@@ -97,6 +103,9 @@ fn selected_head(
         "direct_path": rows(direct_path(params, &tokens, &tokens)),
     }))
 }
+
+/// Up to this vocabulary `--head` without `--text`/`--tokens` gives the whole tables.
+const WHOLE_TABLE_VOCAB: usize = 512;
 
 /// Draws behind the random baseline.
 const BASELINE_SAMPLES: usize = 64;
