@@ -159,6 +159,9 @@ fn copying_scores_of_known_matrices() {
     let rotation = ndarray::arr2(&[[0.0, -1.0], [1.0, 0.0]]);
     assert!(copying_score_of(&rotation).abs() < 1e-12);
     assert_eq!(copying_score_of(&Array2::zeros((2, 2))), 0.0);
+    // A diverged run's weights: an answer (NaN), not an endless Schur iteration.
+    let diverged = ndarray::arr2(&[[1.0, f64::NAN], [0.0, f64::INFINITY]]);
+    assert!(copying_score_of(&diverged).is_nan());
 }
 
 #[test]

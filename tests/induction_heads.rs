@@ -53,6 +53,21 @@ fn the_shipped_model_has_a_previous_token_head_and_an_induction_head() {
     let at_init = HeadScores::compute(&random, &probe(), &NoIntervention).unwrap();
     assert!(at_init.best(ScoreKind::Induction).unwrap().2 < 0.2);
     assert!(at_init.best(ScoreKind::PreviousToken).unwrap().2 < 0.2);
+
+    // In the weights (the scores the training view plots beside these): the induction head
+    // copies and reads layer 0 through its keys more than the untrained one does.
+    let copying = scores.of(ScoreKind::Copying)[[layer, head]];
+    assert!(copying > 0.9, "the induction head copies: {copying}");
+    let k = scores.of(ScoreKind::KComposition)[[layer, head]];
+    let k_at_init = at_init.of(ScoreKind::KComposition)[[layer, head]];
+    assert!(
+        k > 1.5 * k_at_init,
+        "K-composition {k} against {k_at_init} at init"
+    );
+    assert!(
+        scores.k_composition.row(0).iter().all(|&s| s == 0.0),
+        "nothing below layer 0"
+    );
 }
 
 /// Fraction of repeated tokens (after the first of the repeat) predicted correctly.

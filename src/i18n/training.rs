@@ -118,6 +118,8 @@ próprio com b_U"
         PreviousToken => ("previous-token", "token anterior"),
         DuplicateToken => ("duplicate-token", "token duplicado"),
         Induction => ("induction", "indução"),
+        CopyingScore => ("OV copying (weights)", "cópia no OV (pesos)"),
+        KCompositionScore => ("K-composition (weights)", "composição K (pesos)"),
         ScoresAppear => (
             "Scores appear once the first snapshots are scored.",
             "As pontuações aparecem quando os primeiros instantâneos forem avaliados."

@@ -20,12 +20,18 @@
 //! the duplicate score is the mean of `A`'s `−|r|` diagonal and the induction score the
 //! mean of its `−(|r|−1)` diagonal over the repeat. Each score is in `[0, 1]`; a head that
 //! always attends to the key the definition names scores 1.
+//!
+//! Two more per head come from the weights alone ([`super::circuits`]), so a training run
+//! can watch the induction circuit form in the weights too: the head's OV **copying**
+//! score (in `[−1, 1]`), and its strongest **K-composition** with any head of an earlier
+//! layer (0 in the first layer). They ignore interventions.
 
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
+use super::circuits::{CompositionKind, CompositionScores, FoldedHeads, copying_scores};
 use crate::i18n::{Language, TrainText};
 use crate::model::hooks::Intervention;
 use crate::model::{InputError, Params, TokenId, forward_batch};
@@ -39,14 +45,20 @@ pub enum ScoreKind {
     DuplicateToken,
     /// Attention to the token after an earlier copy of the current token.
     Induction,
+    /// The OV circuit's copying score, from the weights.
+    Copying,
+    /// The strongest K-composition with a head of an earlier layer, from the weights.
+    KComposition,
 }
 
 impl ScoreKind {
-    /// All three, in display order.
-    pub const ALL: [ScoreKind; 3] = [
+    /// All of them, in display order.
+    pub const ALL: [ScoreKind; 5] = [
         ScoreKind::PreviousToken,
         ScoreKind::DuplicateToken,
         ScoreKind::Induction,
+        ScoreKind::Copying,
+        ScoreKind::KComposition,
     ];
 
     /// The name for plots, in `language`.
@@ -55,6 +67,8 @@ impl ScoreKind {
             ScoreKind::PreviousToken => TrainText::PreviousToken,
             ScoreKind::DuplicateToken => TrainText::DuplicateToken,
             ScoreKind::Induction => TrainText::Induction,
+            ScoreKind::Copying => TrainText::CopyingScore,
+            ScoreKind::KComposition => TrainText::KCompositionScore,
         }
         .text(language)
     }
@@ -171,6 +185,10 @@ pub struct HeadScores {
     pub duplicate_token: Array2<f32>,
     /// Induction scores. [layer, head]
     pub induction: Array2<f32>,
+    /// OV copying scores, from the weights. [layer, head]
+    pub copying: Array2<f32>,
+    /// Strongest K-composition with an earlier layer's head, from the weights. [layer, head]
+    pub k_composition: Array2<f32>,
 }
 
 impl HeadScores {
@@ -187,6 +205,8 @@ impl HeadScores {
             previous_token: Array2::zeros((n_layers, n_heads)),
             duplicate_token: Array2::zeros((n_layers, n_heads)),
             induction: Array2::zeros((n_layers, n_heads)),
+            copying: Array2::zeros((n_layers, n_heads)),
+            k_composition: Array2::zeros((n_layers, n_heads)),
         };
         let queries = probe.repeat_start..trace.n_pos;
         for (layer, layer_trace) in trace.layers.iter().enumerate() {
@@ -211,6 +231,13 @@ impl HeadScores {
                 scores.induction[[layer, head]] = (sums[2] / n) as f32;
             }
         }
+        let heads = FoldedHeads::of(params);
+        scores.copying = copying_scores(params, &heads).mapv(|s| s as f32);
+        let k = CompositionScores::compute(&heads, CompositionKind::K);
+        for ((layer, head), strongest) in scores.k_composition.indexed_iter_mut() {
+            let into = k.scores.column(layer * n_heads + head);
+            *strongest = into.iter().copied().fold(0.0, f64::max) as f32;
+        }
         Ok(scores)
     }
 
@@ -220,6 +247,8 @@ impl HeadScores {
             ScoreKind::PreviousToken => &self.previous_token,
             ScoreKind::DuplicateToken => &self.duplicate_token,
             ScoreKind::Induction => &self.induction,
+            ScoreKind::Copying => &self.copying,
+            ScoreKind::KComposition => &self.k_composition,
         }
     }
 

@@ -14,8 +14,13 @@ use ndarray::Array2;
 use super::fold::{FoldedHeads, unembed_times_embed};
 use crate::model::Params;
 
-/// `Σλ / Σ|λ|` over the eigenvalues of the square matrix `m` (0 when all are 0).
+/// `Σλ / Σ|λ|` over the eigenvalues of the square matrix `m` (0 when all are 0; NaN when
+/// `m` holds a non-finite value, as a diverged training run's weights do: nalgebra's Schur
+/// iteration, unbounded by default, would never end on one).
 pub fn copying_score_of(m: &Array2<f64>) -> f64 {
+    if m.iter().any(|x| !x.is_finite()) {
+        return f64::NAN;
+    }
     let n = m.nrows();
     let matrix = DMatrix::from_fn(n, n, |i, j| m[[i, j]]);
     let eigenvalues = matrix.complex_eigenvalues();
