@@ -226,7 +226,8 @@ pub fn head_scores_plot_ui(
     let mut kind = ui
         .data(|d| d.get_temp::<ScoreKind>(id))
         .unwrap_or(ScoreKind::Induction);
-    ui.horizontal(|ui| {
+    // Wrapped: five scores do not fit one line beside the lesson panel.
+    ui.horizontal_wrapped(|ui| {
         ui.label(text(TrainText::HeadScores));
         for option in ScoreKind::ALL {
             if ui
