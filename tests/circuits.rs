@@ -174,20 +174,32 @@ fn the_random_baseline_is_a_chance_level_between_zero_and_one() {
     assert!(random_baseline(256, 16, 32, 0) < baseline);
 }
 
-#[test]
-fn the_cli_prints_every_head_and_the_induction_circuit_composes_above_chance() {
+/// Runs `residual-explorer circuits --model models/induction.safetensors` with `args`.
+fn circuits_cli(args: &[&str]) -> std::process::Output {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
-        .args(["circuits", "--json", "--model"])
+    std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+        .arg("circuits")
+        .args(args)
+        .arg("--model")
         .arg(&model)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The JSON a successful `circuits --json` printed.
+fn circuits_json(args: &[&str]) -> serde_json::Value {
+    let output = circuits_cli(args);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn the_cli_prints_every_head_and_the_induction_circuit_composes_above_chance() {
+    let out = circuits_json(&["--json"]);
     let heads = out["heads"].as_array().unwrap();
     assert_eq!(heads.len(), 8, "2 layers × 4 heads");
     let best = |key: &str| {
@@ -299,23 +311,8 @@ fn token_circuits_and_singular_values_equal_the_formed_matrices() {
 #[test]
 fn the_cli_prints_a_chosen_heads_circuits_and_refuses_a_head_that_is_not_there() {
     use residual_explorer::interp::circuits::tokens::full_ov;
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
-    let run = |head: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
-            .args([
-                "circuits", "--json", "--head", head, "--tokens", "3,17,5", "--model",
-            ])
-            .arg(&model)
-            .output()
-            .unwrap()
-    };
-    let output = run("1.0");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = |head: &str| circuits_cli(&["--json", "--head", head, "--tokens", "3,17,5"]);
+    let out = circuits_json(&["--json", "--head", "1.0", "--tokens", "3,17,5"]);
     let selected = &out["selected"];
     assert_eq!(selected["ov_singular_values"].as_array().unwrap().len(), 16);
     let params = load("models/induction.safetensors");
@@ -340,18 +337,7 @@ fn the_cli_prints_a_chosen_heads_circuits_and_refuses_a_head_that_is_not_there()
 
 #[test]
 fn without_tokens_a_small_vocabulary_gets_the_whole_tables() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
-        .args(["circuits", "--json", "--head", "1.0", "--model"])
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let out = circuits_json(&["--json", "--head", "1.0"]);
     let full_ov = out["selected"]["full_ov"].as_array().unwrap();
     assert_eq!(full_ov.len(), 32, "the whole 32-token vocabulary");
     assert_eq!(full_ov[0].as_array().unwrap().len(), 32);

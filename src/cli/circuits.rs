@@ -118,11 +118,17 @@ pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
     let heads = FoldedHeads::of(params);
     let copying = copying_scores(params, &heads);
     let probe = ScoreProbe::for_model(params).map_err(CliError::input)?;
-    let scores = HeadScores::compute(params, &probe, &NoIntervention).map_err(CliError::input)?;
+    let mut scores =
+        HeadScores::measure(params, &probe, &NoIntervention).map_err(CliError::input)?;
     let composition: Vec<CompositionScores> = CompositionKind::ALL
         .iter()
         .map(|&kind| CompositionScores::compute(&heads, kind))
         .collect();
+    let k = composition
+        .iter()
+        .find(|c| c.kind == CompositionKind::K)
+        .expect("K is in ALL");
+    scores.set_weight_scores(&copying, k);
     let baseline = random_baseline(config.d_model, config.d_head, BASELINE_SAMPLES, 0);
     let selected = match args.head {
         Some(chosen) => Some(selected_head(&model, &heads, args, chosen)?),

@@ -192,8 +192,24 @@ pub struct HeadScores {
 }
 
 impl HeadScores {
-    /// Runs `params` on the probe (with `intervention` applied) and scores every head.
+    /// Runs `params` on the probe (with `intervention` applied) and scores every head, the
+    /// scores from the weights included.
     pub fn compute(
+        params: &Params<f32>,
+        probe: &ScoreProbe,
+        intervention: &dyn Intervention<f32>,
+    ) -> Result<Self, InputError> {
+        let mut scores = Self::measure(params, probe, intervention)?;
+        let heads = FoldedHeads::of(params);
+        let copying = copying_scores(params, &heads);
+        let k = CompositionScores::compute(&heads, CompositionKind::K);
+        scores.set_weight_scores(&copying, &k);
+        Ok(scores)
+    }
+
+    /// The scores measured on the probe's trace only; those from the weights are left at 0
+    /// for [`HeadScores::set_weight_scores`] (when the caller has the circuits already).
+    pub fn measure(
         params: &Params<f32>,
         probe: &ScoreProbe,
         intervention: &dyn Intervention<f32>,
@@ -231,14 +247,18 @@ impl HeadScores {
                 scores.induction[[layer, head]] = (sums[2] / n) as f32;
             }
         }
-        let heads = FoldedHeads::of(params);
-        scores.copying = copying_scores(params, &heads).mapv(|s| s as f32);
-        let k = CompositionScores::compute(&heads, CompositionKind::K);
-        for ((layer, head), strongest) in scores.k_composition.indexed_iter_mut() {
+        Ok(scores)
+    }
+
+    /// Fills the scores read from the weights from circuits already computed: `copying`
+    /// [layer, head] and the K-composition scores of every pair.
+    pub fn set_weight_scores(&mut self, copying: &Array2<f64>, k: &CompositionScores) {
+        let n_heads = copying.ncols();
+        self.copying = copying.mapv(|s| s as f32);
+        for ((layer, head), strongest) in self.k_composition.indexed_iter_mut() {
             let into = k.scores.column(layer * n_heads + head);
             *strongest = into.iter().copied().fold(0.0, f64::max) as f32;
         }
-        Ok(scores)
     }
 
     /// The scores of one kind. [layer, head]

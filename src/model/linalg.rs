@@ -10,7 +10,7 @@
 
 use std::mem::MaybeUninit;
 
-use ndarray::{Array2, ArrayBase, ArrayViewMut2, Data, DataMut, Ix2, s};
+use ndarray::{Array2, ArrayBase, ArrayView2, ArrayViewMut2, Data, DataMut, Ix2, s};
 
 use super::few_rows;
 use super::raw::gemm;
@@ -39,19 +39,14 @@ pub(crate) fn mat_mul<F, SA, SB, SC>(
     if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
         return gemm::mat_mul(alpha, a, b, beta, c);
     }
-    few_rows::for_each_block(&a_view, &b_view, |start, block| {
-        let width = block.len() / a.nrows();
-        let mut band = c.slice_mut(s![.., start..start + width]);
-        for (mut row, values) in band.rows_mut().into_iter().zip(block.chunks_exact(width)) {
-            for (out, &value) in row.iter_mut().zip(values) {
-                // beta = 0 overwrites without reading, as gemm does.
-                *out = if beta == F::zero() {
-                    alpha * value
-                } else {
-                    alpha * value + beta * *out
-                };
-            }
-        }
+    let mut c = c.view_mut();
+    few_rows_into(&a_view, &b_view, &mut c, |out, value| {
+        // beta = 0 overwrites without reading, as gemm does.
+        *out = if beta == F::zero() {
+            alpha * value
+        } else {
+            alpha * value + beta * *out
+        };
     });
 }
 
@@ -76,17 +71,30 @@ where
     if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
         return gemm::mat_mul_into(alpha, a, b, c);
     }
-    few_rows::for_each_block(&a_view, &b_view, |start, block| {
+    few_rows_into(&a_view, &b_view, &mut c, |out, value| {
+        out.write(alpha * value);
+    });
+    // `few_rows_into` writes every element once.
+    finish_view(c)
+}
+
+/// `a · b` by [`few_rows`], each result handed to `write(element of c, value)` once.
+/// c [m, n]
+fn few_rows_into<F: Scalar, T>(
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, T>,
+    write: impl Fn(&mut T, F),
+) {
+    few_rows::for_each_block(a, b, |start, block| {
         let width = block.len() / a.nrows();
         let mut band = c.slice_mut(s![.., start..start + width]);
         for (mut row, values) in band.rows_mut().into_iter().zip(block.chunks_exact(width)) {
             for (out, &value) in row.iter_mut().zip(values) {
-                out.write(alpha * value);
+                write(out, value);
             }
         }
     });
-    // `for_each_block` hands every column over once, for every row.
-    finish_view(c)
 }
 
 /// `alpha·a·b` as a new [m, n] array, written once (not zero-filled first).
