@@ -5,15 +5,19 @@
 //! - `2`: lesson 2's residual on/off comparison; each run's loss at the end and each layer's
 //!   attention gradient norm at the last step, as the comparison's gradient plot draws them,
 //!   with the first layer's share of the last layer's.
-//! - `8`: lesson 8's run; how long it takes on this machine, and the loss every 200 steps.
+//! - `8` (and `9`, the same run): lesson 8's run; how long it takes on this machine, and
+//!   every 200 steps the loss and the best induction head with the circuit scores the
+//!   Training view plots (its OV copying score and strongest K-composition from layer 0).
 //!
 //! Run: `cargo run --release --example lesson_runs -- 2` (a few minutes on 2 cores).
 
 use std::time::Instant;
 
+use residual_explorer::interp::head_scores::{HeadScores, ScoreKind};
 use residual_explorer::lesson::embedded::embedded_lessons;
 use residual_explorer::lesson::{Language, TrainingRun};
 use residual_explorer::model::Params;
+use residual_explorer::model::hooks::NoIntervention;
 use residual_explorer::state::training::TrainingSetup;
 use residual_explorer::train::Trainer;
 use residual_explorer::train::compare::{Residual, ResidualComparison};
@@ -36,7 +40,7 @@ fn main() -> Result<(), String> {
     let number: u32 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
-        .ok_or("usage: lesson_runs 2|8")?;
+        .ok_or("usage: lesson_runs 2|8|9")?;
     let setup = TrainingSetup::from_lesson(&lesson_run(number)?);
     println!("{setup:?}");
     let data = setup.data_source()?;
@@ -68,15 +72,22 @@ fn main() -> Result<(), String> {
         return Ok(());
     }
     let params = Params::<f32>::init(&config, init).map_err(|e| e.to_string())?;
+    let probe = setup.score_probe(&config)?;
     let mut trainer = Trainer::new(params, data, setup.options())?;
     while !trainer.finished() {
         let stats = trainer.step().map_err(|e| e.to_string())?;
         if trainer.step.is_multiple_of(200) {
+            let scores = HeadScores::compute(&trainer.params, &probe, &NoIntervention)
+                .map_err(|e| e.to_string())?;
+            let (layer, head, induction) = scores.best(ScoreKind::Induction).ok_or("no heads")?;
             println!(
-                "step {:5}  loss {:.3}  at {:.1} s",
+                "step {:5}  loss {:.3}  at {:.1} s  best induction L{layer}H{head} {induction:.3}  \
+                 copying {:.3}  K-composition {:.3}",
                 trainer.step,
                 stats.loss,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                scores.copying[[layer, head]],
+                scores.k_composition[[layer, head]],
             );
         }
     }

@@ -285,6 +285,9 @@ impl ExplorerApp {
             settings: &self.state.settings,
             language: self.state.lesson.player.language,
         };
+        if self.state.settings.view == ViewKind::Circuits {
+            return views::circuits::circuits_ui(ui, &view, &self.state.circuits, commands);
+        }
         views::timeline::view_or_side_by_side_ui(ui, &self.state, &view, commands);
     }
 
@@ -351,6 +354,12 @@ impl ExplorerApp {
             // These two read the run and the experiment, not the trace.
             ViewKind::Training => self.state.training.history.as_ref().map(|h| h.table()),
             ViewKind::Patching => self.state.patching.outcome.as_ref().map(|o| o.table()),
+            ViewKind::Circuits => self
+                .state
+                .analysis
+                .as_ref()
+                .and_then(|a| self.state.circuits.latest_for(&a.model))
+                .map(|(weights, _)| views::circuits::table(weights)),
             kind => self.state.analysis.as_ref().map(|analysis| {
                 let selection = self.state.selection.within(analysis);
                 let view = ViewContext {

@@ -19,6 +19,8 @@ pub enum ViewKind {
     Contributions,
     /// Predictions read from every stage.
     LogitLens,
+    /// How heads compose through the stream, read from the weights.
+    Circuits,
     /// Config, parameter counts, shapes.
     Model,
     /// Train a model and watch it learn.
@@ -29,11 +31,12 @@ pub enum ViewKind {
 
 impl ViewKind {
     /// Every view, in tab order.
-    pub const ALL: [ViewKind; 7] = [
+    pub const ALL: [ViewKind; 8] = [
         ViewKind::Residual,
         ViewKind::Attention,
         ViewKind::Contributions,
         ViewKind::LogitLens,
+        ViewKind::Circuits,
         ViewKind::Model,
         ViewKind::Training,
         ViewKind::Patching,
@@ -46,6 +49,7 @@ impl ViewKind {
             ViewKind::Attention => Msg::TabAttention,
             ViewKind::Contributions => Msg::TabContributions,
             ViewKind::LogitLens => Msg::TabLogitLens,
+            ViewKind::Circuits => Msg::TabCircuits,
             ViewKind::Model => Msg::TabModel,
             ViewKind::Training => Msg::TabTraining,
             ViewKind::Patching => Msg::TabPatching,
@@ -60,6 +64,7 @@ impl ViewKind {
             ViewKind::Attention => Help::Attention,
             ViewKind::Contributions => Help::Contributions,
             ViewKind::LogitLens => Help::LogitLens,
+            ViewKind::Circuits => Help::Circuits,
             ViewKind::Model => Help::Model,
             ViewKind::Training => Help::Training,
             ViewKind::Patching => Help::Patching,
@@ -75,6 +80,7 @@ impl ViewKind {
             ViewKind::Attention => "attention",
             ViewKind::Contributions => "contributions",
             ViewKind::LogitLens => "logit_lens",
+            ViewKind::Circuits => "circuits",
             ViewKind::Model => "model",
             ViewKind::Training => "training",
             ViewKind::Patching => "patching",

@@ -343,3 +343,52 @@ fn without_tokens_a_small_vocabulary_gets_the_whole_tables() {
     assert_eq!(full_ov[0].as_array().unwrap().len(), 32);
     assert_eq!(out["selected"]["direct_path"].as_array().unwrap().len(), 32);
 }
+
+#[test]
+fn the_direct_path_row_over_the_vocabulary_equals_the_folded_table() {
+    use residual_explorer::interp::circuits::tokens::{direct_path, direct_path_row};
+    // LayerNorm (centred and scaled) and RMSNorm (scaled) final norms.
+    for model in ["models/induction.safetensors", "tests/data/llama-tiny"] {
+        let params = load(model);
+        let vocab: Vec<u32> = (0..params.config.d_vocab as u32).collect();
+        for token in [0, 7, params.config.d_vocab as u32 - 1] {
+            let row = direct_path_row(&params, token);
+            let table = direct_path(&params, &[token], &vocab); // f64, W_U folded
+            assert_eq!(row.len(), vocab.len());
+            let scale = table.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (j, &got) in row.iter().enumerate() {
+                let want = table[[0, j]];
+                assert!(
+                    (f64::from(got) - want).abs() <= 1e-5 * scale,
+                    "{model} token {token} → {j}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn weight_circuits_computed_part_by_part_equal_each_computation_alone() {
+    use residual_explorer::interp::circuits::{CircuitPart, WeightCircuits};
+    let params = load("models/induction.safetensors");
+    let mut circuits = WeightCircuits::start(&params);
+    assert_eq!(circuits.parts_done(), 0);
+    assert!(circuits.composition(CompositionKind::K).is_none());
+    let mut order = Vec::new();
+    while let Some(part) = circuits.compute_next(&params) {
+        order.push(part);
+    }
+    assert_eq!(order, CircuitPart::ORDER);
+    assert_eq!(circuits.parts_done(), CircuitPart::ORDER.len());
+    let heads = FoldedHeads::of(&params);
+    for kind in CompositionKind::ALL {
+        let alone = CompositionScores::compute(&heads, kind);
+        assert_eq!(circuits.composition(kind).unwrap().scores, alone.scores);
+    }
+    assert_eq!(
+        circuits.copying().unwrap(),
+        &copying_scores(&params, &heads)
+    );
+    let baseline = random_baseline(params.config.d_model, params.config.d_head, 64, 0);
+    assert_eq!(circuits.baseline, baseline);
+}

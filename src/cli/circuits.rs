@@ -12,10 +12,9 @@ use serde_json::json;
 
 use super::trace::{encode_text, parse_token_list};
 use super::{CliError, ModelArg};
-use crate::interp::circuits::composition::random_baseline;
 use crate::interp::circuits::tokens::{direct_path, full_ov, full_qk, head_singular_values};
 use crate::interp::circuits::{
-    CompositionKind, CompositionScores, FoldedHeads, Folding, copying_scores,
+    CompositionKind, CompositionScores, FoldedHeads, Folding, WeightCircuits,
 };
 use crate::interp::head_scores::{HeadScores, ScoreProbe};
 use crate::model::TokenId;
@@ -107,31 +106,28 @@ fn selected_head(
 /// Up to this vocabulary `--head` without `--text`/`--tokens` gives the whole tables.
 const WHOLE_TABLE_VOCAB: usize = 512;
 
-/// Draws behind the random baseline.
-const BASELINE_SAMPLES: usize = 64;
-
 /// Runs `circuits`.
 pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
     let model = load_any(&args.model.model).map_err(CliError::input)?;
     let params = &model.params;
     let config = &params.config;
-    let heads = FoldedHeads::of(params);
-    let copying = copying_scores(params, &heads);
+    let circuits = WeightCircuits::compute(params);
+    let heads = &circuits.heads;
+    let copying = circuits.copying().expect("compute computes every part");
     let probe = ScoreProbe::for_model(params).map_err(CliError::input)?;
     let mut scores =
         HeadScores::measure(params, &probe, &NoIntervention).map_err(CliError::input)?;
-    let composition: Vec<CompositionScores> = CompositionKind::ALL
+    let composition: Vec<&CompositionScores> = CompositionKind::ALL
         .iter()
-        .map(|&kind| CompositionScores::compute(&heads, kind))
+        .filter_map(|&kind| circuits.composition(kind))
         .collect();
-    let k = composition
-        .iter()
-        .find(|c| c.kind == CompositionKind::K)
-        .expect("K is in ALL");
-    scores.set_weight_scores(&copying, k);
-    let baseline = random_baseline(config.d_model, config.d_head, BASELINE_SAMPLES, 0);
+    let k = circuits
+        .composition(CompositionKind::K)
+        .expect("compute computes every part");
+    scores.set_weight_scores(copying, k);
+    let baseline = circuits.baseline;
     let selected = match args.head {
-        Some(chosen) => Some(selected_head(&model, &heads, args, chosen)?),
+        Some(chosen) => Some(selected_head(&model, heads, args, chosen)?),
         None => None,
     };
     let folding = match heads.folding {

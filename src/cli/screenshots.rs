@@ -141,6 +141,10 @@ fn shots(views: &[ViewKind], suffix: &str) -> Vec<Shot> {
                     Command::SetStage(usize::MAX),
                 ],
                 ViewKind::LogitLens => vec![Command::SelectToken(usize::MAX)],
+                ViewKind::Circuits => vec![
+                    Command::SelectHead { layer: 1, head: 1 },
+                    Command::SelectToken(usize::MAX),
+                ],
                 ViewKind::Model => vec![Command::SetStage(3)],
                 ViewKind::Training | ViewKind::Patching => Vec::new(),
             });

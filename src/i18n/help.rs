@@ -125,6 +125,42 @@ aleatórias repetidas.\n\n\
 Marque a comparação residual para treinar a mesma pilha profunda duas vezes, com e sem as \
 conexões residuais (Lema 2.2), e ver as duas curvas."
         ),
+        Circuits => (
+            "How heads talk to each other through the stream, read from the weights alone \
+(\"A Mathematical Framework for Transformer Circuits\", Elhage et al., 2021).\n\n\
+A head reads the stream through two circuits. Its QK circuit W_Q W_Kᵀ decides where it looks; \
+its OV circuit W_V W_O decides what it writes into the stream. A later head can read what an \
+earlier head wrote through its queries (Q-composition), its keys (K-composition) or its values \
+(V-composition). The map scores every pair: how much of the earlier head's output lands in the \
+later head's input, from 0 to 1. The colours start at the score random matrices of the same \
+shapes get, so only composition above chance stands out.\n\n\
+The induction circuit is K-composition: a previous-token head writes \"the token before me\", \
+and the induction head's keys read it. Its OV circuit then copies: the copying score is 1 for \
+a head whose full OV circuit maps every token to itself, −1 for one that suppresses it.\n\n\
+For the selected head, the tables run its full circuits over the prompt's tokens: OV (what \
+attending to a token adds to each token's logit) and QK (how much a query token attends to a \
+key token, positions left out). The direct path W_E W_U is what the model predicts from the \
+embedding alone, skipping every block. The norms are folded into the matrices that read \
+them, as TransformerLens's fold_ln does.",
+            "Como as cabeças conversam entre si pelo fluxo, lido só dos pesos (\"A Mathematical \
+Framework for Transformer Circuits\", Elhage et al., 2021).\n\n\
+Uma cabeça lê o fluxo por dois circuitos. O circuito QK, W_Q W_Kᵀ, decide para onde ela olha; \
+o circuito OV, W_V W_O, decide o que ela escreve no fluxo. Uma cabeça posterior pode ler o que \
+uma anterior escreveu pelas suas consultas (composição Q), pelas suas chaves (composição K) ou \
+pelos seus valores (composição V). O mapa dá uma nota a cada par: quanto da saída da cabeça \
+anterior cai na entrada da posterior, de 0 a 1. As cores começam na nota que matrizes \
+aleatórias com as mesmas formas recebem, de modo que só a composição acima do acaso se \
+destaca.\n\n\
+O circuito de indução é composição K: uma cabeça de token anterior escreve \"o token antes de \
+mim\", e as chaves da cabeça de indução leem isso. O circuito OV dela então copia: a nota de \
+cópia é 1 para uma cabeça cujo circuito OV completo leva cada token a ele mesmo, e −1 para uma \
+que o suprime.\n\n\
+Para a cabeça selecionada, as tabelas percorrem os circuitos completos sobre os tokens do \
+prompt: OV (quanto prestar atenção num token soma ao logit de cada token) e QK (quanto um token \
+de consulta presta atenção num token de chave, sem as posições). O caminho direto W_E W_U é o \
+que o modelo prevê só a partir do embedding, pulando todos os blocos. As normas são embutidas \
+nas matrizes que as leem, como faz o fold_ln do TransformerLens."
+        ),
         Patching => (
             "Activation patching asks where the information that decides an answer lives. Run \
 the model on a clean prompt and on a corrupted one that differs in a few tokens; they predict \

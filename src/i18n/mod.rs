@@ -34,6 +34,7 @@
 //! always speak the same language.
 
 mod analysis;
+mod circuits;
 mod help;
 mod message;
 mod model;
@@ -45,6 +46,7 @@ mod ui;
 mod views;
 
 pub use analysis::AnalysisText;
+pub use circuits::CircuitText;
 pub use help::Help;
 pub use message::Message;
 pub use model::ModelText;
@@ -200,6 +202,7 @@ pub fn all_entries() -> Vec<(String, &'static str, &'static str)> {
     all.extend(entries(ModelText::ALL, ModelText::text));
     all.extend(entries(TrainText::ALL, TrainText::text));
     all.extend(entries(AnalysisText::ALL, AnalysisText::text));
+    all.extend(entries(CircuitText::ALL, CircuitText::text));
     all.extend(entries(Notice::ALL, Notice::text));
     all.extend(entries(Help::ALL, Help::text));
     all.extend(entries(StageText::ALL, StageText::text));

@@ -16,6 +16,7 @@ string_table! {
         TabModel => ("Model", "Modelo"),
         TabTraining => ("Training", "Treino"),
         TabPatching => ("Patching", "Patching"),
+        TabCircuits => ("Circuits", "Circuitos"),
 
         // The help button.
         HelpName => ("What am I looking at ({0})", "O que estou vendo ({0})"),

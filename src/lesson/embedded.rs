@@ -30,6 +30,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("07-contributions.pt.md"),
     lesson!("08-live-training.en.md"),
     lesson!("08-live-training.pt.md"),
+    lesson!("09-circuits.en.md"),
+    lesson!("09-circuits.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always

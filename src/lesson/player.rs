@@ -61,6 +61,8 @@ pub struct StepPlan {
     pub training: Option<TrainingRun>,
     /// The editor to show in the panel (`None`: none).
     pub editor: Option<Editor>,
+    /// The composition the Circuits view maps.
+    pub composition: Option<crate::interp::circuits::CompositionKind>,
     /// What could not be resolved (a lesson that `lesson check` would reject), one sentence
     /// each; the rest of the plan is still applied.
     pub problems: Vec<String>,
@@ -79,6 +81,7 @@ pub fn plan_step(lesson: &Lesson, index: usize, model: &LoadedModel) -> StepPlan
         interventions: state.interventions.clone(),
         training: state.training.clone(),
         editor: state.editor.flatten(),
+        composition: state.composition,
         ..StepPlan::default()
     };
     let prompt = state.prompt.as_deref().unwrap_or_default();

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::interp::circuits::CompositionKind;
 use crate::interp::interventions::{Component, Patch};
 use crate::view_kind::ViewKind;
 
@@ -188,13 +189,15 @@ pub struct StepState {
     pub training: Option<TrainingRun>,
     /// An editor to show (`Some(None)` hides it).
     pub editor: Option<Option<Editor>>,
+    /// The composition the Circuits view maps.
+    pub composition: Option<CompositionKind>,
     /// What this step's text says the screen shows (checked by `lesson check`; not carried
     /// over to later steps).
     pub expect: Vec<super::expect::Expectation>,
 }
 
 /// Every key a `state` block may use.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "view",
     "stage",
     "token",
@@ -205,6 +208,7 @@ pub const KEYS: [&str; 11] = [
     "interventions",
     "training",
     "editor",
+    "composition",
     "expect",
 ];
 
@@ -226,6 +230,7 @@ impl StepState {
         take(&mut self.interventions, &later.interventions);
         take(&mut self.training, &later.training);
         take(&mut self.editor, &later.editor);
+        take(&mut self.composition, &later.composition);
         // Expectations belong to the step that states them.
         self.expect.clone_from(&later.expect);
     }
@@ -267,6 +272,14 @@ impl StepState {
                     "none" => None,
                     _ => return Err(format!("unknown editor {value:?}; use additions or none")),
                 })
+            }
+            "composition" => {
+                self.composition = Some(
+                    CompositionKind::ALL
+                        .into_iter()
+                        .find(|kind| kind.key() == value)
+                        .ok_or_else(|| format!("unknown composition {value:?}; use q, k or v"))?,
+                )
             }
             "expect" => self.expect = super::expect::parse_expectations(value)?,
             _ => {

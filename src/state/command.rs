@@ -2,6 +2,7 @@
 //! and applies them together with [`AppState::apply`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::export::ExportFormat;
 use super::generate::{GenerateBlocked, GenerateOptions, next_token};
@@ -61,6 +62,11 @@ pub enum Command {
     SetDark(bool),
     /// How the logit lens colours cells.
     SetLensColour(LensColour),
+    /// Which composition the Circuits view maps.
+    SetComposition(crate::interp::circuits::CompositionKind),
+    /// Compute the circuits of the weights on screen, if they are not computed or under
+    /// way (the Circuits view asks when it is drawn).
+    ComputeCircuits,
     /// How the logit lens applies the final LayerNorm (the analysis is recomputed).
     SetLensNorm(LensNorm),
     /// How the next token is chosen.
@@ -145,6 +151,13 @@ impl AppState {
             Command::SetZoom(zoom) => self.settings.zoom = zoom.clamp(0.5, 3.0),
             Command::SetDark(dark) => self.settings.dark = dark,
             Command::SetLensColour(colour) => self.settings.lens_colour = colour,
+            Command::SetComposition(kind) => self.settings.composition = kind,
+            Command::ComputeCircuits => {
+                // The model on screen: a training snapshot's, or the open model's.
+                let model = self.analysis.as_ref().map_or(&self.model, |a| &a.model);
+                let model = Arc::clone(model);
+                self.circuits.request(&model, self.jobs.sender());
+            }
             Command::SetLensNorm(norm) => {
                 if norm != self.settings.lens_norm {
                     self.settings.lens_norm = norm;

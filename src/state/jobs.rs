@@ -61,6 +61,17 @@ pub enum JobEvent {
         /// `Err` with the reason when it failed.
         result: Result<(), String>,
     },
+    /// A part of the circuits of a model's weights was computed (`state::circuits`).
+    CircuitsPart {
+        /// The request it answers.
+        request: u64,
+        /// The model they were computed from.
+        model: std::sync::Weak<LoadedModel>,
+        /// Every part computed so far.
+        circuits: Arc<crate::interp::circuits::WeightCircuits>,
+        /// Whether every part is computed.
+        complete: bool,
+    },
     /// A file dialog closed.
     PathChosen {
         /// Why it was opened.

@@ -294,6 +294,9 @@ pub fn plan_commands(plan: &StepPlan, state: &AppState, start_training: bool) ->
         (None, None) => {}
     }
     commands.push(Command::SetTarget(plan.target));
+    if let Some(kind) = plan.composition {
+        commands.push(Command::SetComposition(kind));
+    }
     // A step's screen does not depend on how an earlier lesson left the lens's colours.
     commands.push(Command::SetLensColour(LensColour::default()));
     if let Some(interventions) = &plan.interventions {

@@ -3,6 +3,7 @@
 //! [`AppState::apply`] changes it, in one place each frame.
 
 pub mod analysis;
+pub mod circuits;
 pub mod command;
 pub mod experiments;
 pub mod export;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub model_edited: bool,
     /// The lessons, the open step and the set-up of its screen.
     pub lesson: LessonRun,
+    /// The circuits of the weights on screen (the Circuits view).
+    pub circuits: circuits::CircuitsState,
     /// Background work.
     pub jobs: Jobs,
 }
@@ -137,6 +140,7 @@ impl AppState {
             patching: experiments::PatchingState::new(Arc::clone(&wake)),
             model_edited: false,
             lesson: LessonRun::new(&Default::default()),
+            circuits: circuits::CircuitsState::default(),
             jobs: Jobs::new(wake),
         };
         // A saved prompt may have been written for another model (a lesson's, a file's); a
@@ -149,7 +153,10 @@ impl AppState {
     /// True while a trace, the lens of the analysis on screen, a model load or a file write
     /// is under way.
     pub fn busy(&self) -> bool {
-        self.pending_trace.is_some() || self.jobs.files_in_flight > 0 || self.lens_filling()
+        self.pending_trace.is_some()
+            || self.jobs.files_in_flight > 0
+            || self.lens_filling()
+            || self.circuits.computing()
     }
 
     /// Whether the worker is still filling the lens of the analysis on screen.
@@ -399,6 +406,12 @@ impl AppState {
                     }
                 }
             }
+            JobEvent::CircuitsPart {
+                request,
+                model,
+                circuits,
+                complete,
+            } => self.circuits.on_part(request, model, circuits, complete),
             JobEvent::FileWritten { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
                 match result {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generate::GenerateOptions;
 use crate::interp::LensNorm;
+use crate::interp::circuits::CompositionKind;
 pub use crate::view_kind::ViewKind;
 
 /// How the logit lens colours its cells.
@@ -41,6 +42,8 @@ pub struct Settings {
     pub lens_norm: LensNorm,
     /// How "Generate" picks the next token.
     pub generate: GenerateOptions,
+    /// Which composition the Circuits view maps (Q, K or V).
+    pub composition: CompositionKind,
 }
 
 /// How many recent models the menu keeps.
@@ -58,6 +61,7 @@ impl Default for Settings {
             lens_colour: LensColour::TopProbability,
             lens_norm: LensNorm::OwnStatistics,
             generate: GenerateOptions::default(),
+            composition: CompositionKind::default(),
         }
     }
 }

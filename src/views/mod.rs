@@ -3,6 +3,7 @@
 //! changes the state directly.
 
 pub mod attention;
+pub mod circuits;
 pub mod contributions;
 pub mod interventions;
 pub mod lesson_panel;
@@ -62,14 +63,15 @@ pub fn view_ui(kind: ViewKind, ui: &mut Ui, view: &ViewContext<'_>, commands: &m
         ViewKind::Contributions => contributions::contributions_ui(ui, view, commands),
         ViewKind::LogitLens => logit_lens::logit_lens_ui(ui, view, commands),
         ViewKind::Model => model_info::model_ui(ui, view, commands),
-        // They read the whole app state; the app draws them (`training::training_ui`, ...).
-        ViewKind::Training | ViewKind::Patching => {}
+        // They read more than the trace; the app draws them (`training::training_ui`,
+        // `circuits::circuits_ui`, ...).
+        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits => {}
     }
 }
 
-/// The numbers behind the view `kind`, for CSV and JSON export (the Training and Patching
-/// views export their run's and experiment's tables instead: `RunHistory::table`,
-/// `PatchingOutcome::table`).
+/// The numbers behind the view `kind`, for CSV and JSON export (the Training, Patching and
+/// Circuits views export their run's, experiment's and weights' tables instead:
+/// `RunHistory::table`, `PatchingOutcome::table`, `circuits::table`).
 pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
     match kind {
         ViewKind::Residual => residual::table(view),
@@ -77,7 +79,7 @@ pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
         ViewKind::Contributions => contributions::table(view),
         ViewKind::LogitLens => logit_lens::table(view),
         ViewKind::Model => model_info::table(view),
-        ViewKind::Training | ViewKind::Patching => Table::new(&["note"]),
+        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits => Table::new(&["note"]),
     }
 }
 

@@ -11,19 +11,23 @@
 //! The baseline is the mean score of random Gaussian matrices of the same shapes (the score
 //! does not depend on their scale), so a reader can tell composition from chance.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis, s};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::fold::FoldedHeads;
+use crate::model::linalg::product;
 
 /// Which input of the later head reads the earlier head's output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum CompositionKind {
     /// The later head's queries.
     Q,
     /// The later head's keys (the induction circuit's previous-token → induction link).
+    #[default]
     K,
     /// The later head's values.
     V,
@@ -79,10 +83,15 @@ fn trace_of_product(x: &Array2<f64>, y: &Array2<f64>) -> f64 {
 
 /// `‖L R‖_F / (‖L‖_F ‖R‖_F)` for `L = earlier.left · earlier.right`, `R = later.left · later.right`.
 fn score(earlier: &Factors, later: &Factors) -> f64 {
+    let middle = earlier.right.dot(&later.left); // [d_head, d_head]
+    score_with_middle(earlier, later, middle.view())
+}
+
+/// [`score`] given `M = earlier.right · later.left` [d_head, d_head].
+fn score_with_middle(earlier: &Factors, later: &Factors, middle: ArrayView2<'_, f64>) -> f64 {
     if earlier.norm == 0.0 || later.norm == 0.0 {
         return 0.0;
     }
-    let middle = earlier.right.dot(&later.left); // [d_head, d_head]
     let a = earlier.left_gram.dot(&middle); // (AᵀA) M
     let b = middle.dot(&later.right_gram); // M (D Dᵀ)
     // tr(Mᵀ (AᵀA) M (D Dᵀ)) = Σᵢⱼ ((AᵀA) M)ᵢⱼ (M (D Dᵀ))ᵢⱼ, both symmetric Grams
@@ -101,37 +110,64 @@ pub struct CompositionScores {
 }
 
 impl CompositionScores {
-    /// Scores every (earlier, later) pair of `heads`.
+    /// Scores every (earlier, later) pair of `heads`. Each earlier head's `B` meets every
+    /// later head's `C` in one product ([d_head, d_model] · [d_model, later heads·d_head]),
+    /// and the earlier heads are shared between threads.
     pub fn compute(heads: &FoldedHeads, kind: CompositionKind) -> Self {
-        let n = heads.n_layers * heads.n_heads;
-        let index = |layer: usize, head: usize| layer * heads.n_heads + head;
-        let mut ov = Vec::with_capacity(n);
-        let mut readers = Vec::with_capacity(n);
-        for layer in 0..heads.n_layers {
-            for head in 0..heads.n_heads {
+        let n_heads = heads.n_heads;
+        let n = heads.n_layers * n_heads;
+        let head_of = |index: usize| (index / n_heads, index % n_heads);
+        let writers: Vec<Factors> = (0..n)
+            .into_par_iter()
+            .map(|index| {
+                let (layer, head) = head_of(index);
+                Factors::new(heads.w_v[layer][head].view(), heads.w_o[layer][head].view())
+            })
+            .collect();
+        let readers: Vec<Factors> = (0..n)
+            .into_par_iter()
+            .map(|index| {
+                let (layer, head) = head_of(index);
                 let (q, k) = (&heads.w_q[layer][head], &heads.w_k[layer][head]);
                 let (v, o) = (&heads.w_v[layer][head], &heads.w_o[layer][head]);
-                ov.push(Factors::new(v.view(), o.view()));
-                readers.push(match kind {
+                match kind {
                     CompositionKind::Q => Factors::new(q.view(), k.t()),
                     CompositionKind::K => Factors::new(k.view(), q.t()),
                     CompositionKind::V => Factors::new(v.view(), o.view()),
-                });
-            }
-        }
-        let mut scores = Array2::zeros((n, n));
-        for earlier_layer in 0..heads.n_layers {
-            for later_layer in earlier_layer + 1..heads.n_layers {
-                for earlier_head in 0..heads.n_heads {
-                    for later_head in 0..heads.n_heads {
-                        let (e, l) = (
-                            index(earlier_layer, earlier_head),
-                            index(later_layer, later_head),
-                        );
-                        scores[[e, l]] = score(&ov[e], &readers[l]);
-                    }
                 }
-            }
+            })
+            .collect();
+        // Every reader's C side by side: [d_model, n·d_head].
+        let d_head = writers.first().map_or(0, |f| f.right.nrows());
+        let reader_lefts: Vec<_> = readers.iter().map(|r| r.left.view()).collect();
+        let lefts = if n == 0 {
+            Array2::zeros((0, 0))
+        } else {
+            ndarray::concatenate(Axis(1), &reader_lefts).expect("every C is [d_model, d_head]")
+        };
+        let rows: Vec<Vec<f64>> = (0..n)
+            .into_par_iter()
+            .map(|earlier| {
+                let mut row = vec![0.0; n];
+                // Later heads start with the next layer.
+                let first_later = (earlier / n_heads + 1) * n_heads;
+                if first_later >= n {
+                    return row;
+                }
+                let e = &writers[earlier];
+                let later_lefts = lefts.slice(s![.., first_later * d_head..]);
+                let middles = product(1.0, &e.right, &later_lefts); // [d_head, later·d_head]
+                for (later, out) in row.iter_mut().enumerate().skip(first_later) {
+                    let start = (later - first_later) * d_head;
+                    let middle = middles.slice(s![.., start..start + d_head]);
+                    *out = score_with_middle(e, &readers[later], middle);
+                }
+                row
+            })
+            .collect();
+        let mut scores = Array2::zeros((n, n));
+        for (earlier, row) in rows.into_iter().enumerate() {
+            scores.row_mut(earlier).assign(&ndarray::Array1::from(row));
         }
         Self { kind, scores }
     }

@@ -19,7 +19,9 @@ pub mod composition;
 pub mod copying;
 pub mod fold;
 pub mod tokens;
+pub mod weights;
 
 pub use composition::{CompositionKind, CompositionScores};
 pub use copying::copying_scores;
 pub use fold::{FoldedHeads, Folding};
+pub use weights::{CircuitPart, WeightCircuits};

@@ -10,7 +10,8 @@
 use nalgebra::DMatrix;
 use ndarray::{Array1, Array2, Axis};
 
-use super::fold::{FoldedHeads, fold_reader, unembed_folding};
+use super::fold::{FoldedHeads, Folding, fold_reader, unembed_folding};
+use crate::model::linalg::product;
 use crate::model::{Params, TokenId};
 
 /// The embedding rows of `tokens`, in f64. [tokens, d_model]
@@ -31,6 +32,26 @@ fn unembed_columns(params: &Params<f32>, tokens: &[TokenId]) -> Array2<f64> {
 /// [from, to]
 pub fn direct_path(params: &Params<f32>, from: &[TokenId], to: &[TokenId]) -> Array2<f64> {
     embed_rows(params, from).dot(&unembed_columns(params, to))
+}
+
+/// The direct path from `token` to every token of the vocabulary, in f32 (the top of a
+/// 150k-token row is what a view needs, not f64 digits): `W_E[token] W_U'`. Scaling the rows
+/// of `W_U` by γ and centring its columns gives the same as scaling the centred embedding
+/// row by γ, so the unembedding is read once as it is. [d_vocab]
+pub fn direct_path_row(params: &Params<f32>, token: TokenId) -> Vec<f32> {
+    let mut row = params.w_e.row(token as usize).to_owned(); // [d_model]
+    let (norm, folding) = unembed_folding(params);
+    if folding == Folding::ScaledAndCentred {
+        let mean = row.mean().unwrap_or(0.0);
+        row -= mean;
+    }
+    if folding != Folding::None {
+        row *= &norm.w;
+    }
+    let row = row.insert_axis(Axis(0)); // [1, d_model]
+    product(1.0, &row, &params.unembed())
+        .into_raw_vec_and_offset()
+        .0
 }
 
 /// A head's full OV circuit between `tokens`: row i is what attending to token i adds to
