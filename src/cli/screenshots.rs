@@ -30,7 +30,8 @@ pub struct ScreenshotsArgs {
     /// Window height in points.
     #[arg(long, default_value_t = 800.0)]
     pub height: f32,
-    /// Only these views (residual, attention, contributions, logit_lens, model); all if absent.
+    /// Only these views (residual, attention, contributions, logit_lens, circuits, model,
+    /// training, patching); all if absent.
     #[arg(long, value_delimiter = ',')]
     pub views: Vec<String>,
     /// Light theme instead of dark.
@@ -39,6 +40,18 @@ pub struct ScreenshotsArgs {
     /// The interface's language: `en` or `pt` (Portuguese pictures get a `_pt` suffix).
     #[arg(long, default_value = "en", value_parser = ["en", "pt"])]
     pub language: String,
+    /// Presentation zoom (2 is 200 %, as a projector wants); the pictures get a `_zoom200`
+    /// suffix.
+    #[arg(long, value_parser = parse_zoom)]
+    pub zoom: Option<f32>,
+}
+
+/// A zoom factor the View menu offers (0.5 to 3).
+fn parse_zoom(text: &str) -> Result<f32, String> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|z| (0.5..=3.0).contains(z))
+        .ok_or_else(|| format!("{text:?} is not a zoom between 0.5 and 3"))
 }
 
 /// One picture: the commands that set it up and the file it goes to.
@@ -125,11 +138,17 @@ fn parse_view(name: &str) -> Result<ViewKind, CliError> {
 }
 
 /// The pictures of every view, with selections that show each one at its most telling.
-fn shots(views: &[ViewKind], suffix: &str) -> Vec<Shot> {
+/// `prompt` (typed before each picture, once the model is open) and `zoom` apply to all.
+fn shots(views: &[ViewKind], suffix: &str, prompt: Option<&str>, zoom: Option<f32>) -> Vec<Shot> {
     views
         .iter()
         .map(|&view| {
-            let mut commands = vec![Command::ShowView(view)];
+            let mut commands: Vec<Command> = prompt
+                .map(|p| Command::SetPrompt(p.to_string()))
+                .into_iter()
+                .chain(zoom.map(Command::SetZoom))
+                .collect();
+            commands.push(Command::ShowView(view));
             commands.extend(match view {
                 ViewKind::Residual => vec![Command::SelectToken(4), Command::SetStage(3)],
                 ViewKind::Attention => vec![
@@ -141,8 +160,9 @@ fn shots(views: &[ViewKind], suffix: &str) -> Vec<Shot> {
                     Command::SetStage(usize::MAX),
                 ],
                 ViewKind::LogitLens => vec![Command::SelectToken(usize::MAX)],
+                // The lessons' induction head: its full OV circuit's diagonal (it copies).
                 ViewKind::Circuits => vec![
-                    Command::SelectHead { layer: 1, head: 1 },
+                    Command::SelectHead { layer: 1, head: 0 },
                     Command::SelectToken(usize::MAX),
                 ],
                 ViewKind::Model => vec![Command::SetStage(3)],
@@ -170,11 +190,14 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
     };
     let language_suffix = if args.language == "en" { "" } else { "_pt" };
     let theme_suffix = if args.light { "_light" } else { "" };
-    let suffix = format!("{language_suffix}{theme_suffix}");
+    let zoom_suffix = args
+        .zoom
+        .map_or(String::new(), |z| format!("_zoom{}", (z * 100.0).round()));
+    let suffix = format!("{language_suffix}{theme_suffix}{zoom_suffix}");
     let report = Arc::new(Mutex::new(Vec::new()));
     let script = ScreenshotScript {
         out: args.out.clone(),
-        shots: shots(&views, &suffix),
+        shots: shots(&views, &suffix, args.prompt.as_deref(), args.zoom),
         index: 0,
         phase: Phase::Setup,
         images: channel(),
@@ -198,7 +221,11 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
     };
     let mut native = native_options(args.width, args.height, false);
     // Keep the scripted session's egui memory away from the user's.
-    native.persistence_path = Some(std::env::temp_dir().join("residual-explorer-screenshots"));
+    // Each run starts from fresh memory: a zoom left by an earlier run (`--zoom 2`) would
+    // otherwise open the next run's window at twice its size.
+    let memory = std::env::temp_dir().join("residual-explorer-screenshots");
+    let _ = std::fs::remove_file(&memory);
+    native.persistence_path = Some(memory);
     eframe::run_native(
         "Residual Explorer",
         native,

@@ -34,6 +34,12 @@ const SINGULAR_VALUES_SHOWN: usize = 8;
 /// Tokens listed for the direct path.
 const DIRECT_PATH_TOP: usize = 8;
 
+/// Largest cell of the composition map and the copying grid (wide enough for `-0.99`).
+const MAX_MAP_CELL: f32 = 44.0;
+
+/// Cells at least this wide print their value.
+const NUMBERS_FROM: f32 = 36.0;
+
 /// Narrowest width for the two columns side by side; narrower, one under the other.
 const TWO_COLUMNS_MIN_WIDTH: f32 = 760.0;
 
@@ -90,7 +96,13 @@ pub fn circuits_ui(
             });
         return;
     }
-    let left_w = (width * 0.5).floor();
+    // The maps take what their cells need (small models leave room for the head's tables),
+    // at most half.
+    let n_heads_total = (config.n_layers.max(2) - 1) * config.n_heads;
+    let left_w = (70.0 + n_heads_total as f32 * MAX_MAP_CELL)
+        .max(config.n_heads as f32 * MAX_MAP_CELL + 60.0)
+        .clamp(380.0, width * 0.5)
+        .floor();
     let right_w = width - left_w - 3.0 * ui.spacing().item_spacing.x - 6.0;
     ui.horizontal_top(|ui| {
         ui.allocate_ui_with_layout(vec2(left_w, height), column, |ui| {
@@ -202,7 +214,11 @@ fn heads_ui(
             .row_labels(&row_labels)
             .col_labels(&col_labels);
         let room = width - probe.label_room(ui).x - 12.0;
-        let cell = (room / cols as f32).clamp(3.0, 28.0);
+        let cell = (room / cols as f32).clamp(3.0, MAX_MAP_CELL);
+        let text = |row: usize, col: usize| {
+            let value = values[row * cols + col];
+            (cell >= NUMBERS_FROM && value.is_finite()).then(|| format!("{value:.2}"))
+        };
         let selected = layer_head_index(view);
         let highlight_row = (selected < rows).then_some(selected);
         let highlight_col = selected.checked_sub(n_heads);
@@ -212,6 +228,7 @@ fn heads_ui(
             .cell_size(vec2(cell, cell))
             .row_labels(&row_labels)
             .col_labels(&col_labels)
+            .cell_text(&text)
             .hover_text(&hover)
             .label_font(if cell < 10.0 { 9.0 } else { 12.0 })
             .highlight(highlight_row, highlight_col, None);
@@ -241,10 +258,10 @@ fn heads_ui(
     let row_labels: Vec<String> = (0..n_layers).map(|l| format!("L{l}")).collect();
     let col_labels: Vec<String> = (0..n_heads).map(|h| format!("H{h}")).collect();
     let room = width - 60.0;
-    let cell = (room / n_heads as f32).clamp(8.0, 44.0);
+    let cell = (room / n_heads as f32).clamp(8.0, MAX_MAP_CELL);
     let text = |row: usize, col: usize| {
         let value = values[row * n_heads + col];
-        (cell >= 36.0).then(|| format!("{value:.2}"))
+        (cell >= NUMBERS_FROM).then(|| format!("{value:.2}"))
     };
     let hover = |row: usize, col: usize| {
         let value = values[row * n_heads + col];
@@ -455,59 +472,35 @@ fn selected_head_ui(
     {
         ui.weak(CircuitText::FirstDistinct.fill(language, &[&MAX_TABLE_TOKENS]));
     }
-    let n = tables.tokens.len();
-    for (values, heading, name, is_ov) in [
-        (
-            &tables.ov,
-            CircuitText::FullOvHeading,
-            CircuitText::FullOvName,
-            true,
-        ),
-        (
-            &tables.qk,
-            CircuitText::FullQkHeading,
-            CircuitText::FullQkName,
-            false,
-        ),
-    ] {
-        ui.label(RichText::new(heading.text(language)).strong());
-        let scale = ColourScale::diverging_for(values.iter().copied());
-        let hover = |row: usize, col: usize| {
-            let value = format!("{:+.3}", values[row * n + col]);
-            let text = if is_ov {
-                CircuitText::FullOvHover
-            } else {
-                CircuitText::FullQkHover
-            };
-            text.fill(language, &[&labels[row], &labels[col], &value])
-        };
-        let probe = Heatmap::new(String::new(), n, n, values, scale)
-            .row_labels(&labels)
-            .col_labels(&labels);
-        let room = width - probe.label_room(ui).x - 12.0;
-        let cell = (room / n as f32).clamp(6.0, 26.0);
-        let heatmap = Heatmap::new(name.fill(language, &[&layer, &head]), n, n, values, scale)
-            .cell_size(vec2(cell, cell))
-            .row_labels(&labels)
-            .col_labels(&labels)
-            .hover_text(&hover)
-            .highlight(selected_row, None, None);
-        egui::ScrollArea::horizontal()
-            .id_salt(("full circuit", is_ov))
-            .show(ui, |ui| {
-                let response = heatmap_ui(ui, &heatmap);
-                if let Some((row, _)) = response.clicked
-                    && let Some(pos) = view
-                        .analysis
-                        .tokens
-                        .iter()
-                        .position(|&t| t == tables.tokens[row])
-                {
-                    commands.push(Command::SelectToken(pos));
-                }
-            });
-        ui.add_space(6.0);
+    let circuit = |is_ov: bool| FullCircuit {
+        values: if is_ov { &tables.ov } else { &tables.qk },
+        tokens: &tables.tokens,
+        labels: &labels,
+        selected_row,
+        is_ov,
+    };
+    // Side by side when each gets cells of 14 points or more, else one under the other.
+    let label_w = 60.0;
+    let half = (width - 16.0) / 2.0;
+    if (half - label_w) / tables.tokens.len().max(1) as f32 >= 14.0 {
+        ui.horizontal_top(|ui| {
+            for is_ov in [true, false] {
+                ui.allocate_ui_with_layout(
+                    vec2(half, 0.0),
+                    egui::Layout::top_down(egui::Align::Min),
+                    |ui| {
+                        ui.set_width(half);
+                        full_circuit_ui(ui, view, &circuit(is_ov), half, commands);
+                    },
+                );
+            }
+        });
+    } else {
+        for is_ov in [true, false] {
+            full_circuit_ui(ui, view, &circuit(is_ov), width, commands);
+        }
     }
+    ui.add_space(6.0);
     let token_text = model.tokenizer.display_token(selected_token);
     ui.label(RichText::new(CircuitText::DirectPathHeading.fill(language, &[&token_text])).strong());
     let top = direct_path_top(ui, view, selected_token);
@@ -524,6 +517,69 @@ fn selected_head_ui(
         (width - 260.0).clamp(60.0, 240.0),
         16.0,
     );
+}
+
+/// One full circuit over the prompt's distinct tokens, as the view draws it.
+struct FullCircuit<'a> {
+    /// Row-major. [tokens, tokens]
+    values: &'a [f32],
+    /// The distinct tokens. [tokens]
+    tokens: &'a [TokenId],
+    /// Their labels. [tokens]
+    labels: &'a [String],
+    /// The row of the selected token.
+    selected_row: Option<usize>,
+    /// OV (true) or QK.
+    is_ov: bool,
+}
+
+/// Draws one full circuit as a token × token heatmap `width` points wide, its heading above;
+/// a click on a row selects that token's first position.
+fn full_circuit_ui(
+    ui: &mut Ui,
+    view: &ViewContext<'_>,
+    circuit: &FullCircuit<'_>,
+    width: f32,
+    commands: &mut Vec<Command>,
+) {
+    let language = view.language;
+    let (layer, head) = (view.selection.layer, view.selection.head);
+    let (heading, name, hover_text) = if circuit.is_ov {
+        let h = CircuitText::FullOvHeading;
+        (h, CircuitText::FullOvName, CircuitText::FullOvHover)
+    } else {
+        let h = CircuitText::FullQkHeading;
+        (h, CircuitText::FullQkName, CircuitText::FullQkHover)
+    };
+    ui.label(RichText::new(heading.text(language)).strong());
+    let (n, values, labels) = (circuit.tokens.len(), circuit.values, circuit.labels);
+    let scale = ColourScale::diverging_for(values.iter().copied());
+    let hover = |row: usize, col: usize| {
+        let value = format!("{:+.3}", values[row * n + col]);
+        hover_text.fill(language, &[&labels[row], &labels[col], &value])
+    };
+    let probe = Heatmap::new(String::new(), n, n, values, scale)
+        .row_labels(labels)
+        .col_labels(labels);
+    let room = width - probe.label_room(ui).x - 12.0;
+    let cell = (room / n as f32).clamp(6.0, 26.0);
+    let heatmap = Heatmap::new(name.fill(language, &[&layer, &head]), n, n, values, scale)
+        .cell_size(vec2(cell, cell))
+        .row_labels(labels)
+        .col_labels(labels)
+        .hover_text(&hover)
+        .highlight(circuit.selected_row, None, None);
+    egui::ScrollArea::horizontal()
+        .id_salt(("full circuit", circuit.is_ov))
+        .show(ui, |ui| {
+            let response = heatmap_ui(ui, &heatmap);
+            let tokens = &view.analysis.tokens;
+            if let Some((row, _)) = response.clicked
+                && let Some(pos) = tokens.iter().position(|&t| t == circuit.tokens[row])
+            {
+                commands.push(Command::SelectToken(pos));
+            }
+        });
 }
 
 /// The numbers behind the view: every (earlier, later) pair's Q, K and V composition and
