@@ -385,10 +385,12 @@ fn weight_circuits_computed_part_by_part_equal_each_computation_alone() {
         let alone = CompositionScores::compute(&heads, kind);
         assert_eq!(circuits.composition(kind).unwrap().scores, alone.scores);
     }
-    assert_eq!(
-        circuits.copying().unwrap(),
-        &copying_scores(&params, &heads)
-    );
+    // W_U W_E is summed over vocabulary blocks on several threads, in whatever grouping
+    // rayon picks: equal to rounding.
+    let alone = copying_scores(&params, &heads);
+    for (got, want) in circuits.copying().unwrap().iter().zip(alone.iter()) {
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
     let baseline = random_baseline(params.config.d_model, params.config.d_head, 64, 0);
     assert_eq!(circuits.baseline, baseline);
 }

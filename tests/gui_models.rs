@@ -167,6 +167,8 @@ fn views_export_their_numbers_as_csv_and_json() {
     let d_model = harness.state().state.model.params.config.d_model;
     for kind in ViewKind::ALL {
         harness.state_mut().state.apply(Command::ShowView(kind));
+        // The Circuits view's numbers are computed once it is shown.
+        settle(&mut harness);
         for format in [ExportFormat::Csv, ExportFormat::Json] {
             let path = dir
                 .path()
@@ -206,6 +208,14 @@ fn views_export_their_numbers_as_csv_and_json() {
     let config = &harness.state().state.model.params.config;
     let weights = config.n_layers * config.n_heads * n_pos * (n_pos + 1) / 2;
     assert_eq!(attention.lines().count(), 1 + weights);
+    // Circuits: one row per (earlier, later) pair of heads in different layers.
+    let circuits = std::fs::read_to_string(dir.path().join("circuits.csv")).unwrap();
+    let (layers, heads) = (config.n_layers, config.n_heads);
+    assert_eq!(
+        circuits.lines().count(),
+        1 + heads * heads * layers * (layers - 1) / 2
+    );
+    assert!(circuits.starts_with("earlier,later,q,k,v,baseline"));
 }
 
 /// eframe's storage, in memory.

@@ -4,6 +4,7 @@
 //! the median tokens per second over the steps after warm-up. Other engineers add their own
 //! `bench` subcommands to [`BenchCommand`].
 
+mod circuits;
 mod hf_shape;
 mod matmul;
 mod open;
@@ -42,6 +43,8 @@ pub enum BenchCommand {
     Open(open::BenchOpenArgs),
     /// The matrix-multiply ceiling through the engine's product (see `bench/matmul.rs`).
     Matmul(matmul::BenchMatmulArgs),
+    /// Time the Circuits view's weight parts on random weights of a real model's shape.
+    Circuits(circuits::BenchCircuitsArgs),
 }
 
 /// `bench train` options.
@@ -77,6 +80,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         BenchCommand::Trace(trace) => trace::run_trace(trace),
         BenchCommand::Open(open) => open::run_open(open),
         BenchCommand::Matmul(matmul) => matmul::run_matmul(matmul),
+        BenchCommand::Circuits(circuits) => circuits::run_circuits(circuits),
     }
 }
 

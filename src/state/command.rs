@@ -132,7 +132,13 @@ impl AppState {
                 self.selection.component = term;
             }
             Command::SetTarget(target) => self.selection.target_token = target,
-            Command::ShowView(view) => self.settings.view = view,
+            Command::ShowView(view) => {
+                self.settings.view = view;
+                if view == ViewKind::Circuits {
+                    // Started now, not when the view is first drawn.
+                    self.apply(Command::ComputeCircuits);
+                }
+            }
             Command::ChooseFile(purpose) => self.dialog_request = Some(purpose),
             Command::OpenModel(path) => {
                 self.loading = Some(path.clone());

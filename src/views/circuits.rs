@@ -63,9 +63,11 @@ pub fn circuits_ui(
         commands.push(Command::ComputeCircuits);
     }
     let config = view.config();
+    // A training run's previous snapshot has the same shapes: its maps stay on screen while
+    // the newest snapshot's are computed.
     let shown = circuits
         .latest_for(model)
-        .filter(|(c, _)| c.heads.n_layers == config.n_layers && c.heads.n_heads == config.n_heads);
+        .filter(|(c, _)| c.config == *config);
     let Some((weights, current)) = shown else {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -92,7 +94,7 @@ pub fn circuits_ui(
             .show(ui, |ui| {
                 heads_ui(ui, view, weights, width, commands);
                 ui.separator();
-                selected_head_ui(ui, view, weights, width, commands);
+                selected_head_ui(ui, view, (weights, current), width, commands);
             });
         return;
     }
@@ -117,7 +119,7 @@ pub fn circuits_ui(
             egui::ScrollArea::vertical()
                 .id_salt("circuits selected head")
                 .show(ui, |ui| {
-                    selected_head_ui(ui, view, weights, right_w, commands)
+                    selected_head_ui(ui, view, (weights, current), right_w, commands)
                 });
         });
     });
@@ -407,7 +409,7 @@ fn direct_path_top(ui: &Ui, view: &ViewContext<'_>, token: TokenId) -> Arc<Vec<(
 fn selected_head_ui(
     ui: &mut Ui,
     view: &ViewContext<'_>,
-    weights: &WeightCircuits,
+    (weights, current): (&WeightCircuits, bool),
     width: f32,
     commands: &mut Vec<Command>,
 ) {
@@ -437,6 +439,11 @@ fn selected_head_ui(
                 ],
             ));
         }
+    }
+    if !current {
+        // The tables mix the heads with the embedding: both must be the snapshot's.
+        waiting_ui(ui, language);
+        return;
     }
     let tables = head_tables(ui, view, weights);
     ui.add_space(6.0);

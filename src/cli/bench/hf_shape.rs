@@ -19,7 +19,7 @@ use super::trace::BenchTraceArgs;
 use crate::interp::{LensOptions, LogitLens, boundary_stages, stream_stages};
 use crate::model::{InitOptions, Params, TokenId, forward};
 
-fn time_ms<T>(work: impl FnOnce() -> T) -> (T, f64) {
+pub(super) fn time_ms<T>(work: impl FnOnce() -> T) -> (T, f64) {
     let start = Instant::now();
     let out = std::hint::black_box(work());
     (out, start.elapsed().as_secs_f64() * 1e3)

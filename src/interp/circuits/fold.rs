@@ -11,8 +11,11 @@
 
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
+use rayon::prelude::*;
+
 use crate::model::Params;
 use crate::model::config::{NormKind, NormPlacement};
+use crate::model::linalg::mat_mul;
 use crate::model::params::LayerNormParams;
 
 /// How the norm before each attention was folded in.
@@ -123,22 +126,27 @@ pub fn unembed_folding(params: &Params<f32>) -> (LayerNormParams<f32>, Folding) 
 /// The unembedding times the embedding, `G = W_U' W_E` [d_model, d_model], where `W_U'`
 /// is the unembedding with `ln_final` folded in (scaled by its γ and, under LayerNorm,
 /// centred over d_model). Computed over the vocabulary in blocks of rows, so `W_U'` is never
-/// held whole (Qwen's would be 1 GB in f64).
+/// held whole (Qwen's would be 1 GB in f64); the blocks are shared between threads, each
+/// summing its own [d_model, d_model] part.
 pub fn unembed_times_embed(params: &Params<f32>) -> Array2<f64> {
     let config = &params.config;
     let d = config.d_model;
     let (ln_final, folding) = unembed_folding(params);
     let ln_final = &ln_final;
     let unembed = params.unembed(); // [d_model, d_vocab]
-    let mut product = Array2::<f64>::zeros((d, d));
     const BLOCK: usize = 4096;
-    let mut start = 0;
-    while start < config.d_vocab {
-        let end = (start + BLOCK).min(config.d_vocab);
-        let u = fold_reader(unembed.slice(s![.., start..end]), ln_final, folding); // [d, block]
-        let e = params.w_e.slice(s![start..end, ..]).mapv(f64::from); // [block, d]
-        product += &u.dot(&e);
-        start = end;
-    }
-    product
+    let starts: Vec<usize> = (0..config.d_vocab).step_by(BLOCK).collect();
+    starts
+        .into_par_iter()
+        .fold(
+            || Array2::<f64>::zeros((d, d)),
+            |mut sum, start| {
+                let end = (start + BLOCK).min(config.d_vocab);
+                let u = fold_reader(unembed.slice(s![.., start..end]), ln_final, folding); // [d, block]
+                let e = params.w_e.slice(s![start..end, ..]).mapv(f64::from); // [block, d]
+                mat_mul(1.0, &u, &e, 1.0, &mut sum);
+                sum
+            },
+        )
+        .reduce(|| Array2::<f64>::zeros((d, d)), |a, b| a + b)
 }

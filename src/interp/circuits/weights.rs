@@ -13,7 +13,7 @@ use ndarray::Array2;
 use super::composition::{CompositionKind, CompositionScores, random_baseline};
 use super::copying::copying_scores;
 use super::fold::FoldedHeads;
-use crate::model::Params;
+use crate::model::{ModelConfig, Params};
 
 /// Draws behind the random baseline of the composition scores.
 pub const BASELINE_SAMPLES: usize = 64;
@@ -24,6 +24,8 @@ const BASELINE_SEED: u64 = 0;
 /// The circuits of one model's weights, as far as they are computed.
 #[derive(Clone, Debug)]
 pub struct WeightCircuits {
+    /// The config of the model they were computed from.
+    pub config: ModelConfig,
     /// Every head's matrices with `ln1` folded in.
     pub heads: Arc<FoldedHeads>,
     /// The mean composition score of random matrices of the heads' shapes.
@@ -58,6 +60,7 @@ impl WeightCircuits {
     pub fn start(params: &Params<f32>) -> Self {
         let config = &params.config;
         Self {
+            config: config.clone(),
             heads: Arc::new(FoldedHeads::of(params)),
             baseline: random_baseline(
                 config.d_model,
