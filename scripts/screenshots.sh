@@ -26,9 +26,21 @@ fi
 "$bin" screenshots --out "$out" --light --width 1600 --height 1000 --views residual,attention
 # A model with d_model = 3: the residual view prints every number.
 "$bin" screenshots --out "$out/toy" --model models/seed-residual-toy.safetensors --views residual,model
-# The induction model: attention heads that copy.
+# The induction model: attention heads that copy, and the circuit in the weights.
 "$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
     --prompt "4 19 7 25 11 30 2 4 19 7 25 11 30 2" --views attention,logit_lens
+lesson4="0 9 11 5 25 14 17 6 4 24 2 27 19 9 11 5 25 14 17 6 4 24 2 27 19"
+lesson8_run="preset=induction data=task:induction steps=2000 lr=0.003 batch=16 seq=32"
+"$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
+    --prompt "$lesson4" --views circuits
+"$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
+    --prompt "$lesson4" --views circuits --language pt
+"$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
+    --prompt "$lesson4" --views training --train "$lesson8_run"
+# A projector: 200 % zoom in a 1600×1000 window; lesson 8's run, then its circuits.
+"$bin" screenshots --out "$out/induction" --model models/induction.safetensors \
+    --prompt "$lesson4" --views training,circuits --train "$lesson8_run" \
+    --zoom 2 --width 1600 --height 1000
 # Real checkpoints' architectures (tiny random models saved by transformers): a Pythia-style
 # GPT-NeoX (parallel block, partial rotary) and a Gemma-3 (local window, sandwich norms).
 "$bin" screenshots --out "$out/pythia" --model tests/data/gpt_neox-tiny \

@@ -1,6 +1,8 @@
 //! `residual-explorer screenshots --out DIR`: opens the real window, shows every view in
 //! turn and saves each frame with eframe's screenshot (needs a display; Xvfb works).
 
+use crate::state::training::TrainingStatus;
+use crate::state::training_run::TrainingCommand;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -44,6 +46,10 @@ pub struct ScreenshotsArgs {
     /// suffix.
     #[arg(long, value_parser = parse_zoom)]
     pub zoom: Option<f32>,
+    /// For the Training view: a run to train to its end first, written as a lesson's
+    /// `training:` line (`preset=induction data=task:induction steps=2000 lr=0.003`).
+    #[arg(long, value_parser = crate::lesson::state::parse_training)]
+    pub train: Option<crate::lesson::TrainingRun>,
 }
 
 /// A zoom factor the View menu offers (0.5 to 3).
@@ -99,7 +105,11 @@ impl Script for ScreenshotScript {
         match self.phase {
             Phase::Setup | Phase::Done => {}
             Phase::Settling(frames) => {
-                if state.busy() || state.analysis.is_none() {
+                let training = matches!(
+                    state.training.status,
+                    TrainingStatus::Preparing | TrainingStatus::Running
+                );
+                if state.busy() || state.analysis.is_none() || training {
                     self.phase = Phase::Settling(0);
                 } else if frames + 1 >= SETTLE_FRAMES {
                     let sender = self.images.0.clone();
@@ -138,8 +148,15 @@ fn parse_view(name: &str) -> Result<ViewKind, CliError> {
 }
 
 /// The pictures of every view, with selections that show each one at its most telling.
-/// `prompt` (typed before each picture, once the model is open) and `zoom` apply to all.
-fn shots(views: &[ViewKind], suffix: &str, prompt: Option<&str>, zoom: Option<f32>) -> Vec<Shot> {
+/// `prompt` (typed before each picture, once the model is open) and `zoom` apply to all;
+/// `train` is run to its end before the Training view's picture.
+fn shots(
+    views: &[ViewKind],
+    suffix: &str,
+    prompt: Option<&str>,
+    zoom: Option<f32>,
+    train: Option<&crate::lesson::TrainingRun>,
+) -> Vec<Shot> {
     views
         .iter()
         .map(|&view| {
@@ -166,7 +183,15 @@ fn shots(views: &[ViewKind], suffix: &str, prompt: Option<&str>, zoom: Option<f3
                     Command::SelectToken(usize::MAX),
                 ],
                 ViewKind::Model => vec![Command::SetStage(3)],
-                ViewKind::Training | ViewKind::Patching => Vec::new(),
+                ViewKind::Training => train
+                    .map(|run| {
+                        let mut run = run.clone();
+                        run.start = true;
+                        Command::Training(TrainingCommand::FromLesson(run))
+                    })
+                    .into_iter()
+                    .collect(),
+                ViewKind::Patching => Vec::new(),
             });
             Shot {
                 file: format!("{}{suffix}.png", view.slug()),
@@ -197,7 +222,13 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
     let report = Arc::new(Mutex::new(Vec::new()));
     let script = ScreenshotScript {
         out: args.out.clone(),
-        shots: shots(&views, &suffix, args.prompt.as_deref(), args.zoom),
+        shots: shots(
+            &views,
+            &suffix,
+            args.prompt.as_deref(),
+            args.zoom,
+            args.train.as_ref(),
+        ),
         index: 0,
         phase: Phase::Setup,
         images: channel(),
