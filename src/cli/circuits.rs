@@ -43,6 +43,11 @@ pub struct CircuitsArgs {
     /// With `--head`: token ids, comma-separated.
     #[arg(long, allow_hyphen_values = true, requires = "head")]
     pub tokens: Option<String>,
+    /// The built-in task the model was trained on (`induction`, `copy`, …): its previous-
+    /// token and induction scores are then measured on sequences of that task's kind (its
+    /// BOS and numbers), as the Training view measures them, not on the whole vocabulary.
+    #[arg(long)]
+    pub task: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -114,7 +119,21 @@ pub fn run(args: &CircuitsArgs) -> Result<(), CliError> {
     let circuits = WeightCircuits::compute(params);
     let heads = &circuits.heads;
     let copying = circuits.copying().expect("compute computes every part");
-    let probe = ScoreProbe::for_model(params).map_err(CliError::input)?;
+    let probe = match &args.task {
+        Some(task) => {
+            let tasks = crate::train::tasks::TASKS;
+            if !tasks.iter().any(|(name, _)| name == task) {
+                let names: Vec<&str> = tasks.iter().map(|(name, _)| *name).collect();
+                return Err(CliError::usage(format!(
+                    "unknown task {task:?}; the tasks are {}",
+                    names.join(", ")
+                )));
+            }
+            ScoreProbe::for_data(config.d_vocab, config.n_ctx, Some(task))
+        }
+        None => ScoreProbe::for_model(params),
+    }
+    .map_err(CliError::input)?;
     let mut scores =
         HeadScores::measure(params, &probe, &NoIntervention).map_err(CliError::input)?;
     let composition: Vec<&CompositionScores> = CompositionKind::ALL

@@ -174,6 +174,20 @@ impl ScoreProbe {
         let config = &params.config;
         Self::repeated_random(config.d_vocab, config.n_ctx, 0, None, 16, 4, 0)
     }
+
+    /// The probe for a model trained on `task` (a built-in task's name; `None` or
+    /// `sentences` for text) with sequences of `n_ctx` tokens, as the Training view scores
+    /// it: a task's sequences start with its BOS `0` and draw from its numbers (ids 2 and
+    /// up), 8 of them with a block of up to 12; text gets 4 blocks of 16 from the whole
+    /// vocabulary.
+    pub fn for_data(d_vocab: usize, n_ctx: usize, task: Option<&str>) -> Result<Self, String> {
+        match task {
+            Some(name) if name != "sentences" => {
+                Self::repeated_random(d_vocab, n_ctx, 2, Some(0), ((n_ctx - 1) / 2).min(12), 8, 1)
+            }
+            _ => Self::repeated_random(d_vocab, n_ctx, 0, None, 16, 4, 1),
+        }
+    }
 }
 
 /// The three scores of every head. [layer, head] each.

@@ -202,19 +202,11 @@ impl TrainingSetup {
     /// `BOS r r` over the task's symbols, otherwise `r r` over the whole vocabulary; never
     /// longer than the training sequences.
     pub fn score_probe(&self, config: &ModelConfig) -> Result<ScoreProbe, String> {
-        let n_ctx = self.seq.min(config.n_ctx);
-        match &self.data {
-            DataChoice::Task(name) if name != "sentences" => ScoreProbe::repeated_random(
-                config.d_vocab,
-                n_ctx,
-                2,
-                Some(0),
-                ((n_ctx - 1) / 2).min(12),
-                8,
-                1,
-            ),
-            _ => ScoreProbe::repeated_random(config.d_vocab, n_ctx, 0, None, 16, 4, 1),
-        }
+        let task = match &self.data {
+            DataChoice::Task(name) => Some(name.as_str()),
+            _ => None,
+        };
+        ScoreProbe::for_data(config.d_vocab, self.seq.min(config.n_ctx), task)
     }
 }
 
