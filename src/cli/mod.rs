@@ -95,6 +95,7 @@ impl CliError {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     crate::train::step::keep_freed_memory();
+    crate::model::raw::end_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         None => gui::run(cli.gui),

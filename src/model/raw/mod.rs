@@ -8,6 +8,7 @@
 //! - [`team`]: a closure on the caller's stack handed to a helper thread.
 //! - [`cpu`]: functions compiled for AVX2 / AVX-512, called once the CPU is known to have them.
 //! - [`keep_freed_memory`]: glibc's `mallopt`.
+//! - [`end_quietly_on_closed_pipe`]: the default `SIGPIPE` action for the command line.
 
 #![allow(unsafe_code)]
 
@@ -32,4 +33,17 @@ pub fn keep_freed_memory() {
             libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         }
     });
+}
+
+/// Restores the default action of `SIGPIPE` (end the process), which Rust's runtime sets to
+/// "ignore": otherwise `residual-explorer circuits … | head` panics in `println!` with
+/// "failed printing to stdout: Broken pipe" once `head` has read enough, instead of ending
+/// as any other command-line tool does. For the command line only (`cli::main`).
+pub fn end_quietly_on_closed_pipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `signal` with `SIG_DFL` installs no handler of ours; it runs before any other
+    // thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
