@@ -7,6 +7,7 @@
 mod hf_shape;
 mod matmul;
 mod open;
+pub mod sae;
 pub mod shapes;
 pub mod trace;
 
@@ -42,6 +43,8 @@ pub enum BenchCommand {
     Open(open::BenchOpenArgs),
     /// The matrix-multiply ceiling through the engine's product (see `bench/matmul.rs`).
     Matmul(matmul::BenchMatmulArgs),
+    /// Training a sparse autoencoder on synthetic activations (see `bench/sae.rs`).
+    Sae(sae::BenchSaeArgs),
 }
 
 /// `bench train` options.
@@ -77,6 +80,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         BenchCommand::Trace(trace) => trace::run_trace(trace),
         BenchCommand::Open(open) => open::run_open(open),
         BenchCommand::Matmul(matmul) => matmul::run_matmul(matmul),
+        BenchCommand::Sae(sae) => sae::run_sae(sae),
     }
 }
 
