@@ -66,9 +66,37 @@ fn a_short_topk_run_on_the_default_model_learns() {
     let loss = run.spliced_loss().unwrap();
     assert!(loss.spliced_loss > loss.clean_loss - 0.05, "{loss:?}");
     assert!(loss.spliced_loss < loss.clean_loss + 1.5, "{loss:?}");
-    // Decoder rows stay at unit norm.
-    let norms = run.trainer.sae.decoder_norms();
-    assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-4), "{norms}");
+}
+
+#[test]
+fn the_standard_kind_keeps_unit_decoder_rows_and_topk_does_not_need_them() {
+    let mut data = SyntheticActivations::new(16, 64, 3);
+    let x = data.batch(512);
+    for (architecture, l1) in [
+        (Architecture::Standard, 0.5),
+        (Architecture::TopK { k: 4 }, 0.0),
+    ] {
+        let sae = Sae::<f32>::init(SaeConfig::new(16, 64, architecture), 0);
+        let mut trainer = SaeTrainer::new(sae, TrainSettings::new(l1)).unwrap();
+        let first = trainer.step(x.view()).unwrap();
+        let mut last = first.clone();
+        for _ in 0..40 {
+            last = trainer.step(x.view()).unwrap();
+        }
+        assert!(
+            last.mse < first.mse,
+            "{architecture:?}: {} → {}",
+            first.mse,
+            last.mse
+        );
+        let norms = trainer.sae.decoder_norms();
+        let unit = norms.iter().all(|n| (n - 1.0).abs() < 1e-4);
+        assert_eq!(
+            unit,
+            architecture == Architecture::Standard,
+            "{architecture:?}: {norms}"
+        );
+    }
 }
 
 /// An SAE on the default model's stream whose features fire often (b_enc raised).

@@ -5,10 +5,12 @@
 //!
 //! - Adam as `torch.optim.Adam` (β = (0.9, 0.999), ε = 1e-8, no weight decay), on every
 //!   weight, densely (the moments of a feature that did not fire still decay, as PyTorch's).
-//! - After each update the decoder rows are scaled back to unit norm, for both kinds: the
-//!   standard kind's L1 term is then a plain L1 on the codes, and a TopK SAE's choice of
-//!   features is not skewed by drifting norms (SAELens gets the same by rescaling the codes
-//!   by the norms and folding them in at save time; with unit rows there is nothing to fold).
+//! - The standard kind's decoder rows are scaled back to unit norm after each update (as
+//!   SAELens and `torch_sae.py` do), so its L1 term cannot be dodged by shrinking codes and
+//!   growing rows. A TopK SAE needs no such constraint (`k` alone bounds its codes) and is
+//!   trained as `torch_sae.py` trains it, rows free; its features are chosen on the raw
+//!   pre-activations, so it is saved with `rescale_acts_by_decoder_norm: false` and encodes
+//!   in SAELens exactly as it trained.
 //! - **Dead features** (not active in any of the last `dead_window` tokens) are handled by
 //!   **AuxK**, the auxiliary loss SAELens trains TopK SAEs with: the dead features' largest
 //!   pre-activations must reconstruct what the live ones missed. Chosen over resampling
@@ -246,7 +248,9 @@ impl<F: Scalar> SaeTrainer<F> {
             *since = if fired { 0 } else { since.saturating_add(rows) };
         }
         self.apply_adam();
-        normalize_rows(&mut self.sae.w_dec);
+        if matches!(self.sae.config.architecture, Architecture::Standard) {
+            normalize_rows(&mut self.sae.w_dec);
+        }
         let variance = batch_variance(x);
         Ok(StepMetrics {
             step: self.steps,
