@@ -175,7 +175,7 @@ pub fn loss_and_grads<F: Scalar>(
     // Decoder and the error: x̂ = f · W_dec + b_dec.
     let mut recon = Array2::zeros((batch, d_in)); // x̂ [B, d_in]
     if dense {
-        par_row_products(codes, sae.w_dec.view(), recon.view_mut());
+        par_row_products(codes, sae.w_dec.view(), F::zero(), recon.view_mut());
     }
     let inv_batch = 1.0 / batch as f64;
     let aux_scale = if k_aux > 0 {
@@ -271,7 +271,12 @@ pub fn loss_and_grads<F: Scalar>(
             grads.w_enc_t.view_mut(),
             &stats.active,
         );
-        par_row_products_add(codes.view(), sae.w_enc_t.view(), d_sae_in.view_mut());
+        par_row_products(
+            codes.view(),
+            sae.w_enc_t.view(),
+            F::one(),
+            d_sae_in.view_mut(),
+        );
         grads.b_enc.assign(&codes.sum_axis(Axis(0)));
         (stats.l1, stats.l0, stats.active)
     } else {
@@ -560,30 +565,19 @@ fn feature_products<F: Scalar>(
         });
 }
 
-/// `out = codes · weights` [B, d_in] (`weights` [d_sae, d_in]), split over blocks of rows.
+/// `out = codes · weights + beta · out` [B, d_in] (`weights` [d_sae, d_in]), split over
+/// blocks of rows.
 fn par_row_products<F: Scalar>(
     codes: ArrayView2<'_, F>,
     weights: ArrayView2<'_, F>,
+    beta: F,
     mut out: ArrayViewMut2<'_, F>,
 ) {
     out.axis_chunks_iter_mut(Axis(0), ROWS)
         .collect::<Vec<_>>()
         .into_par_iter()
         .zip(codes.axis_chunks_iter(Axis(0), ROWS).collect::<Vec<_>>())
-        .for_each(|(mut out, codes)| mat_mul(F::one(), &codes, &weights, F::zero(), &mut out));
-}
-
-/// `out += codes · weights`, split over blocks of rows.
-fn par_row_products_add<F: Scalar>(
-    codes: ArrayView2<'_, F>,
-    weights: ArrayView2<'_, F>,
-    mut out: ArrayViewMut2<'_, F>,
-) {
-    out.axis_chunks_iter_mut(Axis(0), ROWS)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .zip(codes.axis_chunks_iter(Axis(0), ROWS).collect::<Vec<_>>())
-        .for_each(|(mut out, codes)| mat_mul(F::one(), &codes, &weights, F::one(), &mut out));
+        .for_each(|(mut out, codes)| mat_mul(F::one(), &codes, &weights, beta, &mut out));
 }
 
 /// Adds the sparse entries' gradients feature by feature: for entry (row, j),

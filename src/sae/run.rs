@@ -232,8 +232,10 @@ pub fn activations(
     hook: HookPoint,
 ) -> Result<Array2<f32>, SaeRunError> {
     let sequences = batch.sequences();
+    // At least one group per thread, and at most 64 windows per forward pass, so that the
+    // traces of a refill (every hook of every window) stay small.
     let groups = rayon::current_num_threads().max(1);
-    let per_group = sequences.len().div_ceil(groups).max(1);
+    let per_group = sequences.len().div_ceil(groups).clamp(1, 64);
     let parts: Vec<Result<Array2<f32>, SaeRunError>> = sequences
         .par_chunks(per_group)
         .map(|group| {

@@ -7,8 +7,8 @@ use crate::model::Scalar;
 
 /// Writes the positions and values of the largest `index.len()` entries of `row` (only where
 /// `allowed[j]`, when given) into `index` and `value`, in no particular order, and returns
-/// how many were found (fewer than asked when fewer are allowed). NaNs are never chosen
-/// unless nothing else is left to fill the first places.
+/// how many were found (fewer than asked when fewer are allowed). A NaN never displaces a
+/// chosen value (a row with NaNs is a diverged run, which the trainer reports).
 pub fn top_k_into<F: Scalar>(
     row: &[F],
     allowed: Option<&[bool]>,
@@ -58,12 +58,12 @@ fn sift_down<F: Scalar>(index: &mut [u32], value: &mut [F], mut at: usize, len: 
             return;
         }
         let right = left + 1;
-        let child = if right < len && !(value[right] >= value[left]) {
+        let child = if right < len && value[right] < value[left] {
             right
         } else {
             left
         };
-        if !(value[child] < value[at]) {
+        if value[child] >= value[at] {
             return;
         }
         value.swap(child, at);
