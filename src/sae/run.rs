@@ -298,3 +298,15 @@ pub fn spliced_loss(
         spliced_loss: model_loss(model, batches, &splice)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_can_move_to_a_worker_thread() {
+        fn send<T: Send>() {}
+        send::<SaeRun>();
+        send::<SaeTrainer<f32>>();
+    }
+}
