@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod interp;
 pub mod lesson;
 pub mod model;
+pub mod sae;
 pub mod state;
 pub mod train;
 pub mod view_kind;

@@ -8,6 +8,7 @@ mod circuits;
 mod hf_shape;
 mod matmul;
 mod open;
+pub mod sae;
 pub mod shapes;
 pub mod trace;
 
@@ -45,6 +46,8 @@ pub enum BenchCommand {
     Matmul(matmul::BenchMatmulArgs),
     /// Time the Circuits view's weight parts on random weights of a real model's shape.
     Circuits(circuits::BenchCircuitsArgs),
+    /// Training a sparse autoencoder on synthetic activations (see `bench/sae.rs`).
+    Sae(sae::BenchSaeArgs),
 }
 
 /// `bench train` options.
@@ -81,6 +84,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         BenchCommand::Open(open) => open::run_open(open),
         BenchCommand::Matmul(matmul) => matmul::run_matmul(matmul),
         BenchCommand::Circuits(circuits) => circuits::run_circuits(circuits),
+        BenchCommand::Sae(sae) => sae::run_sae(sae),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line (clap). This is a contract that scripts and checks call exactly:
-//! `gui` (the default), `info`, `trace`, `train`, `bench`, `lesson check`, `screenshots`.
+//! `gui` (the default), `info`, `trace`, `train`, `bench`, `lesson check`, `screenshots`,
+//! `circuits`, `sae`.
 //!
 //! Exit codes: 0 success, 1 a bad model or bad input, 2 bad usage (clap's own code).
 
@@ -8,6 +9,7 @@ pub mod circuits;
 pub mod gui;
 pub mod info;
 pub mod lesson;
+pub mod sae;
 pub mod screenshots;
 pub mod trace;
 pub mod train;
@@ -54,6 +56,8 @@ pub enum Command {
     /// How the heads compose, from the weights: copying, previous-token and induction scores
     /// per head, and Q/K/V composition between heads.
     Circuits(circuits::CircuitsArgs),
+    /// Sparse autoencoders on a hook of a model: `sae train`, `sae features`.
+    Sae(sae::SaeArgs),
 }
 
 /// A single `--model PATH`.
@@ -107,6 +111,7 @@ pub fn main() -> ExitCode {
         Some(Command::Lesson(args)) => lesson::run(&args),
         Some(Command::Screenshots(args)) => screenshots::run(&args),
         Some(Command::Circuits(args)) => circuits::run(&args),
+        Some(Command::Sae(args)) => sae::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -327,6 +327,7 @@ fn forward_checked<F: Scalar>(
         resid = trace.resid_post.clone();
         layers.push(trace);
     }
+    intervention.apply(HookSite::ResidFinal, resid.view_mut().into_dyn());
     let ln_final = params
         .ln_final
         .as_ref()

@@ -47,6 +47,9 @@ pub enum HookSite {
         /// Block index.
         layer: usize,
     },
+    /// The stream entering the final norm (the last block's `hook_resid_post`; every other
+    /// block's `hook_resid_post` is the next block's [`HookSite::ResidPre`]). [rows, d_model]
+    ResidFinal,
 }
 
 /// Something that may change activations at hook sites during a forward pass (`Sync`: the

@@ -144,52 +144,94 @@ impl<F: Scalar> AdamW<F> {
             _ => 1.0,
         };
         self.steps_taken += 1;
-        let t = self.steps_taken as i32;
         let config = self.config;
-        let beta1 = c::<F>(config.beta1);
-        let beta2 = c::<F>(config.beta2);
-        let one = F::one();
-        let step_size = c::<F>(lr / (1.0 - config.beta1.powi(t)));
-        let inv_bias2 = c::<F>(1.0 / (1.0 - config.beta2.powi(t)));
-        let eps = c::<F>(config.eps);
-        let clip = c::<F>(clip_scale);
         let mut index = 0;
         params.for_each_tensor_mut(|_, mut tensor| {
             let decay = if self.decays[index] {
-                c::<F>(1.0 - lr * config.weight_decay)
+                config.weight_decay
             } else {
-                one
+                0.0
             };
-            let update = |(((p, &g), m), v): (((&mut F, &F), &mut F), &mut F)| {
-                let g = g * clip;
-                *m = beta1 * *m + (one - beta1) * g;
-                *v = beta2 * *v + (one - beta2) * g * g;
-                *p = *p * decay - step_size * *m / ((*v * inv_bias2).sqrt() + eps);
-            };
+            let update = AdamUpdate::new(&config, self.steps_taken, lr, clip_scale, decay);
             let values = tensor.as_slice_mut().expect("parameters are contiguous");
-            let (grad, m, v) = (
+            update.apply(
+                values,
                 &grads[index],
                 &mut self.first_moment[index],
                 &mut self.second_moment[index],
             );
-            let update_all = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
-                with_widest(
-                    #[inline(always)]
-                    || p.iter_mut().zip(g).zip(m).zip(v).for_each(update),
-                )
-            };
-            if values.len() >= PARALLEL_CHUNK {
-                values
-                    .par_chunks_mut(PARALLEL_CHUNK)
-                    .zip(grad.par_chunks(PARALLEL_CHUNK))
-                    .zip(m.par_chunks_mut(PARALLEL_CHUNK))
-                    .zip(v.par_chunks_mut(PARALLEL_CHUNK))
-                    .for_each(|(((p, g), m), v)| update_all(p, g, m, v));
-            } else {
-                update_all(values, grad, m, v);
-            }
             index += 1;
         });
+    }
+}
+
+/// One Adam(W) update of one tensor at one step, PyTorch's formula: the constants of the
+/// step (bias corrections, decoupled decay, clipping scale) computed once. The optimizer
+/// above and the sparse autoencoder's trainer (`sae::trainer`) both apply it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamUpdate<F> {
+    beta1: F,
+    beta2: F,
+    step_size: F,
+    inv_bias2: F,
+    eps: F,
+    clip: F,
+    decay: F,
+}
+
+impl<F: Scalar> AdamUpdate<F> {
+    /// The update of step `t` (1-based) with learning rate `lr`, gradients scaled by `clip`
+    /// and decoupled weight decay `weight_decay` (0: plain Adam).
+    pub(crate) fn new(config: &AdamWConfig, t: u64, lr: f64, clip: f64, weight_decay: f64) -> Self {
+        let t = t.min(i32::MAX as u64) as i32;
+        Self {
+            beta1: c(config.beta1),
+            beta2: c(config.beta2),
+            step_size: c(lr / (1.0 - config.beta1.powi(t))),
+            inv_bias2: c(1.0 / (1.0 - config.beta2.powi(t))),
+            eps: c(config.eps),
+            clip: c(clip),
+            decay: c(1.0 - lr * weight_decay),
+        }
+    }
+
+    /// Updates `values` from `grad` and the moments `m`, `v` (all of one length), in parallel
+    /// chunks when long.
+    pub(crate) fn apply(&self, values: &mut [F], grad: &[F], m: &mut [F], v: &mut [F]) {
+        if values.len() >= PARALLEL_CHUNK {
+            values
+                .par_chunks_mut(PARALLEL_CHUNK)
+                .zip(grad.par_chunks(PARALLEL_CHUNK))
+                .zip(m.par_chunks_mut(PARALLEL_CHUNK))
+                .zip(v.par_chunks_mut(PARALLEL_CHUNK))
+                .for_each(|(((p, g), m), v)| self.apply_serial(p, g, m, v));
+        } else {
+            self.apply_serial(values, grad, m, v);
+        }
+    }
+
+    /// [`AdamUpdate::apply`] on the calling thread.
+    pub(crate) fn apply_serial(&self, values: &mut [F], grad: &[F], m: &mut [F], v: &mut [F]) {
+        let Self {
+            beta1,
+            beta2,
+            step_size,
+            inv_bias2,
+            eps,
+            clip,
+            decay,
+        } = *self;
+        let one = F::one();
+        let update = |(((p, &g), m), v): (((&mut F, &F), &mut F), &mut F)| {
+            let g = g * clip;
+            *m = beta1 * *m + (one - beta1) * g;
+            *v = beta2 * *v + (one - beta2) * g * g;
+            *p = *p * decay - step_size * *m / ((*v * inv_bias2).sqrt() + eps);
+        };
+        with_widest(
+            #[inline(always)]
+            || values.iter_mut().zip(grad).zip(m).zip(v).for_each(update),
+        );
     }
 }
 

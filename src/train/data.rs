@@ -92,18 +92,26 @@ pub struct TextCorpus {
 impl TextCorpus {
     /// Tokenizes `text` at `level` and splits it 90/10.
     pub fn from_text(text: &str, level: TextLevel, label: &str) -> Result<Self, String> {
-        let (tokenizer, ids) = match level {
-            TextLevel::Char => {
-                let tokenizer = Tokenizer::Char(CharTokenizer::from_text(text));
-                let ids = tokenizer.encode(text).ids;
-                (tokenizer, ids)
-            }
-            TextLevel::Word => {
-                let tokenizer = Tokenizer::Word(WordTokenizer::from_text(text));
-                let ids = tokenizer.encode(text).ids;
-                (tokenizer, ids)
-            }
+        let tokenizer = match level {
+            TextLevel::Char => Tokenizer::Char(CharTokenizer::from_text(text)),
+            TextLevel::Word => Tokenizer::Word(WordTokenizer::from_text(text)),
         };
+        Self::with_tokenizer(text, tokenizer, label)
+    }
+
+    /// Tokenizes `text` with a given tokenizer (a model's own, so that ids mean what the
+    /// model learned) and splits it 90/10; text outside its vocabulary is an error.
+    pub fn with_tokenizer(text: &str, tokenizer: Tokenizer, label: &str) -> Result<Self, String> {
+        let encoding = tokenizer.encode(text);
+        if let Some(bad) = encoding.unknown.first() {
+            return Err(format!(
+                "{label}: {:?} at character {} is not in the {} tokenizer's vocabulary",
+                bad.text,
+                bad.char_offset,
+                tokenizer.kind()
+            ));
+        }
+        let ids = encoding.ids;
         if ids.len() < 20 {
             return Err(format!(
                 "{label}: {} tokens is too little text to train on (need at least 20)",
@@ -121,20 +129,30 @@ impl TextCorpus {
 
     /// Reads a UTF-8 text file (at most [`MAX_CORPUS_BYTES`]) and tokenizes it.
     pub fn from_file(path: &Path, level: TextLevel) -> Result<Self, String> {
-        let label = path.display().to_string();
-        let size = std::fs::metadata(path)
-            .map_err(|e| format!("cannot read corpus {label}: {e}"))?
-            .len();
-        if size > MAX_CORPUS_BYTES {
-            return Err(format!(
-                "corpus {label} is {size} bytes; the limit is {MAX_CORPUS_BYTES}"
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read corpus {label}: {e}"))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| format!("corpus {label} is not UTF-8 text: {e}"))?;
-        Self::from_text(&text, level, &label)
+        let text = read_corpus_text(path)?;
+        Self::from_text(&text, level, &path.display().to_string())
     }
+
+    /// Reads a UTF-8 text file and tokenizes it with `tokenizer` ([`TextCorpus::with_tokenizer`]).
+    pub fn from_file_with_tokenizer(path: &Path, tokenizer: Tokenizer) -> Result<Self, String> {
+        let text = read_corpus_text(path)?;
+        Self::with_tokenizer(&text, tokenizer, &path.display().to_string())
+    }
+}
+
+/// The text of a corpus file of at most [`MAX_CORPUS_BYTES`].
+fn read_corpus_text(path: &Path) -> Result<String, String> {
+    let label = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read corpus {label}: {e}"))?
+        .len();
+    if size > MAX_CORPUS_BYTES {
+        return Err(format!(
+            "corpus {label} is {size} bytes; the limit is {MAX_CORPUS_BYTES}"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read corpus {label}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("corpus {label} is not UTF-8 text: {e}"))
 }
 
 /// A window of `seq + 1` tokens starting at `start` as inputs and shifted targets.
