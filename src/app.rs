@@ -285,8 +285,14 @@ impl ExplorerApp {
             settings: &self.state.settings,
             language: self.state.lesson.player.language,
         };
-        if self.state.settings.view == ViewKind::Circuits {
-            return views::circuits::circuits_ui(ui, &view, &self.state.circuits, commands);
+        match self.state.settings.view {
+            ViewKind::Circuits => {
+                return views::circuits::circuits_ui(ui, &view, &self.state.circuits, commands);
+            }
+            ViewKind::Features => {
+                return views::features::features_ui(ui, &view, &self.state, commands);
+            }
+            _ => {}
         }
         views::timeline::view_or_side_by_side_ui(ui, &self.state, &view, commands);
     }
@@ -443,6 +449,8 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
         FilePurpose::OpenModelFolder => Msg::OpenFolderTitle,
         FilePurpose::SaveModel => Msg::SaveModelTitle,
         FilePurpose::Export(_) => Msg::ExportTitle,
+        FilePurpose::OpenSae => Msg::OpenSaeTitle,
+        FilePurpose::SaveSae => Msg::SaveSaeTitle,
     });
     let (models, native) = (text(Msg::ModelFiles), text(Msg::NativeModel));
     std::thread::spawn(move || {
@@ -451,7 +459,9 @@ fn spawn_file_dialog(purpose: FilePurpose, view: ViewKind, state: &AppState) {
             FilePurpose::OpenModel => dialog
                 .add_filter(models, &["safetensors", "bin", "json"])
                 .pick_file(),
-            FilePurpose::OpenModelFolder => dialog.pick_folder(),
+            FilePurpose::OpenModelFolder | FilePurpose::OpenSae | FilePurpose::SaveSae => {
+                dialog.pick_folder()
+            }
             FilePurpose::SaveModel => match save_folder {
                 Some(folder) => dialog.set_directory(folder),
                 None => dialog,

@@ -21,6 +21,8 @@ pub enum ViewKind {
     LogitLens,
     /// How heads compose through the stream, read from the weights.
     Circuits,
+    /// A sparse autoencoder's features at one hook: train, browse, edit.
+    Features,
     /// Config, parameter counts, shapes.
     Model,
     /// Train a model and watch it learn.
@@ -31,12 +33,13 @@ pub enum ViewKind {
 
 impl ViewKind {
     /// Every view, in tab order.
-    pub const ALL: [ViewKind; 8] = [
+    pub const ALL: [ViewKind; 9] = [
         ViewKind::Residual,
         ViewKind::Attention,
         ViewKind::Contributions,
         ViewKind::LogitLens,
         ViewKind::Circuits,
+        ViewKind::Features,
         ViewKind::Model,
         ViewKind::Training,
         ViewKind::Patching,
@@ -50,6 +53,7 @@ impl ViewKind {
             ViewKind::Contributions => Msg::TabContributions,
             ViewKind::LogitLens => Msg::TabLogitLens,
             ViewKind::Circuits => Msg::TabCircuits,
+            ViewKind::Features => Msg::TabFeatures,
             ViewKind::Model => Msg::TabModel,
             ViewKind::Training => Msg::TabTraining,
             ViewKind::Patching => Msg::TabPatching,
@@ -65,6 +69,7 @@ impl ViewKind {
             ViewKind::Contributions => Help::Contributions,
             ViewKind::LogitLens => Help::LogitLens,
             ViewKind::Circuits => Help::Circuits,
+            ViewKind::Features => Help::Features,
             ViewKind::Model => Help::Model,
             ViewKind::Training => Help::Training,
             ViewKind::Patching => Help::Patching,
@@ -81,6 +86,7 @@ impl ViewKind {
             ViewKind::Contributions => "contributions",
             ViewKind::LogitLens => "logit_lens",
             ViewKind::Circuits => "circuits",
+            ViewKind::Features => "features",
             ViewKind::Model => "model",
             ViewKind::Training => "training",
             ViewKind::Patching => "patching",

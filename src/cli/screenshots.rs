@@ -191,7 +191,7 @@ fn shots(
                     })
                     .into_iter()
                     .collect(),
-                ViewKind::Patching => Vec::new(),
+                ViewKind::Patching | ViewKind::Features => Vec::new(),
             });
             Shot {
                 file: format!("{}{suffix}.png", view.slug()),

@@ -161,6 +161,32 @@ de consulta presta atenção num token de chave, sem as posições). O caminho d
 que o modelo prevê só a partir do embedding, pulando todos os blocos. As normas são embutidas \
 nas matrizes que as leem, como faz o fold_ln do TransformerLens."
         ),
+        Features => (
+            "The stream carries more ideas than it has dimensions. A sparse autoencoder (SAE) \
+reads it through a wide dictionary: thousands of features, only a few active per token, each \
+easier to name than a raw dimension.\n\n\
+Train one here on a hook of the open model (over the shipped Shakespeare text) or open a \
+folder saved by SAELens. The curves show how well it rebuilds the stream (mean squared \
+error, explained variance), how many features fire per token (L0), and how many never fire \
+(dead).\n\n\
+For the selected token: the stream at the hook split into the reconstruction and the error \
+the dictionary misses, and the features active there. For a chosen feature: the contexts \
+where it fires hardest, how often it fires, and the tokens its decoder direction promotes and \
+suppresses through the final norm and the unembedding. Ablate it or steer along it: every \
+view, the lens and Generate follow.",
+            "O fluxo carrega mais ideias do que tem dimensões. Um autoencoder esparso (SAE) o lê \
+por um dicionário largo: milhares de features, só algumas ativas por token, cada uma mais \
+fácil de nomear do que uma dimensão crua.\n\n\
+Treine um aqui num gancho do modelo aberto (sobre o texto de Shakespeare que vem com o \
+programa) ou abra uma pasta salva pelo SAELens. As curvas mostram quão bem ele reconstrói o \
+fluxo (erro quadrático médio, variância explicada), quantas features disparam por token (L0) \
+e quantas nunca disparam (mortas).\n\n\
+Para o token selecionado: o fluxo no gancho dividido em reconstrução e no erro que o \
+dicionário não pega, e as features ativas ali. Para uma feature escolhida: os contextos onde \
+ela dispara mais forte, com que frequência dispara, e os tokens que a direção do decodificador \
+dela promove e suprime pela norma final e pelo desembedding. Remova-a ou empurre o fluxo na \
+direção dela: todas as visões, a lente e o Gerar acompanham."
+        ),
         Patching => (
             "Activation patching asks where the information that decides an answer lives. Run \
 the model on a clean prompt and on a corrupted one that differs in a few tokens; they predict \

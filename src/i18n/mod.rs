@@ -35,6 +35,7 @@
 
 mod analysis;
 mod circuits;
+mod features;
 mod help;
 mod message;
 mod model;
@@ -47,6 +48,7 @@ mod views;
 
 pub use analysis::AnalysisText;
 pub use circuits::CircuitText;
+pub use features::FeatureText;
 pub use help::Help;
 pub use message::Message;
 pub use model::ModelText;
@@ -172,6 +174,10 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
 /// Entries that are the same word in both languages, on purpose (technical names and
 /// loan words Brazilian students use as they are).
 pub const SAME_IN_BOTH: &[&str] = &[
+    "Features",
+    "features",
+    "{0}: {1} features, {2}",
+    "L0 / k",
     "Patching",
     "Prompt",
     "top-k",
@@ -203,6 +209,7 @@ pub fn all_entries() -> Vec<(String, &'static str, &'static str)> {
     all.extend(entries(TrainText::ALL, TrainText::text));
     all.extend(entries(AnalysisText::ALL, AnalysisText::text));
     all.extend(entries(CircuitText::ALL, CircuitText::text));
+    all.extend(entries(FeatureText::ALL, FeatureText::text));
     all.extend(entries(Notice::ALL, Notice::text));
     all.extend(entries(Help::ALL, Help::text));
     all.extend(entries(StageText::ALL, StageText::text));

@@ -16,6 +16,9 @@ string_table! {
         TabModel => ("Model", "Modelo"),
         TabTraining => ("Training", "Treino"),
         TabPatching => ("Patching", "Patching"),
+        TabFeatures => ("Features", "Features"),
+        OpenSaeTitle => ("Open an SAE folder (SAELens format)", "Abrir uma pasta de SAE (formato do SAELens)"),
+        SaveSaeTitle => ("Save the SAE into a folder", "Salvar o SAE numa pasta"),
         TabCircuits => ("Circuits", "Circuitos"),
 
         // The help button.

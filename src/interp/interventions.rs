@@ -17,6 +17,7 @@ use ndarray::{ArrayViewMutD, Axis};
 use super::terms::SkipChange;
 use crate::model::hooks::{HookSite, Intervention};
 use crate::model::{InputError, ModelConfig, Params, Scalar, TokenId, Trace, forward_batch};
+use crate::sae::{FeatureEdit, HookPoint, Sae, SaeSplice};
 
 /// A component whose output a patch changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -259,10 +260,57 @@ impl PatchAction {
     }
 }
 
-/// The active patches, applied in list order at their hook sites.
+/// Edits through a sparse autoencoder at its hook (`sae::splice`): reconstruct the stream,
+/// ablate a feature, steer along one. Listed after the patches.
+#[derive(Clone, Debug)]
+pub struct FeatureEdits {
+    /// The SAE.
+    pub sae: Arc<Sae<f32>>,
+    /// Where it reads.
+    pub hook: HookPoint,
+    /// The edits, in order.
+    pub edits: Vec<FeatureEdit>,
+}
+
+impl PartialEq for FeatureEdits {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.sae, &other.sae) && self.hook == other.hook && self.edits == other.edits
+    }
+}
+
+impl FeatureEdits {
+    /// The label of edit `edit` in the interventions bar.
+    pub fn label(&self, edit: &FeatureEdit) -> String {
+        match *edit {
+            FeatureEdit::Reconstruct => format!("SAE {}", self.hook.name()),
+            FeatureEdit::Ablate { feature } => format!("ablate F{feature}"),
+            FeatureEdit::Steer { feature, alpha } => format!("steer F{feature} {alpha:+}"),
+        }
+    }
+
+    /// Applies the edits at `site` to `values` [rows, d_model], in f32 whatever `F` is.
+    fn apply<F: Scalar>(&self, site: HookSite, values: ArrayViewMutD<'_, F>) {
+        let Ok(mut values) = values.into_dimensionality::<ndarray::Ix2>() else {
+            return;
+        };
+        let mut as_f32 = values.mapv(|v| v.to_f32().unwrap_or(f32::NAN)).into_dyn();
+        let splice = SaeSplice {
+            sae: &self.sae,
+            site,
+            edits: self.edits.clone(),
+        };
+        splice.apply(site, as_f32.view_mut());
+        for (out, &v) in values.iter_mut().zip(as_f32.iter()) {
+            *out = F::from_f64_lossy(f64::from(v));
+        }
+    }
+}
+
+/// The active patches, applied in list order at their hook sites, then the feature edits.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Interventions {
     patches: Vec<Patch>,
+    features: Option<(HookSite, FeatureEdits)>,
 }
 
 impl Interventions {
@@ -286,9 +334,80 @@ impl Interventions {
         Ok(())
     }
 
-    /// Removes the patch at `index` (as listed by [`Self::patches`]); returns it.
+    /// Adds `edit` through `sae` reading at `hook` (after checking that it fits `config`);
+    /// edits through another SAE are dropped first, and an edit of the same feature (or
+    /// the reconstruction again) replaces the earlier one.
+    pub fn add_feature_edit(
+        &mut self,
+        sae: &Arc<Sae<f32>>,
+        hook: HookPoint,
+        edit: FeatureEdit,
+        config: &ModelConfig,
+    ) -> Result<(), String> {
+        hook.check(config).map_err(|e| e.to_string())?;
+        if sae.config.d_in != config.d_model {
+            return Err(format!(
+                "the SAE reads {} numbers and the stream has {}",
+                sae.config.d_in, config.d_model
+            ));
+        }
+        let feature_of = |e: &FeatureEdit| match *e {
+            FeatureEdit::Reconstruct => None,
+            FeatureEdit::Ablate { feature } | FeatureEdit::Steer { feature, .. } => Some(feature),
+        };
+        if let Some(feature) = feature_of(&edit)
+            && feature >= sae.config.d_sae
+        {
+            return Err(format!("the SAE has {} features", sae.config.d_sae));
+        }
+        let site = hook.site(config.n_layers);
+        let same_sae = self
+            .features
+            .as_ref()
+            .is_some_and(|(_, f)| Arc::ptr_eq(&f.sae, sae) && f.hook == hook);
+        if !same_sae {
+            self.features = Some((
+                site,
+                FeatureEdits {
+                    sae: Arc::clone(sae),
+                    hook,
+                    edits: Vec::new(),
+                },
+            ));
+        }
+        let (_, features) = self.features.as_mut().expect("set above");
+        let same = |e: &FeatureEdit| {
+            std::mem::discriminant(e) == std::mem::discriminant(&edit)
+                && feature_of(e) == feature_of(&edit)
+        };
+        match features.edits.iter_mut().find(|e| same(e)) {
+            Some(existing) => *existing = edit,
+            None => features.edits.push(edit),
+        }
+        Ok(())
+    }
+
+    /// The feature edits, if any.
+    pub fn feature_edits(&self) -> Option<&FeatureEdits> {
+        self.features.as_ref().map(|(_, f)| f)
+    }
+
+    /// Removes the intervention at `index` of [`Self::labels`] (the patches, then the feature
+    /// edits); returns the patch when it was one.
     pub fn remove(&mut self, index: usize) -> Option<Patch> {
-        (index < self.patches.len()).then(|| self.patches.remove(index))
+        if index < self.patches.len() {
+            return Some(self.patches.remove(index));
+        }
+        if let Some((_, features)) = &mut self.features {
+            let edit = index - self.patches.len();
+            if edit < features.edits.len() {
+                features.edits.remove(edit);
+            }
+            if features.edits.is_empty() {
+                self.features = None;
+            }
+        }
+        None
     }
 
     /// Removes the patch on `component`, if any; returns it.
@@ -297,9 +416,10 @@ impl Interventions {
         self.remove(index)
     }
 
-    /// Removes every patch.
+    /// Removes every patch and feature edit.
     pub fn clear(&mut self) {
         self.patches.clear();
+        self.features = None;
     }
 
     /// The patches, in the order they are applied.
@@ -329,14 +449,22 @@ impl Interventions {
             .collect()
     }
 
-    /// True when no patch is active.
+    /// True when no patch and no feature edit is active.
     pub fn is_empty(&self) -> bool {
-        self.patches.is_empty()
+        self.patches.is_empty() && self.features.is_none()
     }
 
-    /// Every patch's label, in order.
+    /// Every patch's label, then every feature edit's, in order.
     pub fn labels(&self) -> Vec<String> {
-        self.patches.iter().map(Patch::label).collect()
+        let features = self
+            .feature_edits()
+            .into_iter()
+            .flat_map(|f| f.edits.iter().map(move |e| f.label(e)));
+        self.patches
+            .iter()
+            .map(Patch::label)
+            .chain(features)
+            .collect()
     }
 
     /// Keeps only the patches that fit `config` (after a model change); returns the labels
@@ -350,6 +478,14 @@ impl Interventions {
             }
             ok
         });
+        if let Some((_, features)) = &self.features {
+            let fits =
+                features.hook.check(config).is_ok() && features.sae.config.d_in == config.d_model;
+            if !fits {
+                dropped.extend(features.edits.iter().map(|e| features.label(e)));
+                self.features = None;
+            }
+        }
         dropped
     }
 }
@@ -358,6 +494,11 @@ impl<F: Scalar> Intervention<F> for Interventions {
     fn apply(&self, site: HookSite, mut values: ArrayViewMutD<'_, F>) {
         for patch in self.patches.iter().filter(|p| p.component.site() == site) {
             patch.apply_to(values.view_mut());
+        }
+        if let Some((at, features)) = &self.features
+            && *at == site
+        {
+            features.apply(site, values);
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | [`hook`] | [`HookPoint`]: hook names, the activation in a trace, the site to patch |
 //! | [`run`] | [`SaeRun`]: activations from a model over a corpus, buffered and shuffled; the spliced loss |
 //! | [`splice`] | [`SaeSplice`]: reconstruct, ablate or steer at the hook during a forward pass |
+//! | [`contexts`] | each feature's top-activating contexts and activation histogram over a corpus pass |
 //! | [`files`] | SAELens's folder format (`cfg.json`, `sae_weights.safetensors`) and our side file |
 //! | [`synthetic`] | the benchmark's activations (sparse mixtures of random directions) |
 //! | [`fit`] | whether an SAE fits a model |
@@ -18,6 +19,7 @@
 //! Depends on [`crate::model`] and [`crate::train`] (the corpora and Adam's update); nothing
 //! here knows about egui.
 
+pub mod contexts;
 pub mod files;
 pub mod fit;
 pub mod grad;

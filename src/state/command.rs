@@ -62,6 +62,8 @@ pub enum Command {
     SetDark(bool),
     /// How the logit lens colours cells.
     SetLensColour(LensColour),
+    /// Something for the Features view (the SAE, its run, its features).
+    Sae(super::features::SaeCommand),
     /// Which composition the Circuits view maps.
     SetComposition(crate::interp::circuits::CompositionKind),
     /// Compute the circuits of the weights on screen, if they are not computed or under
@@ -158,6 +160,7 @@ impl AppState {
             Command::SetDark(dark) => self.settings.dark = dark,
             Command::SetLensColour(colour) => self.settings.lens_colour = colour,
             Command::SetComposition(kind) => self.settings.composition = kind,
+            Command::Sae(command) => self.apply_sae(command),
             Command::ComputeCircuits => {
                 // The model on screen: a training snapshot's, or the open model's.
                 let model = self.analysis.as_ref().map_or(&self.model, |a| &a.model);

@@ -29,6 +29,10 @@ pub enum FilePurpose {
     SaveModel,
     /// Export the current view in a format.
     Export(super::export::ExportFormat),
+    /// Open an SAE folder (SAELens's format).
+    OpenSae,
+    /// Save the open SAE into a folder.
+    SaveSae,
 }
 
 /// A finished job.
@@ -71,6 +75,27 @@ pub enum JobEvent {
         circuits: Arc<crate::interp::circuits::WeightCircuits>,
         /// Whether every part is computed.
         complete: bool,
+    },
+    /// An SAE training run reported (`state::features`).
+    SaeRun {
+        /// Which run.
+        run: u64,
+        /// What it says.
+        event: super::features::SaeRunEvent,
+    },
+    /// The top contexts of an SAE's features were computed.
+    FeatureContexts {
+        /// The SAE.
+        sae: Arc<crate::sae::Sae<f32>>,
+        /// Its features' contexts, or why they could not be computed.
+        result: Result<Arc<crate::sae::contexts::FeatureContexts>, String>,
+    },
+    /// An SAE folder was read.
+    SaeLoaded {
+        /// The folder.
+        path: PathBuf,
+        /// The SAE, or the reader's message.
+        result: Result<Box<crate::sae::SaeFolder>, String>,
     },
     /// A file dialog closed.
     PathChosen {

@@ -7,6 +7,7 @@ pub mod circuits;
 pub mod command;
 pub mod experiments;
 pub mod export;
+pub mod features;
 pub mod file_dialog;
 pub mod generate;
 pub mod jobs;
@@ -33,6 +34,7 @@ use rand::rngs::StdRng;
 pub use analysis::Analysis;
 pub use command::Command;
 pub use export::{ExportFormat, Table};
+pub use features::SaeCommand;
 pub use jobs::{FilePurpose, JobEvent, Jobs, Waker};
 pub use lesson_run::{LessonCommand, LessonRun};
 pub use prompt::PromptTokens;
@@ -106,6 +108,8 @@ pub struct AppState {
     pub lesson: LessonRun,
     /// The circuits of the weights on screen (the Circuits view).
     pub circuits: circuits::CircuitsState,
+    /// The sparse autoencoder, its training run and its features (the Features view).
+    pub features: features::FeaturesState,
     /// Background work.
     pub jobs: Jobs,
 }
@@ -141,6 +145,7 @@ impl AppState {
             model_edited: false,
             lesson: LessonRun::new(&Default::default()),
             circuits: circuits::CircuitsState::default(),
+            features: features::FeaturesState::default(),
             jobs: Jobs::new(wake),
         };
         // A saved prompt may have been written for another model (a lesson's, a file's); a
@@ -157,6 +162,7 @@ impl AppState {
             || self.jobs.files_in_flight > 0
             || self.lens_filling()
             || self.circuits.computing()
+            || self.features.computing_contexts()
     }
 
     /// Whether the worker is still filling the lens of the analysis on screen.
@@ -412,6 +418,19 @@ impl AppState {
                 circuits,
                 complete,
             } => self.circuits.on_part(request, model, circuits, complete),
+            JobEvent::SaeRun { run, event } => self.features.on_run_event(run, event),
+            JobEvent::FeatureContexts { sae, result } => self.features.on_contexts(sae, result),
+            JobEvent::SaeLoaded { path, result } => {
+                self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
+                let opened = result.and_then(|folder| {
+                    self.features
+                        .open_folder(path.clone(), *folder, &self.model)
+                });
+                match opened {
+                    Ok(()) => self.notice = Some(Notice::Opened.with(&[&path.display()])),
+                    Err(message) => self.error = Some(Notice::CouldNotOpen.with(&[&message])),
+                }
+            }
             JobEvent::FileWritten { path, result } => {
                 self.jobs.files_in_flight = self.jobs.files_in_flight.saturating_sub(1);
                 match result {
@@ -436,6 +455,8 @@ impl AppState {
                         }
                         FilePurpose::SaveModel => Command::SaveModel(path),
                         FilePurpose::Export(format) => Command::Export { format, path },
+                        FilePurpose::OpenSae => Command::Sae(SaeCommand::Open(path)),
+                        FilePurpose::SaveSae => Command::Sae(SaeCommand::Save(path)),
                     };
                     self.apply(command);
                 }

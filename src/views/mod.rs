@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod circuits;
 pub mod contributions;
+pub mod features;
 pub mod interventions;
 pub mod lesson_panel;
 pub mod lesson_text;
@@ -65,7 +66,7 @@ pub fn view_ui(kind: ViewKind, ui: &mut Ui, view: &ViewContext<'_>, commands: &m
         ViewKind::Model => model_info::model_ui(ui, view, commands),
         // They read more than the trace; the app draws them (`training::training_ui`,
         // `circuits::circuits_ui`, ...).
-        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits => {}
+        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits | ViewKind::Features => {}
     }
 }
 
@@ -79,7 +80,9 @@ pub fn view_table(kind: ViewKind, view: &ViewContext<'_>) -> Table {
         ViewKind::Contributions => contributions::table(view),
         ViewKind::LogitLens => logit_lens::table(view),
         ViewKind::Model => model_info::table(view),
-        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits => Table::new(&["note"]),
+        ViewKind::Training | ViewKind::Patching | ViewKind::Circuits | ViewKind::Features => {
+            Table::new(&["note"])
+        }
     }
 }
 

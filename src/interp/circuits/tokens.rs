@@ -8,7 +8,7 @@
 //! Also each head's singular values of `W_OV` and `W_QK` (both of rank ≤ d_head).
 
 use nalgebra::DMatrix;
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use super::fold::{FoldedHeads, Folding, fold_reader, unembed_folding};
 use crate::model::linalg::product;
@@ -39,7 +39,15 @@ pub fn direct_path(params: &Params<f32>, from: &[TokenId], to: &[TokenId]) -> Ar
 /// of `W_U` by γ and centring its columns gives the same as scaling the centred embedding
 /// row by γ, so the unembedding is read once as it is. [d_vocab]
 pub fn direct_path_row(params: &Params<f32>, token: TokenId) -> Vec<f32> {
-    let mut row = params.w_e.row(token as usize).to_owned(); // [d_model]
+    direction_logits(params, params.w_e.row(token as usize))
+}
+
+/// What a direction in the stream adds to every logit through the final norm folded into
+/// the unembedding (`ln_final`'s centring and γ; its scale by the stream's norm left out, as
+/// the direct path and an SAE feature's direct effect take it). `direction` [d_model] →
+/// [d_vocab]
+pub fn direction_logits(params: &Params<f32>, direction: ArrayView1<'_, f32>) -> Vec<f32> {
+    let mut row = direction.to_owned(); // [d_model]
     let (norm, folding) = unembed_folding(params);
     if folding == Folding::ScaledAndCentred {
         let mean = row.mean().unwrap_or(0.0);

@@ -1,0 +1,108 @@
+//! The Features view driven headless: an SAE trained in the app on the default model (its
+//! curves fill in and the reconstruction improves), the features active at the selected
+//! token listed, one picked, its contexts read from the corpus, and an ablation through the
+//! interventions bar that every view follows.
+
+mod gui_support;
+
+use std::time::Duration;
+
+use egui_kittest::kittest::Queryable;
+use gui_support::{app, run_until, settle};
+use residual_explorer::sae::HookKind;
+use residual_explorer::state::features::{SaeCommand, SaeForm, SaeStatus};
+use residual_explorer::state::{Command, ViewKind};
+
+#[test]
+fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_model() {
+    let mut harness = app();
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::ShowView(ViewKind::Features));
+    let layer = state.model.params.config.n_layers - 1;
+    state.apply(Command::Sae(SaeCommand::SetForm(SaeForm {
+        layer,
+        kind: HookKind::ResidPost,
+        features: 256,
+        k: 8,
+        tokens: 131_072,
+        batch: 1024,
+    })));
+    settle(&mut harness);
+    harness.get_by_label("Train SAE").click();
+    harness.step();
+    run_until(
+        &mut harness,
+        Duration::from_secs(300),
+        "the SAE run",
+        |app| !app.state.features.running(),
+    );
+    settle(&mut harness);
+    let features = &harness.state().state.features;
+    assert_eq!(
+        features.status(),
+        SaeStatus::Finished,
+        "{:?}",
+        features.status()
+    );
+    let history = &features.history;
+    assert_eq!(history.last().unwrap().tokens, 131_072);
+    let (first, last) = (&history[0], history.last().unwrap());
+    assert!(
+        last.explained_variance > first.explained_variance + 0.2,
+        "the reconstruction improves: {} → {}",
+        first.explained_variance,
+        last.explained_variance
+    );
+    assert!(
+        (last.l0 - 8.0).abs() < 1e-9,
+        "TopK keeps k features: {}",
+        last.l0
+    );
+    let spliced = features.spliced.expect("the spliced loss at the end");
+    assert!(spliced.spliced_loss.is_finite() && spliced.clean_loss.is_finite());
+    // The features active at the selected token, as a clickable list.
+    let list = harness.get_by_label("Active features").rect();
+    harness.hover_at(list.left_top() + egui::vec2(20.0, 9.0));
+    harness.run();
+    harness.drag_at(list.left_top() + egui::vec2(20.0, 9.0));
+    harness.drop_at(list.left_top() + egui::vec2(20.0, 9.0));
+    // The feature's contexts start computing (a spinner): frames, not `run`.
+    harness.step();
+    harness.step();
+    let feature = harness
+        .state()
+        .state
+        .features
+        .selected
+        .expect("a click on the list selects a feature");
+    // Its contexts come from a pass over the held-out text.
+    settle(&mut harness);
+    harness.get_by_label("Where it fires hardest");
+    let contexts = harness.state().state.features.contexts_of_open().cloned();
+    let contexts = contexts.expect("computed").expect("no error");
+    assert!(
+        contexts.firing[feature] > 0,
+        "the feature fired on the held-out text"
+    );
+    assert!(!contexts.top[feature].is_empty());
+    // Ablate it: the interventions bar lists it and the model on screen changes.
+    let clean = harness.state().state.analysis.clone().unwrap();
+    harness.get_by_label("Ablate").click();
+    harness.step();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(
+        state.interventions.labels(),
+        vec![format!("ablate F{feature}")]
+    );
+    let ablated = state.analysis.as_ref().unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&clean, ablated));
+    let changed = clean
+        .trace
+        .logits
+        .iter()
+        .zip(ablated.trace.logits.iter())
+        .any(|(a, b)| a != b);
+    assert!(changed, "the logits follow the ablation");
+    harness.get_by_label(&format!("Remove ablate F{feature}"));
+}
