@@ -436,8 +436,8 @@ struct ReluStats {
     active: Vec<bool>,
 }
 
-/// Standard kind, `codes` [B, d_sae] holding `pre`: applies the ReLU, adds the L1 term's
-/// and W_dec's gradients (`∂/∂W_dec = fᵀ · ∂L/∂x̂ + l1/B · (Σ_rows f_j) W_dec[j]/‖W_dec[j]‖`),
+/// Standard kind, `codes` [B, d_sae] holding `f = ReLU(pre)`: measures the L1 term and L0,
+/// writes W_dec's gradient (`∂/∂W_dec = fᵀ · ∂L/∂x̂ + l1/B · (Σ_rows f_j) W_dec[j]/‖W_dec[j]‖`),
 /// and leaves `d_pre = [pre > 0] (∂L/∂x̂ · W_decᵀ + l1/B ‖W_dec[j]‖)` in `codes`.
 fn relu_backward<F: Scalar>(
     sae: &Sae<F>,
@@ -449,8 +449,7 @@ fn relu_backward<F: Scalar>(
 ) -> ReluStats {
     let (batch, d_sae) = codes.dim();
     let norms = decoder_norms.as_slice().expect("contiguous");
-    // The decoder was applied before the ReLU pass (see `loss_and_grads`), so the codes here
-    // are already ReLU'd by `encode_rows`' caller. Column sums and counts per block.
+    // `encode_rows` applied the ReLU. Per block of rows: column sums, the L1 sum and counts.
     let partial: Vec<(f64, usize, Vec<F>)> = codes
         .axis_chunks_iter(Axis(0), ROWS)
         .collect::<Vec<_>>()

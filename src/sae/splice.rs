@@ -25,7 +25,7 @@ pub enum FeatureEdit {
     Steer {
         /// Feature index.
         feature: usize,
-        /// How much (in units of the activation's norm).
+        /// How far along the unit direction, in the activation's own units.
         alpha: f32,
     },
 }
