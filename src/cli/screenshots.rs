@@ -1,6 +1,7 @@
 //! `residual-explorer screenshots --out DIR`: opens the real window, shows every view in
 //! turn and saves each frame with eframe's screenshot (needs a display; Xvfb works).
 
+use crate::state::features::SaeCommand;
 use crate::state::training::TrainingStatus;
 use crate::state::training_run::TrainingCommand;
 use std::path::PathBuf;
@@ -50,6 +51,12 @@ pub struct ScreenshotsArgs {
     /// `training:` line (`preset=induction data=task:induction steps=2000 lr=0.003`).
     #[arg(long, value_parser = crate::lesson::state::parse_training)]
     pub train: Option<crate::lesson::TrainingRun>,
+    /// For the Features view: an SAE folder (SAELens's format) to open first.
+    #[arg(long)]
+    pub sae: Option<PathBuf>,
+    /// For the Features view: the feature to detail.
+    #[arg(long, requires = "sae")]
+    pub feature: Option<usize>,
 }
 
 /// A zoom factor the View menu offers (0.5 to 3).
@@ -156,6 +163,7 @@ fn shots(
     prompt: Option<&str>,
     zoom: Option<f32>,
     train: Option<&crate::lesson::TrainingRun>,
+    sae: Option<(&PathBuf, Option<usize>)>,
 ) -> Vec<Shot> {
     views
         .iter()
@@ -191,7 +199,16 @@ fn shots(
                     })
                     .into_iter()
                     .collect(),
-                ViewKind::Patching | ViewKind::Features => Vec::new(),
+                ViewKind::Features => sae
+                    .map(|(folder, feature)| {
+                        vec![
+                            Command::SelectToken(usize::MAX),
+                            Command::Sae(SaeCommand::Open(folder.clone())),
+                            Command::Sae(SaeCommand::Select(feature)),
+                        ]
+                    })
+                    .unwrap_or_default(),
+                ViewKind::Patching => Vec::new(),
             });
             Shot {
                 file: format!("{}{suffix}.png", view.slug()),
@@ -228,6 +245,7 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
             args.prompt.as_deref(),
             args.zoom,
             args.train.as_ref(),
+            args.sae.as_ref().map(|folder| (folder, args.feature)),
         ),
         index: 0,
         phase: Phase::Setup,

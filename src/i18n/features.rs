@@ -34,8 +34,8 @@ string_table! {
         Step => ("step", "passo"),
         AtToken => ("Token {0} ‘{1}’ at {2}", "Token {0} ‘{1}’ em {2}"),
         Decomposition => (
-            "‖stream‖ {0} = reconstruction ‖{1}‖ + error ‖{2}‖",
-            "‖fluxo‖ {0} = reconstrução ‖{1}‖ + erro ‖{2}‖"
+            "stream (norm {0}) = reconstruction (norm {1}) + error (norm {2})",
+            "fluxo (norma {0}) = reconstrução (norma {1}) + erro (norma {2})"
         ),
         Active => ("{0} features active here (click one):", "{0} features ativas aqui (clique numa):"),
         ActiveName => ("Active features", "Features ativas"),

@@ -94,6 +94,9 @@ pub enum SaeRunEvent {
     Finished(Result<(Arc<Sae<f32>>, SplicedLoss), String>),
 }
 
+/// The top contexts of an SAE's features, or why they could not be read.
+pub type ContextsResult = Result<Arc<FeatureContexts>, String>;
+
 /// The Features view's state.
 #[derive(Debug, Default)]
 pub struct FeaturesState {
@@ -110,7 +113,7 @@ pub struct FeaturesState {
     /// The feature the view details.
     pub selected: Option<usize>,
     /// Top contexts of the open SAE's features (computed for that SAE).
-    pub contexts: Option<(Arc<Sae<f32>>, Result<Arc<FeatureContexts>, String>)>,
+    pub contexts: Option<(Arc<Sae<f32>>, ContextsResult)>,
     /// The SAE whose contexts are being computed.
     contexts_for: Option<Arc<Sae<f32>>>,
     /// The run's control word (run, pause, stop), shared with its thread.
@@ -360,7 +363,7 @@ impl FeaturesState {
     pub fn on_contexts(
         &mut self,
         sae: Arc<Sae<f32>>,
-        result: Result<Arc<FeatureContexts>, String>,
+        result: ContextsResult,
     ) {
         if self
             .contexts_for
@@ -373,7 +376,7 @@ impl FeaturesState {
     }
 
     /// The contexts of the open SAE, once computed.
-    pub fn contexts_of_open(&self) -> Option<&Result<Arc<FeatureContexts>, String>> {
+    pub fn contexts_of_open(&self) -> Option<&ContextsResult> {
         let open = self.open.as_ref()?;
         self.contexts
             .as_ref()
