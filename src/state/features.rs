@@ -360,11 +360,7 @@ impl FeaturesState {
     }
 
     /// Takes the contexts computed for `sae`.
-    pub fn on_contexts(
-        &mut self,
-        sae: Arc<Sae<f32>>,
-        result: ContextsResult,
-    ) {
+    pub fn on_contexts(&mut self, sae: Arc<Sae<f32>>, result: ContextsResult) {
         if self
             .contexts_for
             .as_ref()
