@@ -106,3 +106,29 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
     assert!(changed, "the logits follow the ablation");
     harness.get_by_label(&format!("Remove ablate F{feature}"));
 }
+
+#[test]
+fn lesson_10_opens_the_shipped_sae_and_details_feature_371() {
+    let mut harness = app();
+    harness.state_mut().open_lesson(10, 1);
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.settings.view, ViewKind::Features);
+    let open = state
+        .features
+        .open
+        .as_ref()
+        .expect("the lesson's SAE is open");
+    assert_eq!(open.sae.config.d_sae, 1024);
+    assert_eq!(open.hook.name(), "blocks.2.hook_resid_post");
+    assert_eq!(state.features.selected, Some(371));
+    harness.get_by_label("Where it fires hardest");
+    // Steering from the view: the interventions bar lists it.
+    harness.get_by_label("+4").click();
+    harness.step();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.interventions.labels(),
+        vec!["steer F371 +4".to_string()]
+    );
+}

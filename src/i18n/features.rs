@@ -14,9 +14,6 @@ string_table! {
         Features => ("features", "features"),
         Tokens => ("tokens", "tokens"),
         Train => ("Train SAE", "Treinar SAE"),
-        Pause => ("Pause", "Pausar"),
-        Resume => ("Resume", "Continuar"),
-        Stop => ("Stop", "Parar"),
         OpenSae => ("Open SAE…", "Abrir SAE…"),
         SaveSae => ("Save SAE…", "Salvar SAE…"),
         Preparing => ("Collecting the first activations…", "Coletando as primeiras ativações…"),
@@ -31,7 +28,6 @@ string_table! {
         ExplainedVariance => ("explained variance", "variância explicada"),
         L0OverK => ("L0 / k", "L0 / k"),
         Dead => ("dead fraction", "fração de mortas"),
-        Step => ("step", "passo"),
         AtToken => ("Token {0} ‘{1}’ at {2}", "Token {0} ‘{1}’ em {2}"),
         Decomposition => (
             "stream (norm {0}) = reconstruction (norm {1}) + error (norm {2})",

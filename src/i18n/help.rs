@@ -128,7 +128,7 @@ conexões residuais (Lema 2.2), e ver as duas curvas."
         Circuits => (
             "How heads talk to each other through the stream, read from the weights alone \
 (\"A Mathematical Framework for Transformer Circuits\", Elhage et al., 2021).\n\n\
-A head reads the stream through two circuits. Its QK circuit W_Q W_Kᵀ decides where it looks; \
+A head reads the stream through two circuits. Its QK circuit W_Q W_K^T decides where it looks; \
 its OV circuit W_V W_O decides what it writes into the stream. A later head can read what an \
 earlier head wrote through its queries (Q-composition), its keys (K-composition) or its values \
 (V-composition). The map scores every pair: how much of the earlier head's output lands in the \
@@ -144,7 +144,7 @@ embedding alone, skipping every block. The norms are folded into the matrices th
 them, as TransformerLens's fold_ln does.",
             "Como as cabeças conversam entre si pelo fluxo, lido só dos pesos (\"A Mathematical \
 Framework for Transformer Circuits\", Elhage et al., 2021).\n\n\
-Uma cabeça lê o fluxo por dois circuitos. O circuito QK, W_Q W_Kᵀ, decide para onde ela olha; \
+Uma cabeça lê o fluxo por dois circuitos. O circuito QK, W_Q W_K^T, decide para onde ela olha; \
 o circuito OV, W_V W_O, decide o que ela escreve no fluxo. Uma cabeça posterior pode ler o que \
 uma anterior escreveu pelas suas consultas (composição Q), pelas suas chaves (composição K) ou \
 pelos seus valores (composição V). O mapa dá uma nota a cada par: quanto da saída da cabeça \

@@ -176,6 +176,7 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
 pub const SAME_IN_BOTH: &[&str] = &[
     "Features",
     "features",
+    "tokens",
     "{0}: {1} features, {2}",
     "L0 / k",
     "Patching",

@@ -32,6 +32,8 @@ pub const LESSON_FILES: &[(&str, &str)] = &[
     lesson!("08-live-training.pt.md"),
     lesson!("09-circuits.en.md"),
     lesson!("09-circuits.pt.md"),
+    lesson!("10-features.en.md"),
+    lesson!("10-features.pt.md"),
 ];
 
 /// Every shipped lesson that parses, sorted by number then language; shipped lessons always

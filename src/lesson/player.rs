@@ -63,6 +63,10 @@ pub struct StepPlan {
     pub editor: Option<Editor>,
     /// The composition the Circuits view maps.
     pub composition: Option<crate::interp::circuits::CompositionKind>,
+    /// An SAE folder under `models/` to open.
+    pub sae: Option<String>,
+    /// The feature to detail.
+    pub feature: Option<usize>,
     /// What could not be resolved (a lesson that `lesson check` would reject), one sentence
     /// each; the rest of the plan is still applied.
     pub problems: Vec<String>,
@@ -82,6 +86,8 @@ pub fn plan_step(lesson: &Lesson, index: usize, model: &LoadedModel) -> StepPlan
         training: state.training.clone(),
         editor: state.editor.flatten(),
         composition: state.composition,
+        sae: state.sae.clone(),
+        feature: state.feature,
         ..StepPlan::default()
     };
     let prompt = state.prompt.as_deref().unwrap_or_default();

@@ -191,13 +191,17 @@ pub struct StepState {
     pub editor: Option<Option<Editor>>,
     /// The composition the Circuits view maps.
     pub composition: Option<CompositionKind>,
+    /// An SAE folder under `models/` to open in the Features view.
+    pub sae: Option<String>,
+    /// The feature the Features view details.
+    pub feature: Option<usize>,
     /// What this step's text says the screen shows (checked by `lesson check`; not carried
     /// over to later steps).
     pub expect: Vec<super::expect::Expectation>,
 }
 
 /// Every key a `state` block may use.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 14] = [
     "view",
     "stage",
     "token",
@@ -209,6 +213,8 @@ pub const KEYS: [&str; 12] = [
     "training",
     "editor",
     "composition",
+    "sae",
+    "feature",
     "expect",
 ];
 
@@ -231,6 +237,8 @@ impl StepState {
         take(&mut self.training, &later.training);
         take(&mut self.editor, &later.editor);
         take(&mut self.composition, &later.composition);
+        take(&mut self.sae, &later.sae);
+        take(&mut self.feature, &later.feature);
         // Expectations belong to the step that states them.
         self.expect.clone_from(&later.expect);
     }
@@ -281,6 +289,17 @@ impl StepState {
                         .ok_or_else(|| format!("unknown composition {value:?}; use q, k or v"))?,
                 )
             }
+            "sae" => {
+                let inside = value.starts_with("models/")
+                    && !value.split('/').any(|part| part.is_empty() || part == "..");
+                if !inside {
+                    return Err(format!(
+                        "sae must be a folder under models/ (models/NAME), not {value:?}"
+                    ));
+                }
+                self.sae = Some(value.to_string())
+            }
+            "feature" => self.feature = Some(parse_index("feature", value)?),
             "expect" => self.expect = super::expect::parse_expectations(value)?,
             _ => {
                 return Err(format!(

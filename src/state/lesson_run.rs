@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use super::experiments::InterventionCommand;
+use super::features::SaeCommand;
 use super::training_run::TrainingCommand;
 use super::{AppState, Command, LensColour, models};
 use crate::i18n::{Message, Notice};
@@ -253,11 +254,17 @@ impl AppState {
 
 /// Where a lesson's `models/NAME` file is installed: the app's model folders, in order.
 pub fn find_model(path: &str) -> Option<PathBuf> {
+    find_in_models(path, Path::is_file)
+}
+
+/// The first of the app's model folders where `models/NAME` is there and passes `kind`
+/// (a file, a folder).
+fn find_in_models(path: &str, kind: impl Fn(&Path) -> bool) -> Option<PathBuf> {
     let relative = path.strip_prefix("models/").unwrap_or(path);
     models::model_folders()
         .into_iter()
         .map(|folder| folder.join(relative))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| kind(candidate))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -296,6 +303,23 @@ pub fn plan_commands(plan: &StepPlan, state: &AppState, start_training: bool) ->
     commands.push(Command::SetTarget(plan.target));
     if let Some(kind) = plan.composition {
         commands.push(Command::SetComposition(kind));
+    }
+    if let Some(sae) = &plan.sae {
+        match find_in_models(sae, Path::is_dir) {
+            Some(folder) => {
+                let open = state.features.open.as_ref();
+                let same = open
+                    .and_then(|open| open.folder.as_deref())
+                    .is_some_and(|f| same_file(f, &folder));
+                if !same {
+                    commands.push(Command::Sae(SaeCommand::Open(folder)));
+                }
+            }
+            None => eprintln!("the lesson's SAE {sae} is not installed"),
+        }
+    }
+    if let Some(feature) = plan.feature {
+        commands.push(Command::Sae(SaeCommand::Select(Some(feature))));
     }
     // A step's screen does not depend on how an earlier lesson left the lens's colours.
     commands.push(Command::SetLensColour(LensColour::default()));

@@ -8,7 +8,7 @@ use egui::{RichText, Ui, vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::{ViewContext, heading_ui};
-use crate::i18n::{FeatureText, Language};
+use crate::i18n::{FeatureText, Language, TrainText};
 use crate::interp::vocab_rows::summarize_row;
 use crate::sae::contexts::HISTOGRAM_BINS;
 use crate::sae::{FeatureEdit, HookKind};
@@ -136,13 +136,13 @@ fn training_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState, commands: 
         if !running && ui.button(text(FeatureText::Train)).clicked() {
             send(commands, SaeCommand::Start);
         }
-        if status == SaeStatus::Running && ui.button(text(FeatureText::Pause)).clicked() {
+        if status == SaeStatus::Running && ui.button(TrainText::Pause.text(language)).clicked() {
             send(commands, SaeCommand::Pause(true));
         }
-        if status == SaeStatus::Paused && ui.button(text(FeatureText::Resume)).clicked() {
+        if status == SaeStatus::Paused && ui.button(TrainText::Resume.text(language)).clicked() {
             send(commands, SaeCommand::Pause(false));
         }
-        if running && ui.button(text(FeatureText::Stop)).clicked() {
+        if running && ui.button(TrainText::Stop.text(language)).clicked() {
             send(commands, SaeCommand::Stop);
         }
         if ui.button(text(FeatureText::OpenSae)).clicked() {
@@ -216,7 +216,7 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
     Plot::new("sae curves")
         .height(150.0)
         .legend(Legend::default())
-        .x_axis_label(FeatureText::Step.text(language))
+        .x_axis_label(TrainText::StepAxis.text(language))
         .include_y(0.0)
         .include_y(1.0)
         .allow_scroll(false)
