@@ -35,6 +35,14 @@ string_table! {
         ),
         Active => ("{0} features active here (click one):", "{0} features ativas aqui (clique numa):"),
         ActiveName => ("Active features", "Features ativas"),
+        NoSae => (
+            "No SAE yet: train one with the form on the left, or open a SAELens folder. Its features appear here.",
+            "Nenhum SAE ainda: treine um com o formulário à esquerda ou abra uma pasta do SAELens. As features dele aparecem aqui."
+        ),
+        ContextsAfterRun => (
+            "Its top contexts are read from the corpus when the run ends.",
+            "Os contextos principais são lidos do corpus quando o treino termina."
+        ),
         PickFeature => (
             "Click a feature active at the selected token to see where it fires and what it does.",
             "Clique numa feature ativa no token selecionado para ver onde ela dispara e o que faz."

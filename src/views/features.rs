@@ -77,6 +77,8 @@ pub fn features_ui(
                         feature_ui(ui, view, state, open, feature, commands);
                     } else if features.open.is_some() {
                         ui.weak(FeatureText::PickFeature.text(language));
+                    } else {
+                        ui.weak(FeatureText::NoSae.text(language));
                     }
                 });
         });
@@ -213,12 +215,13 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
         (FeatureText::L0OverK, points(&|m| m.l0 / k)),
         (FeatureText::Dead, points(&|m| m.dead_fraction)),
     ];
+    // The legend sits in the top third, above the curves (all between 0 and 1).
     Plot::new("sae curves")
         .height(150.0)
         .legend(Legend::default())
         .x_axis_label(TrainText::StepAxis.text(language))
         .include_y(0.0)
-        .include_y(1.0)
+        .include_y(1.6)
         .allow_scroll(false)
         .show(ui, |plot| {
             for (name, line) in curves {
@@ -341,6 +344,10 @@ fn feature_ui(
     logit_effect_ui(ui, view, open, feature);
     ui.add_space(6.0);
     match state.features.contexts_of_open() {
+        // A run hands over a new snapshot twice a second: its contexts wait for its end.
+        None if state.features.running() => {
+            ui.weak(text(FeatureText::ContextsAfterRun));
+        }
         None => {
             commands.push(Command::Sae(SaeCommand::Contexts));
             ui.horizontal(|ui| {
