@@ -60,6 +60,9 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
     );
     let spliced = features.spliced.expect("the spliced loss at the end");
     assert!(spliced.spliced_loss.is_finite() && spliced.clean_loss.is_finite());
+    // Measured during the run too (every 100 steps), for the curve.
+    let steps: Vec<u64> = features.spliced_history.iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, vec![100, 128], "at step 100 and at the end");
     // The features active at the selected token, as a clickable list.
     let list = harness.get_by_label("Active features").rect();
     harness.hover_at(list.left_top() + egui::vec2(20.0, 9.0));
@@ -130,5 +133,33 @@ fn lesson_10_opens_the_shipped_sae_and_details_feature_371() {
     assert_eq!(
         harness.state().state.interventions.labels(),
         vec!["steer F371 +4".to_string()]
+    );
+}
+
+#[test]
+fn a_label_typed_for_an_sae_from_a_folder_is_saved_in_its_side_file() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sae-shakespeare");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["cfg.json", "sae_weights.safetensors"] {
+        std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
+    }
+    let mut harness = app();
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::ShowView(ViewKind::Features));
+    state.apply(Command::Sae(SaeCommand::Open(dir.path().to_path_buf())));
+    settle(&mut harness);
+    assert!(harness.state().state.features.open.is_some());
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Sae(SaeCommand::Label(
+            371,
+            "capital letter".into(),
+        )));
+    settle(&mut harness);
+    let reopened = residual_explorer::sae::files::load(dir.path()).unwrap();
+    assert_eq!(
+        reopened.sidecar.labels.get(&371).map(String::as_str),
+        Some("capital letter")
     );
 }

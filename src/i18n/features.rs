@@ -28,6 +28,10 @@ string_table! {
         ExplainedVariance => ("explained variance", "variância explicada"),
         L0OverK => ("L0 / k", "L0 / k"),
         Dead => ("dead fraction", "fração de mortas"),
+        LossIncrease => (
+            "model loss increase when spliced (nats)",
+            "aumento da perda do modelo com o SAE (nats)"
+        ),
         AtToken => ("Token {0} ‘{1}’ at {2}", "Token {0} ‘{1}’ em {2}"),
         Decomposition => (
             "stream (norm {0}) = reconstruction (norm {1}) + error (norm {2})",

@@ -82,14 +82,23 @@ const RUN: u8 = 0;
 const PAUSE: u8 = 1;
 const STOP: u8 = 2;
 
+/// Steps between two measurements of the model's loss with the stream spliced (each reads
+/// eight held-out batches twice).
+pub const SPLICED_EVERY: u64 = 100;
+
 /// How often the run hands the view a copy of the SAE being trained.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// A message from an SAE run's thread.
 #[derive(Debug)]
 pub enum SaeRunEvent {
-    /// Steps done since the last message, and a copy of the SAE when one is due.
-    Progress(Vec<StepMetrics>, Option<Arc<Sae<f32>>>),
+    /// Steps done since the last message, a copy of the SAE when one is due, and the
+    /// spliced loss (with the step it was measured at) every [`SPLICED_EVERY`] steps.
+    Progress(
+        Vec<StepMetrics>,
+        Option<Arc<Sae<f32>>>,
+        Option<(u64, SplicedLoss)>,
+    ),
     /// The run ended: the final SAE and its spliced loss, or why it stopped.
     Finished(Result<(Arc<Sae<f32>>, SplicedLoss), String>),
 }
@@ -110,6 +119,8 @@ pub struct FeaturesState {
     pub history: Vec<StepMetrics>,
     /// The newest run's loss with the hook spliced, once it ended.
     pub spliced: Option<SplicedLoss>,
+    /// The spliced loss measured during the newest run, by step.
+    pub spliced_history: Vec<(u64, SplicedLoss)>,
     /// The feature the view details.
     pub selected: Option<usize>,
     /// Top contexts of the open SAE's features (computed for that SAE).
@@ -160,6 +171,7 @@ impl FeaturesState {
         self.control = Arc::new(AtomicU8::new(RUN));
         self.history.clear();
         self.spliced = None;
+        self.spliced_history.clear();
         self.status = Some(SaeStatus::Preparing);
         self.run_hook = Some(hook);
         let (control, run_id, model) = (
@@ -194,21 +206,34 @@ impl FeaturesState {
                     }
                     _ => {}
                 }
-                match run.step() {
-                    Ok(metrics) => steps.push(metrics),
+                let step = match run.step() {
+                    Ok(metrics) => {
+                        let step = metrics.step;
+                        steps.push(metrics);
+                        step
+                    }
                     Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
-                }
+                };
+                let spliced = if step % SPLICED_EVERY == 0 {
+                    match run.spliced_loss() {
+                        Ok(loss) => Some((step, loss)),
+                        Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
+                    }
+                } else {
+                    None
+                };
                 let snapshot = (last_snapshot.elapsed() >= SNAPSHOT_EVERY)
                     .then(|| Arc::new(run.trainer.sae.clone()));
                 if snapshot.is_some() {
                     last_snapshot = Instant::now();
                 }
-                if snapshot.is_some() || steps.len() >= 8 {
-                    send(SaeRunEvent::Progress(std::mem::take(&mut steps), snapshot));
+                if snapshot.is_some() || spliced.is_some() || steps.len() >= 8 {
+                    let steps = std::mem::take(&mut steps);
+                    send(SaeRunEvent::Progress(steps, snapshot, spliced));
                 }
             }
             if !steps.is_empty() {
-                send(SaeRunEvent::Progress(steps, None));
+                send(SaeRunEvent::Progress(steps, None, None));
             }
             let result = run
                 .spliced_loss()
@@ -245,17 +270,21 @@ impl FeaturesState {
             return;
         }
         match event {
-            SaeRunEvent::Progress(steps, snapshot) => {
+            SaeRunEvent::Progress(steps, snapshot, spliced) => {
                 if self.status == Some(SaeStatus::Preparing) {
                     self.status = Some(SaeStatus::Running);
                 }
                 self.history.extend(steps);
+                self.spliced_history.extend(spliced);
                 if let Some(sae) = snapshot {
                     self.show(sae, hook_of_run, None);
                 }
             }
             SaeRunEvent::Finished(Ok((sae, spliced))) => {
                 self.spliced = Some(spliced);
+                if let Some(last) = self.history.last() {
+                    self.spliced_history.push((last.step, spliced));
+                }
                 self.status = Some(SaeStatus::Finished);
                 self.show(sae, hook_of_run, None);
             }
@@ -451,7 +480,21 @@ impl super::AppState {
                 });
             }
             SaeCommand::Select(feature) => self.features.selected = feature,
-            SaeCommand::Label(feature, label) => self.features.set_label(feature, label),
+            SaeCommand::Label(feature, label) => {
+                self.features.set_label(feature, label);
+                // An SAE read from (or saved to) a folder keeps its labels there at once.
+                if let Some(open) = self.features.open.clone()
+                    && let Some(folder) = open.folder.clone()
+                {
+                    self.jobs.write_file(folder, move |folder| {
+                        let mut sidecar = crate::sae::files::load(folder)
+                            .map(|f| f.sidecar)
+                            .unwrap_or_default();
+                        sidecar.labels = open.labels.clone();
+                        crate::sae::files::save_sidecar(folder, &sidecar).map_err(|e| e.to_string())
+                    });
+                }
+            }
             SaeCommand::Contexts => self.features.request_contexts(&model, self.jobs.sender()),
             SaeCommand::Edit(edit) => {
                 let Some(open) = self.features.open.clone() else {

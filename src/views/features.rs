@@ -207,6 +207,12 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
     let points = |f: &dyn Fn(&crate::sae::StepMetrics) -> f64| -> Vec<[f64; 2]> {
         history.iter().map(|m| [m.step as f64, f(m)]).collect()
     };
+    let loss_increase: Vec<[f64; 2]> = state
+        .features
+        .spliced_history
+        .iter()
+        .map(|(step, loss)| [*step as f64, loss.spliced_loss - loss.clean_loss])
+        .collect();
     let curves = [
         (
             FeatureText::ExplainedVariance,
@@ -214,6 +220,7 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
         ),
         (FeatureText::L0OverK, points(&|m| m.l0 / k)),
         (FeatureText::Dead, points(&|m| m.dead_fraction)),
+        (FeatureText::LossIncrease, loss_increase),
     ];
     // The legend sits in the top third, above the curves (all between 0 and 1).
     Plot::new("sae curves")
