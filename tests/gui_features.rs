@@ -24,6 +24,7 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
         kind: HookKind::ResidPost,
         features: 256,
         k: 8,
+        l1: None,
         tokens: 131_072,
         batch: 1024,
     })));
@@ -161,5 +162,80 @@ fn a_label_typed_for_an_sae_from_a_folder_is_saved_in_its_side_file() {
     assert_eq!(
         reopened.sidecar.labels.get(&371).map(String::as_str),
         Some("capital letter")
+    );
+}
+
+#[test]
+fn a_standard_relu_sae_trains_in_the_app_too() {
+    let mut harness = app();
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::ShowView(ViewKind::Features));
+    state.apply(Command::Sae(SaeCommand::SetForm(SaeForm {
+        layer: 0,
+        kind: HookKind::ResidPost,
+        features: 128,
+        k: 8,
+        l1: Some(5.0),
+        tokens: 32_768,
+        batch: 1024,
+    })));
+    state.apply(Command::Sae(SaeCommand::Start));
+    harness.step();
+    run_until(
+        &mut harness,
+        Duration::from_secs(300),
+        "the ReLU run",
+        |app| !app.state.features.running(),
+    );
+    let features = &harness.state().state.features;
+    assert_eq!(
+        features.status(),
+        SaeStatus::Finished,
+        "{:?}",
+        features.status()
+    );
+    let open = features.open.as_ref().unwrap();
+    assert_eq!(open.sae.config.architecture.name(), "standard");
+    let last = features.history.last().unwrap();
+    assert!(last.l1_loss > 0.0 && last.l0 > 0.0, "{last:?}");
+}
+
+#[test]
+fn contexts_read_once_are_kept_beside_the_sae_and_read_back() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sae-shakespeare");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["cfg.json", "sae_weights.safetensors"] {
+        std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
+    }
+    let mut harness = app();
+    let state = &mut harness.state_mut().state;
+    state.apply(Command::ShowView(ViewKind::Features));
+    state.apply(Command::Sae(SaeCommand::Open(dir.path().to_path_buf())));
+    settle(&mut harness);
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Sae(SaeCommand::Contexts));
+    settle(&mut harness);
+    let computed = harness.state().state.features.contexts_of_open().cloned();
+    let computed = computed.unwrap().unwrap();
+    let kept = residual_explorer::sae::contexts::load_contexts(dir.path(), 1024)
+        .expect("written beside the SAE");
+    assert_eq!(&kept, computed.as_ref());
+    // Opened again: the contexts come from the file, without a corpus pass.
+    let mut again = app();
+    let state = &mut again.state_mut().state;
+    state.apply(Command::Sae(SaeCommand::Open(dir.path().to_path_buf())));
+    settle(&mut again);
+    let features = &again.state().state.features;
+    assert!(!features.computing_contexts());
+    assert_eq!(
+        features
+            .contexts_of_open()
+            .cloned()
+            .unwrap()
+            .unwrap()
+            .as_ref(),
+        &kept
     );
 }

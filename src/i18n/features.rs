@@ -28,6 +28,7 @@ string_table! {
         ExplainedVariance => ("explained variance", "variância explicada"),
         L0OverK => ("L0 / k", "L0 / k"),
         Dead => ("dead fraction", "fração de mortas"),
+        ReluL1 => ("ReLU, L1", "ReLU, L1"),
         LossIncrease => (
             "model loss increase when spliced (nats)",
             "aumento da perda do modelo com o SAE (nats)"

@@ -179,6 +179,7 @@ pub const SAME_IN_BOTH: &[&str] = &[
     "tokens",
     "{0}: {1} features, {2}",
     "L0 / k",
+    "ReLU, L1",
     "Patching",
     "Prompt",
     "top-k",

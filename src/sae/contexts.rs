@@ -28,7 +28,7 @@ pub const CONTEXT_BEFORE: usize = 12;
 pub const CONTEXT_AFTER: usize = 3;
 
 /// One place where a feature fired.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureContext {
     /// The feature's activation at the marked token.
     pub activation: f32,
@@ -40,7 +40,7 @@ pub struct FeatureContext {
 }
 
 /// The corpus pass's findings for every feature.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureContexts {
     /// Tokens encoded.
     pub tokens_read: usize,
@@ -170,4 +170,26 @@ mod tests {
         assert_eq!(top.iter().filter(|&&(_, i)| i == 24).count(), 1);
         assert!(top.iter().all(|&(a, _)| a >= 14.0), "{top:?}");
     }
+}
+
+/// The file beside an SAE's `cfg.json` that keeps its contexts, so a folder opened again
+/// does not read the corpus again.
+pub const CONTEXTS_FILE: &str = "feature_contexts.json";
+
+/// Writes `contexts` into the SAE folder `dir` (atomically).
+pub fn save_contexts(dir: &std::path::Path, contexts: &FeatureContexts) -> Result<(), String> {
+    let text = serde_json::to_string(contexts).map_err(|e| e.to_string())?;
+    crate::model::io::atomic::write_atomic(&dir.join(CONTEXTS_FILE), text.as_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// The contexts kept in the SAE folder `dir`, when there are some for `d_sae` features
+/// (anything unreadable is `None`: they are computed again).
+pub fn load_contexts(dir: &std::path::Path, d_sae: usize) -> Option<FeatureContexts> {
+    let text = std::fs::read_to_string(dir.join(CONTEXTS_FILE)).ok()?;
+    let contexts: FeatureContexts = serde_json::from_str(&text).ok()?;
+    (contexts.top.len() == d_sae
+        && contexts.firing.len() == d_sae
+        && contexts.histogram.len() == d_sae)
+        .then_some(contexts)
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use super::jobs::{JobEvent, JobSender};
 use super::training::SHAKESPEARE;
 use crate::model::io::LoadedModel;
-use crate::sae::contexts::{FeatureContexts, feature_contexts};
+use crate::sae::contexts::{
+    CONTEXTS_FILE, FeatureContexts, feature_contexts, load_contexts, save_contexts,
+};
 use crate::sae::{Architecture, HookKind, HookPoint, Sae, SaeRun, SaeRunOptions, SplicedLoss};
 use crate::sae::{StepMetrics, check_fit};
 use crate::train::data::{BatchSource, TextCorpus};
@@ -41,6 +43,8 @@ pub struct SaeForm {
     pub features: usize,
     /// Active features per token (TopK).
     pub k: usize,
+    /// `Some(c)`: a standard (ReLU) SAE with L1 coefficient `c` instead of TopK.
+    pub l1: Option<f64>,
     /// Activations to train on.
     pub tokens: u64,
     /// Activations per step.
@@ -54,6 +58,7 @@ impl Default for SaeForm {
             kind: HookKind::ResidPost,
             features: 1024,
             k: 16,
+            l1: None,
             tokens: 1_000_000,
             batch: 1024,
         }
@@ -163,8 +168,14 @@ impl FeaturesState {
             layer: form.layer,
             kind: form.kind,
         };
-        let architecture = Architecture::TopK { k: form.k };
+        let architecture = match form.l1 {
+            Some(_) => Architecture::Standard,
+            None => Architecture::TopK { k: form.k },
+        };
         let mut options = SaeRunOptions::new(hook, form.features, architecture, form.tokens);
+        if let Some(l1) = form.l1 {
+            options.settings.weights.l1 = l1;
+        }
         options.batch = form.batch;
         options.seq = options.seq.min(model.params.config.n_ctx);
         let id = self.run_id.fetch_add(1, Ordering::AcqRel) + 1;
@@ -336,12 +347,13 @@ impl FeaturesState {
     ) -> Result<(), String> {
         let hook =
             check_fit(&loaded.sae.config, &model.params.config).map_err(|e| e.to_string())?;
-        self.show_with_labels(
-            Arc::new(loaded.sae),
-            hook,
-            Some(folder),
-            loaded.sidecar.labels,
-        );
+        let d_sae = loaded.sae.config.d_sae;
+        let sae = Arc::new(loaded.sae);
+        // Contexts kept beside it by an earlier session.
+        if let Some(contexts) = load_contexts(&folder, d_sae) {
+            self.contexts = Some((Arc::clone(&sae), Ok(Arc::new(contexts))));
+        }
+        self.show_with_labels(sae, hook, Some(folder), loaded.sidecar.labels);
         Ok(())
     }
 
@@ -374,6 +386,7 @@ impl FeaturesState {
             return;
         }
         let (sae, hook, model) = (Arc::clone(&open.sae), open.hook, Arc::clone(model));
+        let folder = open.folder.clone();
         self.contexts_for = Some(Arc::clone(&sae));
         std::thread::spawn(move || {
             let result =
@@ -384,6 +397,13 @@ impl FeaturesState {
                             .map_err(|e| e.to_string())
                     })
                     .map(Arc::new);
+            // Kept beside the SAE, once (an existing file, such as a shipped SAE's, is
+            // never rewritten); a folder that cannot be written only loses the cache.
+            if let (Some(folder), Ok(contexts)) = (&folder, &result)
+                && !folder.join(CONTEXTS_FILE).exists()
+            {
+                let _ = save_contexts(folder, contexts);
+            }
             sender.send(JobEvent::FeatureContexts { sae, result });
         });
     }

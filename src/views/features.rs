@@ -118,9 +118,31 @@ fn training_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState, commands: 
             ui.label(text(FeatureText::Features));
             let features = ui.add(egui::DragValue::new(&mut form.features).range(16..=65_536));
             set_accessible_name(&features, text(FeatureText::Features));
-            ui.label("k");
-            let k = ui.add(egui::DragValue::new(&mut form.k).range(1..=256));
-            set_accessible_name(&k, "k");
+            let mut relu = form.l1.is_some();
+            let topk = ui.selectable_label(!relu, "TopK");
+            let standard = ui.selectable_label(relu, text(FeatureText::ReluL1));
+            if topk.clicked() {
+                relu = false;
+            }
+            if standard.clicked() {
+                relu = true;
+            }
+            form.l1 = match (relu, form.l1) {
+                (false, _) => None,
+                (true, Some(c)) => Some(c),
+                (true, None) => Some(5.0),
+            };
+            match &mut form.l1 {
+                None => {
+                    ui.label("k");
+                    let k = ui.add(egui::DragValue::new(&mut form.k).range(1..=256));
+                    set_accessible_name(&k, "k");
+                }
+                Some(c) => {
+                    let l1 = ui.add(egui::DragValue::new(c).range(0.0..=100.0).speed(0.1));
+                    set_accessible_name(&l1, text(FeatureText::ReluL1));
+                }
+            }
             ui.label(text(FeatureText::Tokens));
             let tokens = egui::DragValue::new(&mut form.tokens)
                 .range(4_096..=100_000_000)
@@ -204,6 +226,7 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
     let language = view.language;
     let history = &state.features.history;
     let k = state.features.form.k.max(1) as f64;
+    let relu = state.features.form.l1.is_some();
     let points = |f: &dyn Fn(&crate::sae::StepMetrics) -> f64| -> Vec<[f64; 2]> {
         history.iter().map(|m| [m.step as f64, f(m)]).collect()
     };
@@ -232,6 +255,10 @@ fn curves_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState) {
         .allow_scroll(false)
         .show(ui, |plot| {
             for (name, line) in curves {
+                // A ReLU SAE has no k: its L0 is in the line above the plot.
+                if name == FeatureText::L0OverK && relu {
+                    continue;
+                }
                 plot.line(Line::new(name.text(language), PlotPoints::from(line)));
             }
         });
