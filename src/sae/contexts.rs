@@ -153,25 +153,6 @@ fn keep_top(top: &mut Vec<(f32, usize)>, found: (f32, usize)) {
     top.truncate(TOP_CONTEXTS);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_top_list_keeps_the_largest_once_each_in_order() {
-        let mut top = Vec::new();
-        for i in 0..50 {
-            keep_top(&mut top, ((i % 25) as f32, i));
-        }
-        keep_top(&mut top, (24.0, 24)); // the same position again
-        assert_eq!(top.len(), TOP_CONTEXTS);
-        assert!(top.windows(2).all(|w| w[0].0 >= w[1].0));
-        assert_eq!(top[0].0, 24.0);
-        assert_eq!(top.iter().filter(|&&(_, i)| i == 24).count(), 1);
-        assert!(top.iter().all(|&(a, _)| a >= 14.0), "{top:?}");
-    }
-}
-
 /// The file beside an SAE's `cfg.json` that keeps its contexts, so a folder opened again
 /// does not read the corpus again.
 pub const CONTEXTS_FILE: &str = "feature_contexts.json";
@@ -192,4 +173,23 @@ pub fn load_contexts(dir: &std::path::Path, d_sae: usize) -> Option<FeatureConte
         && contexts.firing.len() == d_sae
         && contexts.histogram.len() == d_sae)
         .then_some(contexts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_top_list_keeps_the_largest_once_each_in_order() {
+        let mut top = Vec::new();
+        for i in 0..50 {
+            keep_top(&mut top, ((i % 25) as f32, i));
+        }
+        keep_top(&mut top, (24.0, 24)); // the same position again
+        assert_eq!(top.len(), TOP_CONTEXTS);
+        assert!(top.windows(2).all(|w| w[0].0 >= w[1].0));
+        assert_eq!(top[0].0, 24.0);
+        assert_eq!(top.iter().filter(|&&(_, i)| i == 24).count(), 1);
+        assert!(top.iter().all(|&(a, _)| a >= 14.0), "{top:?}");
+    }
 }
