@@ -137,8 +137,12 @@ fn lesson_10_opens_the_shipped_sae_and_details_feature_371() {
     );
 }
 
-#[test]
-fn a_label_typed_for_an_sae_from_a_folder_is_saved_in_its_side_file() {
+/// The app showing the Features view of a copy of the shipped SAE's weights (no labels, no
+/// contexts) in a temporary folder.
+fn shipped_sae_opened_from_a_copy() -> (
+    tempfile::TempDir,
+    egui_kittest::Harness<'static, residual_explorer::app::ExplorerApp>,
+) {
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sae-shakespeare");
     let dir = tempfile::tempdir().unwrap();
     for name in ["cfg.json", "sae_weights.safetensors"] {
@@ -149,6 +153,12 @@ fn a_label_typed_for_an_sae_from_a_folder_is_saved_in_its_side_file() {
     state.apply(Command::ShowView(ViewKind::Features));
     state.apply(Command::Sae(SaeCommand::Open(dir.path().to_path_buf())));
     settle(&mut harness);
+    (dir, harness)
+}
+
+#[test]
+fn a_label_typed_for_an_sae_from_a_folder_is_saved_in_its_side_file() {
+    let (dir, mut harness) = shipped_sae_opened_from_a_copy();
     assert!(harness.state().state.features.open.is_some());
     harness
         .state_mut()
@@ -202,16 +212,7 @@ fn a_standard_relu_sae_trains_in_the_app_too() {
 
 #[test]
 fn contexts_read_once_are_kept_beside_the_sae_and_read_back() {
-    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sae-shakespeare");
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["cfg.json", "sae_weights.safetensors"] {
-        std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
-    }
-    let mut harness = app();
-    let state = &mut harness.state_mut().state;
-    state.apply(Command::ShowView(ViewKind::Features));
-    state.apply(Command::Sae(SaeCommand::Open(dir.path().to_path_buf())));
-    settle(&mut harness);
+    let (dir, mut harness) = shipped_sae_opened_from_a_copy();
     harness
         .state_mut()
         .state
