@@ -224,6 +224,14 @@ impl AppState {
         let commands = plan_commands(&plan, self, set_up.forward && sets_training);
         self.lesson.editor = plan.editor;
         self.lesson.notes = plan.problems.into_iter().map(Message::Plain).collect();
+        if let Some(sae) = &plan.sae
+            && find_in_models(sae, Path::is_dir).is_none()
+        {
+            // Said in the panel, as a missing model is.
+            self.lesson
+                .notes
+                .push(Notice::ModelNotInstalled.with(&[sae]));
+        }
         self.lesson.set_up = None;
         for command in commands {
             self.apply(command);
@@ -304,18 +312,18 @@ pub fn plan_commands(plan: &StepPlan, state: &AppState, start_training: bool) ->
     if let Some(kind) = plan.composition {
         commands.push(Command::SetComposition(kind));
     }
-    if let Some(sae) = &plan.sae {
-        match find_in_models(sae, Path::is_dir) {
-            Some(folder) => {
-                let open = state.features.open.as_ref();
-                let same = open
-                    .and_then(|open| open.folder.as_deref())
-                    .is_some_and(|f| same_file(f, &folder));
-                if !same {
-                    commands.push(Command::Sae(SaeCommand::Open(folder)));
-                }
-            }
-            None => eprintln!("the lesson's SAE {sae} is not installed"),
+    // A missing SAE is said in the lesson panel (`advance_lesson`).
+    if let Some(folder) = plan
+        .sae
+        .as_deref()
+        .and_then(|sae| find_in_models(sae, Path::is_dir))
+    {
+        let open = state.features.open.as_ref();
+        let same = open
+            .and_then(|open| open.folder.as_deref())
+            .is_some_and(|f| same_file(f, &folder));
+        if !same {
+            commands.push(Command::Sae(SaeCommand::Open(folder)));
         }
     }
     if let Some(feature) = plan.feature {
