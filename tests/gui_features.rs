@@ -240,3 +240,24 @@ fn contexts_read_once_are_kept_beside_the_sae_and_read_back() {
         &kept
     );
 }
+
+#[test]
+fn an_sae_of_another_model_is_said_not_to_fit_and_nothing_breaks() {
+    let (_dir, mut harness) = shipped_sae_opened_from_a_copy();
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Sae(SaeCommand::Select(Some(371))));
+    settle(&mut harness);
+    // Another model, with a narrower stream: the SAE stays open but is not read.
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/induction.safetensors");
+    harness.state_mut().open_model(model);
+    settle(&mut harness);
+    assert!(harness.state().state.features.open.is_some());
+    let warning = harness
+        .query_all_by_label_contains("does not fit the model on screen")
+        .count();
+    assert_eq!(warning, 1);
+    assert!(harness.query_by_label("Where it fires hardest").is_none());
+}

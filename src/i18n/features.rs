@@ -40,6 +40,10 @@ string_table! {
         ),
         Active => ("{0} features active here (click one):", "{0} features ativas aqui (clique numa):"),
         ActiveName => ("Active features", "Features ativas"),
+        DoesNotFit => (
+            "The open SAE does not fit the model on screen: {0}",
+            "O SAE aberto não serve para o modelo na tela: {0}"
+        ),
         NoSae => (
             "No SAE yet: train one with the form on the left, or open a SAELens folder. Its features appear here.",
             "Nenhum SAE ainda: treine um com o formulário à esquerda ou abra uma pasta do SAELens. As features dele aparecem aqui."

@@ -49,6 +49,21 @@ pub fn features_ui(
         })
         .unwrap_or_default();
     heading_ui(ui, language, ViewKind::Features, &subtitle);
+    // An SAE opened for another model (the model changed since): its features cannot be read
+    // off this one's stream.
+    let misfit = features.open.as_ref().and_then(|open| {
+        crate::sae::check_fit(&open.sae.config, view.config())
+            .err()
+            .map(|e| e.to_string())
+            .or_else(|| open.hook.check(view.config()).err().map(|e| e.to_string()))
+    });
+    if let Some(message) = &misfit {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            FeatureText::DoesNotFit.fill(language, &[message]),
+        );
+    }
+    let open = features.open.as_ref().filter(|_| misfit.is_none());
     let width = ui.available_width();
     let left_w = (width * 0.5).floor();
     let right_w = width - left_w - 20.0;
@@ -61,7 +76,7 @@ pub fn features_ui(
                 .id_salt("features left")
                 .show(ui, |ui| {
                     training_ui(ui, view, state, commands);
-                    if let Some(open) = &features.open {
+                    if let Some(open) = open {
                         ui.separator();
                         token_ui(ui, view, open, features.selected, commands);
                     }
@@ -73,11 +88,11 @@ pub fn features_ui(
             egui::ScrollArea::vertical()
                 .id_salt("features right")
                 .show(ui, |ui| {
-                    if let (Some(open), Some(feature)) = (&features.open, features.selected) {
+                    if let (Some(open), Some(feature)) = (open, features.selected) {
                         feature_ui(ui, view, state, open, feature, commands);
-                    } else if features.open.is_some() {
+                    } else if open.is_some() {
                         ui.weak(FeatureText::PickFeature.text(language));
-                    } else {
+                    } else if features.open.is_none() {
                         ui.weak(FeatureText::NoSae.text(language));
                     }
                 });
