@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use super::jobs::{JobEvent, JobSender};
+use super::jobs::{JobEvent, JobSender, reporting_panics};
 use crate::interp::circuits::WeightCircuits;
 use crate::model::io::LoadedModel;
 
@@ -19,6 +19,10 @@ pub struct CircuitsState {
     computing: Option<Weak<LoadedModel>>,
     /// The newest request's id; a computation for an older one stops.
     newest: Arc<AtomicU64>,
+    /// Why the newest computation failed.
+    failed: Option<String>,
+    /// The model of the newest computation (a failed one is not asked for again).
+    failed_for: Option<Weak<LoadedModel>>,
 }
 
 impl CircuitsState {
@@ -55,7 +59,20 @@ impl CircuitsState {
         if !self.wanted_for(model) {
             return;
         }
+        if self.failed.is_some() {
+            // Asked again for the same model, it would fail again: the view shows why.
+            if self.computing.is_none()
+                && self
+                    .failed_for
+                    .as_ref()
+                    .is_some_and(|m| std::ptr::eq(m.as_ptr(), Arc::as_ptr(model)))
+            {
+                return;
+            }
+            self.failed = None;
+        }
         let id = self.newest.fetch_add(1, Ordering::AcqRel) + 1;
+        self.failed_for = Some(Arc::downgrade(model));
         self.computing = Some(Arc::downgrade(model));
         let newest = Arc::clone(&self.newest);
         let model = Arc::clone(model);
@@ -64,27 +81,48 @@ impl CircuitsState {
             .spawn(move || {
                 let still_wanted = || newest.load(Ordering::Acquire) == id;
                 let params = &model.params;
-                let mut circuits = WeightCircuits::start(params);
-                loop {
-                    if !still_wanted() {
-                        return;
+                let outcome = reporting_panics(|| {
+                    let mut circuits = WeightCircuits::start(params);
+                    loop {
+                        if !still_wanted() {
+                            return Ok(());
+                        }
+                        let complete = circuits.next_part().is_none();
+                        sender.send(JobEvent::CircuitsPart {
+                            request: id,
+                            model: Arc::downgrade(&model),
+                            circuits: Arc::new(circuits.clone()),
+                            complete,
+                        });
+                        if complete || !still_wanted() {
+                            return Ok(());
+                        }
+                        circuits.compute_next(params);
                     }
-                    let complete = circuits.next_part().is_none();
-                    sender.send(JobEvent::CircuitsPart {
+                });
+                if let Err(message) = outcome {
+                    sender.send(JobEvent::CircuitsFailed {
                         request: id,
-                        model: Arc::downgrade(&model),
-                        circuits: Arc::new(circuits.clone()),
-                        complete,
+                        message,
                     });
-                    if complete || !still_wanted() {
-                        return;
-                    }
-                    circuits.compute_next(params);
                 }
             });
         if spawned.is_err() {
             // No thread: nothing will report; the view keeps asking on later frames.
             self.computing = None;
+        }
+    }
+
+    /// Why the newest computation failed, if it did (shown by the view).
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    /// Takes the failure of request `request`: the computation is over.
+    pub fn on_failure(&mut self, request: u64, message: String) {
+        if request == self.newest.load(Ordering::Acquire) {
+            self.computing = None;
+            self.failed = Some(message);
         }
     }
 

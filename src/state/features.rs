@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::jobs::{JobEvent, JobSender};
+use super::jobs::{JobEvent, JobSender, reporting_panics};
 use super::training::SHAKESPEARE;
 use crate::model::io::LoadedModel;
 use crate::sae::contexts::{
@@ -196,61 +196,13 @@ impl FeaturesState {
                     sender.send(JobEvent::SaeRun { run: id, event });
                 }
             };
-            let corpus =
-                TextCorpus::with_tokenizer(SHAKESPEARE, model.tokenizer.clone(), "shakespeare");
-            let data: Arc<dyn BatchSource> = match corpus {
-                Ok(corpus) => Arc::new(corpus),
-                Err(message) => return send(SaeRunEvent::Finished(Err(message))),
-            };
-            let mut run = match SaeRun::new(model, data, options) {
-                Ok(run) => run,
-                Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
-            };
-            let mut last_snapshot = Instant::now();
-            let mut steps = Vec::new();
-            while !run.finished() {
-                match control.load(Ordering::Acquire) {
-                    STOP => break,
-                    PAUSE => {
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
-                    }
-                    _ => {}
-                }
-                let step = match run.step() {
-                    Ok(metrics) => {
-                        let step = metrics.step;
-                        steps.push(metrics);
-                        step
-                    }
-                    Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
-                };
-                let spliced = if step % SPLICED_EVERY == 0 {
-                    match run.spliced_loss() {
-                        Ok(loss) => Some((step, loss)),
-                        Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
-                    }
-                } else {
-                    None
-                };
-                let snapshot = (last_snapshot.elapsed() >= SNAPSHOT_EVERY)
-                    .then(|| Arc::new(run.trainer.sae.clone()));
-                if snapshot.is_some() {
-                    last_snapshot = Instant::now();
-                }
-                if snapshot.is_some() || spliced.is_some() || steps.len() >= 8 {
-                    let steps = std::mem::take(&mut steps);
-                    send(SaeRunEvent::Progress(steps, snapshot, spliced));
-                }
+            let outcome = reporting_panics(|| {
+                train_on_this_thread(model, options, &control, &send);
+                Ok(())
+            });
+            if let Err(message) = outcome {
+                send(SaeRunEvent::Finished(Err(message)));
             }
-            if !steps.is_empty() {
-                send(SaeRunEvent::Progress(steps, None, None));
-            }
-            let result = run
-                .spliced_loss()
-                .map(|loss| (Arc::new(run.trainer.sae.clone()), loss))
-                .map_err(|e| e.to_string());
-            send(SaeRunEvent::Finished(result));
         });
     }
 
@@ -389,14 +341,17 @@ impl FeaturesState {
         let folder = open.folder.clone();
         self.contexts_for = Some(Arc::clone(&sae));
         std::thread::spawn(move || {
-            let result =
-                TextCorpus::with_tokenizer(SHAKESPEARE, model.tokenizer.clone(), "shakespeare")
-                    .and_then(|corpus| {
-                        let seq = 64.min(model.params.config.n_ctx);
-                        feature_contexts(&model, &sae, hook, &corpus.val, CONTEXT_WINDOWS, seq)
-                            .map_err(|e| e.to_string())
-                    })
-                    .map(Arc::new);
+            let result = reporting_panics(|| {
+                let corpus = TextCorpus::with_tokenizer(
+                    SHAKESPEARE,
+                    model.tokenizer.clone(),
+                    "shakespeare",
+                )?;
+                let seq = 64.min(model.params.config.n_ctx);
+                feature_contexts(&model, &sae, hook, &corpus.val, CONTEXT_WINDOWS, seq)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            });
             // Kept beside the SAE, once (an existing file, such as a shipped SAE's, is
             // never rewritten); a folder that cannot be written only loses the cache.
             if let (Some(folder), Ok(contexts)) = (&folder, &result)
@@ -432,6 +387,70 @@ impl FeaturesState {
 
 /// Windows of the held-out text read for the top contexts (64 tokens each: 16,384 tokens).
 pub const CONTEXT_WINDOWS: usize = 256;
+
+/// An SAE run from start to end on the calling thread (a thread of its own), obeying
+/// `control` (run, pause, stop) and reporting through `send`.
+fn train_on_this_thread(
+    model: Arc<LoadedModel>,
+    options: SaeRunOptions,
+    control: &AtomicU8,
+    send: &dyn Fn(SaeRunEvent),
+) {
+    let corpus = TextCorpus::with_tokenizer(SHAKESPEARE, model.tokenizer.clone(), "shakespeare");
+    let data: Arc<dyn BatchSource> = match corpus {
+        Ok(corpus) => Arc::new(corpus),
+        Err(message) => return send(SaeRunEvent::Finished(Err(message))),
+    };
+    let mut run = match SaeRun::new(model, data, options) {
+        Ok(run) => run,
+        Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
+    };
+    let mut last_snapshot = Instant::now();
+    let mut steps = Vec::new();
+    while !run.finished() {
+        match control.load(Ordering::Acquire) {
+            STOP => break,
+            PAUSE => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            _ => {}
+        }
+        let step = match run.step() {
+            Ok(metrics) => {
+                let step = metrics.step;
+                steps.push(metrics);
+                step
+            }
+            Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
+        };
+        let spliced = if step % SPLICED_EVERY == 0 {
+            match run.spliced_loss() {
+                Ok(loss) => Some((step, loss)),
+                Err(e) => return send(SaeRunEvent::Finished(Err(e.to_string()))),
+            }
+        } else {
+            None
+        };
+        let snapshot =
+            (last_snapshot.elapsed() >= SNAPSHOT_EVERY).then(|| Arc::new(run.trainer.sae.clone()));
+        if snapshot.is_some() {
+            last_snapshot = Instant::now();
+        }
+        if snapshot.is_some() || spliced.is_some() || steps.len() >= 8 {
+            let steps = std::mem::take(&mut steps);
+            send(SaeRunEvent::Progress(steps, snapshot, spliced));
+        }
+    }
+    if !steps.is_empty() {
+        send(SaeRunEvent::Progress(steps, None, None));
+    }
+    let result = run
+        .spliced_loss()
+        .map(|loss| (Arc::new(run.trainer.sae.clone()), loss))
+        .map_err(|e| e.to_string());
+    send(SaeRunEvent::Finished(result));
+}
 
 /// What the Features view asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -480,9 +499,11 @@ impl super::AppState {
                 self.jobs.files_in_flight += 1;
                 let sender = self.jobs.sender();
                 std::thread::spawn(move || {
-                    let result = crate::sae::files::load(&path)
-                        .map(Box::new)
-                        .map_err(|e| e.to_string());
+                    let result = reporting_panics(|| {
+                        crate::sae::files::load(&path)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string())
+                    });
                     sender.send(JobEvent::SaeLoaded { path, result });
                 });
             }

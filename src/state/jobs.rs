@@ -65,6 +65,13 @@ pub enum JobEvent {
         /// `Err` with the reason when it failed.
         result: Result<(), String>,
     },
+    /// The circuits computation of request `request` failed (an internal error).
+    CircuitsFailed {
+        /// The request.
+        request: u64,
+        /// Why.
+        message: String,
+    },
     /// A part of the circuits of a model's weights was computed (`state::circuits`).
     CircuitsPart {
         /// The request it answers.
@@ -127,6 +134,19 @@ enum WorkerMessage {
         focus: usize,
         visible: std::ops::Range<usize>,
     },
+}
+
+/// Runs `work`, turning a panic into `Err` with its message: a background job must always
+/// report back, or the state would wait for it forever (`AppState::busy`).
+pub fn reporting_panics<T>(work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(format!("internal error: {message}"))
+    })
 }
 
 /// A handle other threads use to report back.
@@ -369,5 +389,20 @@ fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender, newest: 
             Some(None) => return, // the app closed
             None => {}            // the lens is complete
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_reports_an_error_with_its_message() {
+        let failed: Result<(), String> = reporting_panics(|| panic!("no such layer"));
+        let message = failed.unwrap_err();
+        assert!(message.contains("no such layer"), "{message}");
+        let formatted: Result<(), String> = reporting_panics(|| panic!("layer {}", 7));
+        assert!(formatted.unwrap_err().contains("layer 7"));
+        assert_eq!(reporting_panics(|| Ok::<_, String>(3)), Ok(3));
     }
 }

@@ -418,6 +418,9 @@ impl AppState {
                 circuits,
                 complete,
             } => self.circuits.on_part(request, model, circuits, complete),
+            JobEvent::CircuitsFailed { request, message } => {
+                self.circuits.on_failure(request, message)
+            }
             JobEvent::SaeRun { run, event } => self.features.on_run_event(run, event),
             JobEvent::FeatureContexts { sae, result } => self.features.on_contexts(sae, result),
             JobEvent::SaeLoaded { path, result } => {

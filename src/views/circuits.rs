@@ -68,6 +68,10 @@ pub fn circuits_ui(
     let shown = circuits
         .latest_for(model)
         .filter(|(c, _)| c.config == *config);
+    if let Some(message) = circuits.failure() {
+        ui.colored_label(ui.visuals().error_fg_color, message);
+        return;
+    }
     let Some((weights, current)) = shown else {
         ui.horizontal(|ui| {
             ui.spinner();
