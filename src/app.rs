@@ -360,6 +360,10 @@ impl ExplorerApp {
             // These two read the run and the experiment, not the trace.
             ViewKind::Training => self.state.training.history.as_ref().map(|h| h.table()),
             ViewKind::Patching => self.state.patching.outcome.as_ref().map(|o| o.table()),
+            ViewKind::Features => self.state.features.open.as_ref().map(|open| {
+                let contexts = self.state.features.contexts_of_open();
+                views::features::table(open, contexts.and_then(|c| c.as_ref().ok()))
+            }),
             ViewKind::Circuits => self
                 .state
                 .analysis
@@ -382,6 +386,7 @@ impl ExplorerApp {
                 match self.state.settings.view {
                     ViewKind::Training => Notice::NothingToExportRun,
                     ViewKind::Patching => Notice::NothingToExportPatching,
+                    ViewKind::Features => Notice::NothingToExportSae,
                     _ => Notice::NothingToExportTrace,
                 }
                 .message(),

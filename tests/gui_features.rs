@@ -208,6 +208,14 @@ fn a_standard_relu_sae_trains_in_the_app_too() {
     assert_eq!(open.sae.config.architecture.name(), "standard");
     let last = features.history.last().unwrap();
     assert!(last.l1_loss > 0.0 && last.l0 > 0.0, "{last:?}");
+    // A feature this SAE does not have (lesson 10's 371 of its 1,024), selected by a lesson
+    // step: the view draws without it instead of indexing past the decoder.
+    harness
+        .state_mut()
+        .state
+        .apply(Command::Sae(SaeCommand::Select(Some(371))));
+    settle(&mut harness);
+    harness.get_by_label_contains("Click a feature active at the selected token");
 }
 
 #[test]
@@ -220,8 +228,13 @@ fn contexts_read_once_are_kept_beside_the_sae_and_read_back() {
     settle(&mut harness);
     let computed = harness.state().state.features.contexts_of_open().cloned();
     let computed = computed.unwrap().unwrap();
-    let kept = residual_explorer::sae::contexts::load_contexts(dir.path(), 1024)
+    let sae = residual_explorer::sae::files::load(dir.path()).unwrap().sae;
+    let kept = residual_explorer::sae::contexts::load_contexts(dir.path(), &sae)
         .expect("written beside the SAE");
+    // Another SAE's weights in that folder do not take these contexts for theirs.
+    let mut other = sae.clone();
+    other.w_dec[[0, 0]] += 1.0;
+    assert!(residual_explorer::sae::contexts::load_contexts(dir.path(), &other).is_none());
     assert_eq!(&kept, computed.as_ref());
     // Opened again: the contexts come from the file, without a corpus pass.
     let mut again = app();

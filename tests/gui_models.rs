@@ -178,9 +178,13 @@ fn views_export_their_numbers_as_csv_and_json() {
                 path: path.clone(),
             });
             settle(&mut harness);
-            if matches!(kind, ViewKind::Training | ViewKind::Patching) {
-                // No run and no experiment yet: said plainly, and no file (gui_training
-                // exports both after running them).
+            if matches!(
+                kind,
+                ViewKind::Training | ViewKind::Patching | ViewKind::Features
+            ) {
+                // No run, no experiment and no SAE yet: said plainly, and no file
+                // (gui_training exports the first two after running them, gui_features the
+                // SAE's table).
                 let error = harness.state_mut().state.error.take();
                 let error = error.map(|e| e.text(Language::En));
                 assert!(

@@ -39,6 +39,10 @@ para que {1} abra; o painel de lições a reabre"
             "Nothing to export yet: run the patching first.",
             "Nada para exportar ainda: rode o patching primeiro."
         ),
+        NothingToExportSae => (
+            "Nothing to export yet: train or open an SAE first.",
+            "Nada para exportar ainda: treine ou abra um SAE primeiro."
+        ),
         NothingToExportTrace => (
             "Nothing to export yet: the model has not run.",
             "Nada para exportar ainda: o modelo ainda não rodou."

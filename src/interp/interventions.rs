@@ -478,10 +478,13 @@ impl Interventions {
             }
             ok
         });
-        if let Some((_, features)) = &self.features {
+        if let Some((site, features)) = &mut self.features {
             let fits =
                 features.hook.check(config).is_ok() && features.sae.config.d_in == config.d_model;
-            if !fits {
+            if fits {
+                // The last block's `resid_post` is another site in a model of other depth.
+                *site = features.hook.site(config.n_layers);
+            } else {
                 dropped.extend(features.edits.iter().map(|e| features.label(e)));
                 self.features = None;
             }

@@ -42,6 +42,10 @@ pub struct FeatureContext {
 /// The corpus pass's findings for every feature.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureContexts {
+    /// [`fingerprint`] of the SAE they were read with (a file beside another SAE's weights
+    /// is not taken for this one's).
+    #[serde(default)]
+    pub sae_fingerprint: u64,
     /// Tokens encoded.
     pub tokens_read: usize,
     /// Per feature, its strongest contexts, strongest first. [d_sae][≤ TOP_CONTEXTS]
@@ -132,6 +136,7 @@ pub fn feature_contexts(
         })
         .collect();
     Ok(FeatureContexts {
+        sae_fingerprint: fingerprint(sae),
         tokens_read: starts.len() * seq,
         top,
         firing,
@@ -164,15 +169,29 @@ pub fn save_contexts(dir: &std::path::Path, contexts: &FeatureContexts) -> Resul
         .map_err(|e| e.to_string())
 }
 
-/// The contexts kept in the SAE folder `dir`, when there are some for `d_sae` features
-/// (anything unreadable is `None`: they are computed again).
-pub fn load_contexts(dir: &std::path::Path, d_sae: usize) -> Option<FeatureContexts> {
+/// The contexts kept in the SAE folder `dir`, when they were read with `sae` (anything
+/// unreadable, or another SAE's, is `None`: they are computed again).
+pub fn load_contexts(dir: &std::path::Path, sae: &Sae<f32>) -> Option<FeatureContexts> {
     let text = std::fs::read_to_string(dir.join(CONTEXTS_FILE)).ok()?;
     let contexts: FeatureContexts = serde_json::from_str(&text).ok()?;
-    (contexts.top.len() == d_sae
+    let d_sae = sae.config.d_sae;
+    let sizes = contexts.top.len() == d_sae
         && contexts.firing.len() == d_sae
-        && contexts.histogram.len() == d_sae)
-        .then_some(contexts)
+        && contexts.histogram.len() == d_sae;
+    (sizes && contexts.sae_fingerprint == fingerprint(sae)).then_some(contexts)
+}
+
+/// A 64-bit FNV-1a hash of an SAE's decoder and encoder bias bits: the same weights give
+/// the same number on every machine and Rust release.
+pub fn fingerprint(sae: &Sae<f32>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &value in sae.w_dec.iter().chain(sae.b_enc.iter()) {
+        for byte in value.to_bits().to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 #[cfg(test)]

@@ -183,6 +183,10 @@ impl FeaturesState {
         self.history.clear();
         self.spliced = None;
         self.spliced_history.clear();
+        // The new run's SAE replaces the one shown: its features are other features (their
+        // labels and selection would not carry over).
+        self.open = None;
+        self.selected = None;
         self.status = Some(SaeStatus::Preparing);
         self.run_hook = Some(hook);
         let (control, run_id, model) = (
@@ -299,10 +303,10 @@ impl FeaturesState {
     ) -> Result<(), String> {
         let hook =
             check_fit(&loaded.sae.config, &model.params.config).map_err(|e| e.to_string())?;
-        let d_sae = loaded.sae.config.d_sae;
-        let sae = Arc::new(loaded.sae);
         // Contexts kept beside it by an earlier session.
-        if let Some(contexts) = load_contexts(&folder, d_sae) {
+        let kept = load_contexts(&folder, &loaded.sae);
+        let sae = Arc::new(loaded.sae);
+        if let Some(contexts) = kept {
             self.contexts = Some((Arc::clone(&sae), Ok(Arc::new(contexts))));
         }
         self.show_with_labels(sae, hook, Some(folder), loaded.sidecar.labels);
@@ -352,10 +356,10 @@ impl FeaturesState {
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             });
-            // Kept beside the SAE, once (an existing file, such as a shipped SAE's, is
+            // Kept beside the SAE, unless its folder already keeps them (a shipped SAE's is
             // never rewritten); a folder that cannot be written only loses the cache.
             if let (Some(folder), Ok(contexts)) = (&folder, &result)
-                && !folder.join(CONTEXTS_FILE).exists()
+                && load_contexts(folder, &sae).is_none()
             {
                 let _ = save_contexts(folder, contexts);
             }
@@ -511,13 +515,31 @@ impl super::AppState {
                 let Some(open) = self.features.open.clone() else {
                     return;
                 };
+                // The contexts computed for this SAE go with it; a file of another SAE's
+                // there is removed.
+                let contexts = self
+                    .features
+                    .contexts_of_open()
+                    .and_then(|c| c.clone().ok());
+                let (sae, hook, labels) = (Arc::clone(&open.sae), open.hook, open.labels.clone());
+                self.features
+                    .show_with_labels(sae, hook, Some(path.clone()), labels);
                 self.jobs.write_file(path, move |path| {
                     let sidecar = crate::sae::Sidecar {
                         labels: open.labels.clone(),
                         training: None,
                     };
                     crate::sae::files::save(path, &open.sae, Some(&sidecar))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| e.to_string())?;
+                    match contexts {
+                        Some(contexts) => crate::sae::contexts::save_contexts(path, &contexts),
+                        None => match std::fs::remove_file(path.join(CONTEXTS_FILE)) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                Err(e.to_string())
+                            }
+                            _ => Ok(()),
+                        },
+                    }
                 });
             }
             SaeCommand::Select(feature) => self.features.selected = feature,
@@ -528,8 +550,11 @@ impl super::AppState {
                     && let Some(folder) = open.folder.clone()
                 {
                     self.jobs.write_file(folder, move |folder| {
-                        let mut sidecar = crate::sae::files::load(folder)
-                            .map(|f| f.sidecar)
+                        // The side file alone (not the weights), keeping what else it holds.
+                        let side = folder.join(crate::sae::files::SIDECAR_FILE);
+                        let mut sidecar: crate::sae::Sidecar = std::fs::read_to_string(&side)
+                            .ok()
+                            .and_then(|text| serde_json::from_str(&text).ok())
                             .unwrap_or_default();
                         sidecar.labels = open.labels.clone();
                         crate::sae::files::save_sidecar(folder, &sidecar).map_err(|e| e.to_string())

@@ -9,7 +9,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::{ViewContext, heading_ui};
 use crate::i18n::{FeatureText, Language, TrainText};
-use crate::interp::vocab_rows::summarize_row;
+use crate::interp::vocab_rows::{RowSummary, summarize_row};
 use crate::sae::contexts::HISTOGRAM_BINS;
 use crate::sae::{FeatureEdit, HookKind};
 use crate::state::features::{OpenSae, SaeCommand, SaeStatus};
@@ -88,7 +88,12 @@ pub fn features_ui(
             egui::ScrollArea::vertical()
                 .id_salt("features right")
                 .show(ui, |ui| {
-                    if let (Some(open), Some(feature)) = (open, features.selected) {
+                    // A lesson may select a feature before its SAE has opened (or while
+                    // another, smaller SAE is open): only a feature this SAE has.
+                    let selected = features.selected.filter(|&feature| {
+                        open.is_some_and(|open| feature < open.sae.config.d_sae)
+                    });
+                    if let (Some(open), Some(feature)) = (open, selected) {
                         feature_ui(ui, view, state, open, feature, commands);
                     } else if open.is_some() {
                         ui.weak(FeatureText::PickFeature.text(language));
@@ -449,12 +454,7 @@ fn feature_ui(
 /// the unembedding (its direct effect on the logits, the stream's scale left out).
 fn logit_effect_ui(ui: &mut Ui, view: &ViewContext<'_>, open: &OpenSae, feature: usize) {
     let language = view.language;
-    let params = &view.analysis.model.params;
-    let direction = open.sae.w_dec.row(feature).to_owned();
-    let logits = crate::interp::circuits::tokens::direction_logits(params, direction.view());
-    let up = summarize_row(&logits, EFFECT_SHOWN);
-    let negated: Vec<f32> = logits.iter().map(|x| -x).collect();
-    let down = summarize_row(&negated, EFFECT_SHOWN);
+    let (up, down) = &*logit_effect(ui, view, open, feature);
     let tokenizer = &view.analysis.model.tokenizer;
     ui.horizontal_top(|ui| {
         for (title, ids, values, sign) in [
@@ -479,6 +479,38 @@ fn logit_effect_ui(ui: &mut Ui, view: &ViewContext<'_>, open: &OpenSae, feature:
     });
 }
 
+/// The tokens a feature's direction pushes up and down: a product over the whole
+/// vocabulary, made once per SAE, feature and analysis and kept in egui's memory.
+fn logit_effect(
+    ui: &Ui,
+    view: &ViewContext<'_>,
+    open: &OpenSae,
+    feature: usize,
+) -> std::sync::Arc<(RowSummary, RowSummary)> {
+    type Key = (usize, usize, u64);
+    type Cached = (Key, std::sync::Arc<(RowSummary, RowSummary)>);
+    let id = egui::Id::unique("feature logit effect");
+    let key: Key = (
+        std::sync::Arc::as_ptr(&open.sae) as usize,
+        feature,
+        view.analysis.serial(),
+    );
+    if let Some((k, effect)) = ui.data(|d| d.get_temp::<Cached>(id))
+        && k == key
+    {
+        return effect;
+    }
+    let params = &view.analysis.model.params;
+    let direction = open.sae.w_dec.row(feature);
+    let logits = crate::interp::circuits::tokens::direction_logits(params, direction);
+    let up = summarize_row(&logits, EFFECT_SHOWN);
+    let negated: Vec<f32> = logits.iter().map(|x| -x).collect();
+    let down = summarize_row(&negated, EFFECT_SHOWN);
+    let effect = std::sync::Arc::new((up, down));
+    ui.data_mut(|d| d.insert_temp(id, (key, std::sync::Arc::clone(&effect))));
+    effect
+}
+
 /// The activation histogram as a row of bars.
 fn histogram_ui(ui: &mut Ui, bins: &[usize], language: Language) {
     let max = bins.iter().copied().max().unwrap_or(0).max(1) as f32;
@@ -497,4 +529,42 @@ fn histogram_ui(ui: &mut Ui, bins: &[usize], language: Language) {
         painter.rect_filled(bar, 0.0, colour);
     }
     response.on_hover_text(FeatureText::HistogramHover.text(language));
+}
+
+/// The numbers behind the view: one row per feature of the open SAE with its label, its
+/// decoder norm and, once the corpus pass is done, how often it fired and its strongest
+/// activation.
+pub fn table(
+    open: &OpenSae,
+    contexts: Option<&std::sync::Arc<crate::sae::contexts::FeatureContexts>>,
+) -> crate::state::Table {
+    use crate::state::export::Cell;
+    let mut table = crate::state::Table::new(&[
+        "feature",
+        "label",
+        "decoder_norm",
+        "fired",
+        "max_activation",
+    ]);
+    let norms = open.sae.decoder_norms();
+    for feature in 0..open.sae.config.d_sae {
+        let label = open.labels.get(&feature).cloned().unwrap_or_default();
+        let (fired, strongest) = match contexts {
+            Some(c) => (
+                Cell::Int(c.firing[feature] as u64),
+                c.top[feature]
+                    .first()
+                    .map_or(Cell::Text(String::new()), |t| Cell::from(t.activation)),
+            ),
+            None => (Cell::Text(String::new()), Cell::Text(String::new())),
+        };
+        table.push(vec![
+            Cell::Int(feature as u64),
+            Cell::Text(label),
+            Cell::from(norms[feature]),
+            fired,
+            strongest,
+        ]);
+    }
+    table
 }
