@@ -13,6 +13,16 @@ use residual_explorer::sae::HookKind;
 use residual_explorer::state::features::{SaeCommand, SaeForm, SaeStatus};
 use residual_explorer::state::{Command, ViewKind};
 
+/// Runs frames until the SAE run started in the window has ended (panics after 5 minutes).
+fn wait_for_the_run(
+    harness: &mut egui_kittest::Harness<'static, residual_explorer::app::ExplorerApp>,
+    what: &str,
+) {
+    run_until(harness, Duration::from_secs(300), what, |app| {
+        !app.state.features.running()
+    });
+}
+
 #[test]
 fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_model() {
     let mut harness = app();
@@ -31,12 +41,7 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
     settle(&mut harness);
     harness.get_by_label("Train SAE").click();
     harness.step();
-    run_until(
-        &mut harness,
-        Duration::from_secs(300),
-        "the SAE run",
-        |app| !app.state.features.running(),
-    );
+    wait_for_the_run(&mut harness, "the SAE run");
     settle(&mut harness);
     let features = &harness.state().state.features;
     assert_eq!(
@@ -191,12 +196,7 @@ fn a_standard_relu_sae_trains_in_the_app_too() {
     })));
     state.apply(Command::Sae(SaeCommand::Start));
     harness.step();
-    run_until(
-        &mut harness,
-        Duration::from_secs(300),
-        "the ReLU run",
-        |app| !app.state.features.running(),
-    );
+    wait_for_the_run(&mut harness, "the ReLU run");
     let features = &harness.state().state.features;
     assert_eq!(
         features.status(),

@@ -4,9 +4,12 @@
 //! stops with an error and keeps its weights; the CLI writes JSON lines and a folder that
 //! `sae features` reads, and refuses what does not fit.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::Arc;
+
+use common::run_cli;
 
 use ndarray::{Array2, s};
 use residual_explorer::model::forward::forward_batch;
@@ -222,20 +225,13 @@ fn a_diverging_run_stops_with_an_error_and_keeps_its_weights() {
     assert!(SaeTrainer::new(sae, TrainSettings::new(0.0)).is_err());
 }
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
 #[test]
 fn the_sae_commands_train_save_and_read_features() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sae");
     let model = root().join("models/default.safetensors");
     let corpus = root().join("data/shakespeare.txt");
-    let output = run(&[
+    let output = run_cli(&[
         "sae",
         "train",
         "--model",
@@ -291,7 +287,7 @@ fn the_sae_commands_train_save_and_read_features() {
     assert_eq!(cfg["k"], 8);
     assert_eq!(cfg["metadata"]["hook_name"], "blocks.2.hook_resid_post");
 
-    let features = run(&[
+    let features = run_cli(&[
         "sae",
         "features",
         "--sae",
@@ -325,7 +321,7 @@ fn the_sae_commands_train_save_and_read_features() {
 
     // An SAE for another width, and a hook the model lacks, are refused.
     let fixture = root().join("tests/data/sae/standard");
-    let refused = run(&[
+    let refused = run_cli(&[
         "sae",
         "features",
         "--sae",
@@ -337,7 +333,7 @@ fn the_sae_commands_train_save_and_read_features() {
     ]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("8 values"));
-    let bad_hook = run(&[
+    let bad_hook = run_cli(&[
         "sae",
         "train",
         "--model",

@@ -1,22 +1,17 @@
 //! The `train` and `bench train` command lines, as scripts call them: JSON evaluation lines,
 //! an atomically written model that loads back, and clear errors with the right exit codes.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::run_cli;
 
 use residual_explorer::model::io::native::load_native;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 #[test]
 fn train_writes_json_evaluations_and_a_loadable_model() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("copy.safetensors");
-    let output = run(&[
+    let output = run_cli(&[
         "train",
         "--preset",
         "induction",
@@ -68,7 +63,7 @@ fn train_writes_json_evaluations_and_a_loadable_model() {
 
 #[test]
 fn bench_train_prints_tokens_per_second() {
-    let output = run(&[
+    let output = run_cli(&[
         "bench", "train", "--preset", "lesson", "--vocab", "65", "--batch", "2", "--seq", "16",
         "--steps", "2", "--warmup", "1", "--json",
     ]);
@@ -87,12 +82,12 @@ fn bad_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.safetensors");
     let out = out.to_str().unwrap();
-    let unknown = run(&[
+    let unknown = run_cli(&[
         "train", "--preset", "huge", "--task", "copy", "--steps", "1", "--out", out,
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown preset 'huge'"));
-    let missing = run(&[
+    let missing = run_cli(&[
         "train",
         "--preset",
         "lesson",
@@ -105,12 +100,12 @@ fn bad_arguments_are_clear_errors() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such.txt"));
-    let both = run(&[
+    let both = run_cli(&[
         "train", "--preset", "lesson", "--corpus", "a.txt", "--task", "copy", "--steps", "1",
         "--out", out,
     ]);
     assert_eq!(both.status.code(), Some(2));
-    let too_long = run(&[
+    let too_long = run_cli(&[
         "train",
         "--preset",
         "word",

@@ -74,3 +74,11 @@ pub fn max_abs_diff(a: impl IntoIterator<Item = f64>, b: &[f64]) -> f64 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
 }
+
+/// Runs the program with `args` and waits for it.
+pub fn run_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_residual-explorer"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
