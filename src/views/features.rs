@@ -66,7 +66,8 @@ pub fn features_ui(
     let open = features.open.as_ref().filter(|_| misfit.is_none());
     let width = ui.available_width();
     let left_w = (width * 0.5).floor();
-    let right_w = width - left_w - 20.0;
+    // Between the columns: a separator and the spacing on either side of it.
+    let right_w = width - left_w - 3.0 * ui.spacing().item_spacing.x - 6.0;
     let height = ui.available_height();
     let column = egui::Layout::top_down(egui::Align::Min);
     ui.horizontal_top(|ui| {
@@ -371,7 +372,9 @@ fn feature_ui(
         .unwrap_or_else(|| open.labels.get(&feature).cloned().unwrap_or_default());
     ui.horizontal(|ui| {
         ui.label(text(FeatureText::Label));
-        let response = ui.text_edit_singleline(&mut draft);
+        // Room left for the Set button beside it.
+        let field_w = (ui.available_width() - 80.0).max(60.0);
+        let response = ui.add(egui::TextEdit::singleline(&mut draft).desired_width(field_w));
         set_accessible_name(&response, text(FeatureText::Label));
         if response.lost_focus() || ui.button(text(FeatureText::SetLabel)).clicked() {
             commands.push(Command::Sae(SaeCommand::Label(feature, draft.clone())));
@@ -456,6 +459,8 @@ fn logit_effect_ui(ui: &mut Ui, view: &ViewContext<'_>, open: &OpenSae, feature:
     let language = view.language;
     let (up, down) = &*logit_effect(ui, view, open, feature);
     let tokenizer = &view.analysis.model.tokenizer;
+    // Two lists side by side, each with its token labels (~50 points) and values (~60).
+    let bars_w = ((ui.available_width() - 2.0 * 130.0) / 2.0).clamp(30.0, 90.0);
     ui.horizontal_top(|ui| {
         for (title, ids, values, sign) in [
             (FeatureText::Promotes, &up.top_ids, &up.top_logits, 1.0),
@@ -473,7 +478,7 @@ fn logit_effect_ui(ui: &mut Ui, view: &ViewContext<'_>, open: &OpenSae, feature:
                     .zip(values.iter())
                     .map(|(&t, &v)| Bar::new(format!("‘{}’", tokenizer.display_token(t)), sign * v))
                     .collect();
-                bar_list_ui(ui, title.text(language), &bars, None, 90.0, 16.0);
+                bar_list_ui(ui, title.text(language), &bars, None, bars_w, 16.0);
             });
         }
     });
