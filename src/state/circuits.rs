@@ -19,10 +19,13 @@ pub struct CircuitsState {
     computing: Option<Weak<LoadedModel>>,
     /// The newest request's id; a computation for an older one stops.
     newest: Arc<AtomicU64>,
-    /// Why the newest computation failed.
-    failed: Option<String>,
-    /// The model of the newest computation (a failed one is not asked for again).
-    failed_for: Option<Weak<LoadedModel>>,
+    /// The model whose computation failed, and why (it is not asked for again).
+    failed: Option<(Weak<LoadedModel>, String)>,
+}
+
+/// Whether `weak` points at `model`, alive.
+fn is_model(weak: &Weak<LoadedModel>, model: &Arc<LoadedModel>) -> bool {
+    std::ptr::eq(weak.as_ptr(), Arc::as_ptr(model)) && weak.strong_count() > 0
 }
 
 impl CircuitsState {
@@ -30,9 +33,7 @@ impl CircuitsState {
     /// `model`'s (a training run shows the previous snapshot's while the next one's come).
     pub fn latest_for(&self, model: &Arc<LoadedModel>) -> Option<(&WeightCircuits, bool)> {
         let (computed_for, circuits) = self.latest.as_ref()?;
-        let current = std::ptr::eq(computed_for.as_ptr(), Arc::as_ptr(model))
-            && computed_for.strong_count() > 0;
-        Some((circuits, current))
+        Some((circuits, is_model(computed_for, model)))
     }
 
     /// Whether a computation is under way.
@@ -40,17 +41,15 @@ impl CircuitsState {
         self.computing.is_some()
     }
 
-    /// Whether the view should ask for `model`'s circuits: none are computed or under way
-    /// for it.
+    /// Whether the view should ask for `model`'s circuits: none are computed, under way or
+    /// failed for it.
     pub fn wanted_for(&self, model: &Arc<LoadedModel>) -> bool {
-        let is_model = |weak: &Weak<LoadedModel>| {
-            std::ptr::eq(weak.as_ptr(), Arc::as_ptr(model)) && weak.strong_count() > 0
-        };
         let done = self
             .latest
             .as_ref()
-            .is_some_and(|(m, circuits)| is_model(m) && circuits.next_part().is_none());
-        !done && !self.computing.as_ref().is_some_and(is_model)
+            .is_some_and(|(m, circuits)| is_model(m, model) && circuits.next_part().is_none());
+        let computing = self.computing.as_ref().is_some_and(|m| is_model(m, model));
+        !done && !computing && self.failure_for(model).is_none()
     }
 
     /// Starts computing `model`'s circuits on a thread of its own (an older computation
@@ -59,20 +58,7 @@ impl CircuitsState {
         if !self.wanted_for(model) {
             return;
         }
-        if self.failed.is_some() {
-            // Asked again for the same model, it would fail again: the view shows why.
-            if self.computing.is_none()
-                && self
-                    .failed_for
-                    .as_ref()
-                    .is_some_and(|m| std::ptr::eq(m.as_ptr(), Arc::as_ptr(model)))
-            {
-                return;
-            }
-            self.failed = None;
-        }
         let id = self.newest.fetch_add(1, Ordering::AcqRel) + 1;
-        self.failed_for = Some(Arc::downgrade(model));
         self.computing = Some(Arc::downgrade(model));
         let newest = Arc::clone(&self.newest);
         let model = Arc::clone(model);
@@ -113,16 +99,18 @@ impl CircuitsState {
         }
     }
 
-    /// Why the newest computation failed, if it did (shown by the view).
-    pub fn failure(&self) -> Option<&str> {
-        self.failed.as_deref()
+    /// Why the computation of `model`'s circuits failed, if it did (shown by the view).
+    pub fn failure_for(&self, model: &Arc<LoadedModel>) -> Option<&str> {
+        let (failed_for, message) = self.failed.as_ref()?;
+        is_model(failed_for, model).then_some(message.as_str())
     }
 
     /// Takes the failure of request `request`: the computation is over.
     pub fn on_failure(&mut self, request: u64, message: String) {
-        if request == self.newest.load(Ordering::Acquire) {
-            self.computing = None;
-            self.failed = Some(message);
+        if request == self.newest.load(Ordering::Acquire)
+            && let Some(model) = self.computing.take()
+        {
+            self.failed = Some((model, message));
         }
     }
 

@@ -68,7 +68,7 @@ pub fn circuits_ui(
     let shown = circuits
         .latest_for(model)
         .filter(|(c, _)| c.config == *config);
-    if let Some(message) = circuits.failure() {
+    if let Some(message) = circuits.failure_for(model) {
         ui.colored_label(ui.visuals().error_fg_color, message);
         return;
     }
