@@ -54,6 +54,23 @@ pub(crate) fn suits<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> 
         && b.strides()[0] >= 0
 }
 
+/// Whether a [m, k] · b [k, n] is a few rows against a weight matrix stored transposed,
+/// [n, k] row-major (a tied unembedding, `W_Eᵀ`). gemm walks such a `b` badly from this
+/// side (its tiles read `b` across its rows): `bench matmul --shape 5x768x50257
+/// --transposed-b` took 36.5 ms on one thread where the same product as `(bᵀ · aᵀ)ᵀ`, the
+/// large matrix on the left read row by row, took 12.5 ms (`mat_mul` routes it so).
+pub(crate) fn suits_swapped<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    enabled()
+        && (1..=MAX_ROWS).contains(&m)
+        && k == b.nrows()
+        && k >= GROUP
+        && n >= 16
+        && b.strides()[0] == 1
+        && b.strides()[1] > 1
+}
+
 /// Computes `a · b` block of columns by block of columns and hands each finished block to
 /// `sink(columns_start, block)`, where `block` holds the m rows' results for those columns,
 /// row after row (`block.len() = m · width`). Every column is handed over exactly once.

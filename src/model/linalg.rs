@@ -36,10 +36,25 @@ pub(crate) fn mat_mul<F, SA, SB, SC>(
     SC: DataMut<Elem = F>,
 {
     let (a_view, b_view) = (a.view(), b.view());
-    if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
-        return gemm::mat_mul(alpha, a, b, beta, c);
-    }
     let mut c = c.view_mut();
+    if c.dim() != (a.nrows(), b.ncols()) {
+        return gemm::mat_mul(alpha, a, b, beta, &mut c); // panics with the shapes
+    }
+    if few_rows::suits_swapped(&a_view, &b_view) {
+        // cᵀ = bᵀ · aᵀ: the transposed weights become a row-major left operand.
+        write_swapped(alpha, &a_view, &b_view, &mut c, |out, value| {
+            // beta = 0 overwrites without reading, as gemm does.
+            *out = if beta == F::zero() {
+                value
+            } else {
+                value + beta * *out
+            };
+        });
+        return;
+    }
+    if !few_rows::suits(&a_view, &b_view) {
+        return gemm::mat_mul(alpha, a, b, beta, &mut c);
+    }
     few_rows_into(&a_view, &b_view, &mut c, |out, value| {
         // beta = 0 overwrites without reading, as gemm does.
         *out = if beta == F::zero() {
@@ -68,6 +83,14 @@ where
     SB: Data<Elem = F>,
 {
     let (a_view, b_view) = (a.view(), b.view());
+    if c.dim() == (a.nrows(), b.ncols()) && few_rows::suits_swapped(&a_view, &b_view) {
+        // As in `mat_mul`: cᵀ = bᵀ · aᵀ.
+        write_swapped(alpha, &a_view, &b_view, &mut c, |out, value| {
+            out.write(value);
+        });
+        // `write_swapped` writes every element once.
+        return finish_view(c);
+    }
     if !few_rows::suits(&a_view, &b_view) || c.dim() != (a.nrows(), b.ncols()) {
         return gemm::mat_mul_into(alpha, a, b, c);
     }
@@ -76,6 +99,31 @@ where
     });
     // `few_rows_into` writes every element once.
     finish_view(c)
+}
+
+/// `alpha · a · b` computed as `(bᵀ · aᵀ)ᵀ` by gemm ([`few_rows::suits_swapped`]), each
+/// result handed to `write(element of c, value)` once. The product goes to a scratch [n, m]
+/// array with contiguous rows (given an output with contiguous columns instead, gemm turns
+/// the product back into the slow orientation), then row by row into `c` [m, n].
+fn write_swapped<F: Scalar, T>(
+    alpha: F,
+    a: &ArrayView2<'_, F>,
+    b: &ArrayView2<'_, F>,
+    c: &mut ArrayViewMut2<'_, T>,
+    write: impl Fn(&mut T, F),
+) {
+    let m = a.nrows();
+    let mut scratch = Fresh::new((b.ncols(), m));
+    gemm::mat_mul_into(alpha, &b.t(), &a.t(), scratch.view_mut());
+    let scratch = scratch.finish();
+    let values = scratch
+        .as_slice()
+        .expect("a fresh array is in standard layout");
+    for (row_index, mut row) in c.rows_mut().into_iter().enumerate() {
+        for (out, chunk) in row.iter_mut().zip(values.chunks_exact(m)) {
+            write(out, chunk[row_index]);
+        }
+    }
 }
 
 /// `a · b` by [`few_rows`], each result handed to `write(element of c, value)` once.
@@ -140,7 +188,17 @@ mod tests {
 
     #[test]
     fn products_match_the_definition_for_every_layout() {
-        for &(m, k, n) in &[(1, 1, 1), (5, 3, 7), (64, 32, 64), (33, 129, 17), (3, 0, 4)] {
+        // (5, 24, 40) with `b` column-major takes the swapped route, (9, 16, 4100) the
+        // few-rows kernel; the others go to gemm.
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (5, 3, 7),
+            (64, 32, 64),
+            (33, 129, 17),
+            (3, 0, 4),
+            (5, 24, 40),
+            (9, 16, 4100),
+        ] {
             let a = filled((m, k), 1);
             let b = filled((k, n), 2);
             let c0 = filled((m, n), 3);
@@ -205,6 +263,20 @@ mod tests {
             let diff = (&written - &expected).fold(0.0f64, |acc, x| acc.max(x.abs()));
             assert!(diff < 1e-12, "{m}×{k}×{n}: off by {diff:e}");
         }
+    }
+
+    #[test]
+    fn few_rows_against_transposed_weights_take_the_swapped_route() {
+        let a = filled((5, 24), 1);
+        let b_stored = filled((40, 24), 2); // [n, k], as a tied unembedding
+        let b = b_stored.t();
+        assert!(few_rows::suits_swapped(&a.view(), &b));
+        assert!(!few_rows::suits_swapped(&a.view(), &b_stored.t().t()));
+        let expected = naive(1.0, &a, &b.to_owned(), 0.0, &Array2::zeros((5, 40)));
+        let mut out = Fresh::<f64, _>::new((5, 40));
+        let written = mat_mul_into(1.0, &a, &b, out.view_mut());
+        let diff = (&written - &expected).fold(0.0f64, |acc, x| acc.max(x.abs()));
+        assert!(diff < 1e-12, "off by {diff:e}");
     }
 
     #[test]
