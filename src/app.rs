@@ -272,7 +272,7 @@ impl ExplorerApp {
                     ui.label(message.text(language));
                 }
                 None => {
-                    ui.spinner();
+                    crate::widgets::busy_spinner_ui(ui);
                     ui.label(Msg::RunningModel.text(language));
                 }
             });

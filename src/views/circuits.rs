@@ -23,7 +23,9 @@ use crate::model::TokenId;
 use crate::state::circuits::CircuitsState;
 use crate::state::export::Cell;
 use crate::state::{Command, Table, ViewKind};
-use crate::widgets::{Bar, ColourScale, Heatmap, bar_list_ui, colour_legend_ui, heatmap_ui};
+use crate::widgets::{
+    Bar, ColourScale, Heatmap, bar_list_ui, busy_spinner_ui, colour_legend_ui, heatmap_ui,
+};
 
 /// Most distinct prompt tokens the full-circuit tables show.
 pub const MAX_TABLE_TOKENS: usize = 40;
@@ -74,7 +76,7 @@ pub fn circuits_ui(
     }
     let Some((weights, current)) = shown else {
         ui.horizontal(|ui| {
-            ui.spinner();
+            busy_spinner_ui(ui);
             ui.label(CircuitText::Computing.text(language));
         });
         return;
@@ -82,7 +84,7 @@ pub fn circuits_ui(
     ui.horizontal_wrapped(|ui| {
         ui.weak(folding_text(weights.heads.folding, language));
         if !current || weights.next_part().is_some() {
-            ui.spinner();
+            busy_spinner_ui(ui);
             let done = weights.parts_done();
             let total = crate::interp::circuits::CircuitPart::ORDER.len();
             ui.weak(CircuitText::PartsDone.fill(language, &[&done, &total]));
@@ -317,7 +319,7 @@ fn composition_name(kind: CompositionKind, language: Language) -> &'static str {
 /// A part still being computed.
 fn waiting_ui(ui: &mut Ui, language: Language) {
     ui.horizontal(|ui| {
-        ui.spinner();
+        busy_spinner_ui(ui);
         ui.weak(CircuitText::Computing.text(language));
     });
 }

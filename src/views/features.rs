@@ -14,7 +14,7 @@ use crate::sae::contexts::HISTOGRAM_BINS;
 use crate::sae::{FeatureEdit, HookKind};
 use crate::state::features::{OpenSae, SaeCommand, SaeStatus};
 use crate::state::{AppState, Command, FilePurpose, ViewKind};
-use crate::widgets::{Bar, bar_list_ui, set_accessible_name};
+use crate::widgets::{Bar, bar_list_ui, busy_spinner_ui, set_accessible_name};
 
 /// Active features listed for the selected token.
 const ACTIVE_SHOWN: usize = 12;
@@ -200,7 +200,7 @@ fn training_ui(ui: &mut Ui, view: &ViewContext<'_>, state: &AppState, commands: 
     match &status {
         SaeStatus::Preparing => {
             ui.horizontal(|ui| {
-                ui.spinner();
+                busy_spinner_ui(ui);
                 ui.label(text(FeatureText::Preparing));
             });
         }
@@ -408,7 +408,7 @@ fn feature_ui(
         None => {
             commands.push(Command::Sae(SaeCommand::Contexts));
             ui.horizontal(|ui| {
-                ui.spinner();
+                busy_spinner_ui(ui);
                 ui.label(text(FeatureText::ReadingCorpus));
             });
         }

@@ -17,7 +17,7 @@ use crate::lesson::state::Editor;
 use crate::lesson::toy::additions;
 use crate::lesson::{Language, Lesson};
 use crate::state::{AppState, Command, LessonCommand, LessonRun};
-use crate::widgets::set_accessible_name;
+use crate::widgets::{busy_spinner_ui, set_accessible_name};
 
 /// Key of the panel's settings in eframe's storage.
 pub const LESSON_SETTINGS_KEY: &str = "residual-explorer-lessons";
@@ -222,7 +222,7 @@ fn step_ui(
     blocks_ui(ui, &step.blocks, language);
     if lessons.is_setting_up() {
         ui.horizontal(|ui| {
-            ui.spinner();
+            busy_spinner_ui(ui);
             ui.label(Msg::OpeningLessonModel.text(language));
         });
     }

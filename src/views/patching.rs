@@ -10,7 +10,7 @@ use super::heading_ui;
 use crate::i18n::ViewText;
 use crate::state::experiments::{PatchingCommand, PatchingSetup};
 use crate::state::{AppState, Command, ViewKind};
-use crate::widgets::{ColourScale, Heatmap, colour_legend_ui, heatmap_ui};
+use crate::widgets::{ColourScale, Heatmap, busy_spinner_ui, colour_legend_ui, heatmap_ui};
 
 /// Draws the patching view.
 pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
@@ -69,7 +69,7 @@ pub fn patching_ui(ui: &mut Ui, state: &AppState, commands: &mut Vec<Command>) {
             commands.push(Command::Patching(PatchingCommand::Run));
         }
         if patching.running {
-            ui.spinner();
+            busy_spinner_ui(ui);
             ui.label(ViewText::PatchingRunning.text(language));
         }
     });

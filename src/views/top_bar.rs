@@ -77,7 +77,7 @@ fn model_status_ui(ui: &mut Ui, state: &AppState) {
     };
     if let Some(busy) = busy {
         // The spinner and what it waits for come before the source, which gives way.
-        ui.spinner();
+        crate::widgets::busy_spinner_ui(ui);
         ui.add(egui::Label::new(busy).truncate());
     }
     ui.add(egui::Label::new(RichText::new(&source).weak()).truncate())

@@ -3,6 +3,7 @@
 //! add themselves come from the string table in the language they are given.
 
 pub mod bars;
+pub mod busy;
 pub mod colour;
 pub mod fonts;
 pub mod heatmap;
@@ -12,6 +13,7 @@ pub mod plot_legend;
 pub mod token_strip;
 
 pub use bars::{Bar, bar_list_ui};
+pub use busy::busy_spinner_ui;
 pub use colour::{
     ColourScale, StripCells, colour_legend_ui, colour_legend_with_ends_ui, colour_strip_ui,
     format_value,

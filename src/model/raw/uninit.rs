@@ -194,7 +194,7 @@ fn check_written<F, D: Dimension>(view: ArrayViewMut<'_, MaybeUninit<F>, D>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, s};
+    use ndarray::Array2;
 
     #[test]
     fn a_fully_written_array_finishes_with_its_values() {
@@ -241,7 +241,7 @@ mod tests {
     fn an_unwritten_band_is_caught_by_finish_view() {
         let mut fresh = Fresh::<f32, _>::new((4, 4));
         let mut band = fresh.view_mut();
-        band.slice_mut(s![..2, ..]).fill(MaybeUninit::new(1.0));
+        band.slice_mut(ndarray::s![..2, ..]).fill(MaybeUninit::new(1.0));
         finish_view(band);
     }
 
