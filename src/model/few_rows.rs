@@ -7,7 +7,9 @@
 //! row, which defeats the hardware prefetcher. Measured on Qwen2.5-0.5B's MLP matrix
 //! (896 × 4864) on one core, gemm took 8–16 ms for 9 rows where a plain read of the matrix
 //! takes 1.7–2.3 ms; this kernel takes 3.7 ms (`bench matmul --shape 9x896x4864`, with
-//! `RESIDUAL_EXPLORER_FEW_ROWS=off` for gemm, compares them).
+//! `RESIDUAL_EXPLORER_FEW_ROWS=off` for gemm, compares them). On other CPUs gemm reads such
+//! matrices well and is the faster from a handful of rows, so how many rows the kernel takes
+//! is measured once per process ([`max_rows`], `few_rows_calibration`).
 //!
 //! The kernel reads `b` row by row, eight rows at a time, each over a block of columns
 //! whose results for all m rows of `a` stay in a scratch buffer of at most 128 KB (the core's
@@ -18,18 +20,39 @@
 
 use ndarray::{ArrayView2, Axis};
 
+use super::few_rows_calibration;
 use super::scalar::Scalar;
 use super::simd::with_widest;
 
-/// Up to this many rows of `a` the few-rows kernel is used: at 49 rows against
-/// 896 × 4864 it still matched gemm (12 against 14 ms), at 64 gemm's tiles pay off.
+/// At most this many rows of `a` go to the few-rows kernel (or to the swapped route of
+/// [`suits_swapped`]): on the machine where the kernel was written it still matched gemm at
+/// 49 rows against 896 × 4864 (12 against 14 ms); at 64 gemm's tiles pay off everywhere.
+/// [`max_rows`] is the limit measured on this CPU, at most this.
 pub(crate) const MAX_ROWS: usize = 48;
 
-/// Whether the kernel is on: `RESIDUAL_EXPLORER_FEW_ROWS=off` sends every product to gemm
-/// (to time one against the other with `bench matmul --shape`); read once.
+/// Weight matrices of fewer elements (4 MB of f32) stay with gemm: they sit in cache, where
+/// the way the kernel reads them buys nothing (and the calibration is not worth its time).
+const LARGE_WEIGHTS: usize = 1 << 20;
+
+/// Whether the few-rows routes are on: `RESIDUAL_EXPLORER_FEW_ROWS=off` sends every product
+/// to gemm as it is (to time one against the other with `bench matmul --shape`); read once.
 pub fn enabled() -> bool {
-    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("RESIDUAL_EXPLORER_FEW_ROWS").as_deref() != Ok("off"))
+    env_setting().as_deref() != Some("off")
+}
+
+/// The most rows of `a` the kernel takes on this CPU: measured once, at the first product
+/// that could use it (see [`super::few_rows_calibration`]), unless
+/// `RESIDUAL_EXPLORER_FEW_ROWS` sets it.
+pub fn max_rows() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        few_rows_calibration::limit_from_env(env_setting().as_deref())
+            .unwrap_or_else(few_rows_calibration::measure_limit)
+    })
+}
+
+fn env_setting() -> Option<String> {
+    std::env::var("RESIDUAL_EXPLORER_FEW_ROWS").ok()
 }
 
 /// Rows of `b` taken together: each output element is loaded and stored once per group.
@@ -42,12 +65,17 @@ const BLOCK_BYTES: usize = 128 * 1024;
 /// contiguous rows, and enough work for the layout to matter.
 pub(crate) fn suits<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
     let (m, k) = a.dim();
-    let n = b.ncols();
-    enabled()
-        && (1..=MAX_ROWS).contains(&m)
+    fits_the_kernel(a, b) && k * b.ncols() >= LARGE_WEIGHTS && m <= max_rows() // last: the first call that gets here measures
+}
+
+/// What [`for_each_block`] needs: at most [`MAX_ROWS`] rows, matching depths of at least
+/// one group, 16 columns or more, both operands with contiguous rows.
+fn fits_the_kernel<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
+    let (m, k) = a.dim();
+    (1..=MAX_ROWS).contains(&m)
         && k == b.nrows()
         && k >= GROUP
-        && n >= 16
+        && b.ncols() >= 16
         && a.strides()[1] == 1
         && b.strides()[1] == 1
         && a.strides()[0] >= 0
@@ -74,7 +102,7 @@ pub(crate) fn suits_swapped<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_,
 /// Computes `a · b` block of columns by block of columns and hands each finished block to
 /// `sink(columns_start, block)`, where `block` holds the m rows' results for those columns,
 /// row after row (`block.len() = m · width`). Every column is handed over exactly once.
-/// Call only when [`suits`] says so.
+/// Call only when [`fits_the_kernel`] says so (as [`suits`] does).
 pub(crate) fn for_each_block<F: Scalar>(
     a: &ArrayView2<'_, F>,
     b: &ArrayView2<'_, F>,
@@ -189,7 +217,7 @@ mod tests {
             (48, 9, 700),
         ] {
             let (a, b) = (filled((m, k), 1), filled((k, n), 2));
-            assert!(suits(&a.view(), &b.view()), "{m}×{k}×{n}");
+            assert!(fits_the_kernel(&a.view(), &b.view()), "{m}×{k}×{n}");
             let mut got = Array2::<f32>::from_elem((m, n), f32::NAN);
             let mut handed = vec![0; n];
             for_each_block(&a.view(), &b.view(), |start, block| {
@@ -216,21 +244,30 @@ mod tests {
     }
 
     #[test]
-    fn only_few_contiguous_rows_suit() {
+    fn only_few_contiguous_rows_against_large_weights_suit() {
         let (a, b) = (filled((9, 64), 1), filled((64, 100), 2));
-        assert!(suits(&a.view(), &b.view()));
+        assert!(fits_the_kernel(&a.view(), &b.view()));
+        assert!(!suits(&a.view(), &b.view()), "weights that fit in cache");
         let tall = filled((MAX_ROWS + 1, 64), 1);
-        assert!(!suits(&tall.view(), &b.view()), "too many rows");
+        assert!(!fits_the_kernel(&tall.view(), &b.view()), "too many rows");
+        let large = filled((64, LARGE_WEIGHTS / 64), 2);
+        assert!(!suits(&tall.view(), &large.view()), "too many rows");
         let b_t = filled((100, 64), 2);
-        assert!(!suits(&a.view(), &b_t.t()), "columns of b not contiguous");
-        let a_t = filled((64, 9), 1);
-        assert!(!suits(&a_t.t(), &b.view()), "columns of a not contiguous");
         assert!(
-            !suits(&a.view(), &filled((64, 8), 2).view()),
+            !fits_the_kernel(&a.view(), &b_t.t()),
+            "columns of b not contiguous"
+        );
+        let a_t = filled((64, 9), 1);
+        assert!(
+            !fits_the_kernel(&a_t.t(), &b.view()),
+            "columns of a not contiguous"
+        );
+        assert!(
+            !fits_the_kernel(&a.view(), &filled((64, 8), 2).view()),
             "too few columns"
         );
         assert!(
-            !suits(&a.view(), &filled((65, 100), 2).view()),
+            !fits_the_kernel(&a.view(), &filled((65, 100), 2).view()),
             "depths differ"
         );
     }

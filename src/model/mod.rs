@@ -8,6 +8,7 @@ pub mod bpe;
 pub mod config;
 pub mod describe;
 pub mod few_rows;
+mod few_rows_calibration;
 pub mod forward;
 pub mod hf_tokenizer;
 pub mod hooks;

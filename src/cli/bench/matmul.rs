@@ -131,7 +131,7 @@ fn run_shape(args: &BenchMatmulArgs, (m, k, n): (usize, usize, usize)) -> Result
     let figures = serde_json::json!({
         "shape": [m, k, n], "transposed_b": args.transposed_b, "threads": args.threads, "median_ms": median_s * 1e3,
         "gflops": gflops, "b_read_gb_per_s": gb_per_s,
-        "few_rows_kernel": crate::model::few_rows::enabled(),
+        "few_rows_max_rows": crate::model::few_rows::max_rows(),
     });
     if args.json {
         println!("{figures}");

@@ -241,7 +241,8 @@ mod tests {
     fn an_unwritten_band_is_caught_by_finish_view() {
         let mut fresh = Fresh::<f32, _>::new((4, 4));
         let mut band = fresh.view_mut();
-        band.slice_mut(ndarray::s![..2, ..]).fill(MaybeUninit::new(1.0));
+        band.slice_mut(ndarray::s![..2, ..])
+            .fill(MaybeUninit::new(1.0));
         finish_view(band);
     }
 
