@@ -306,7 +306,8 @@ impl AppState {
             .and_then(|label| new_stages.iter().position(|s| s.short_label() == label))
             .unwrap_or(0);
         self.selection.set_stage(stage, &new_stages);
-        self.model = Arc::new(model);
+        let previous = std::mem::replace(&mut self.model, Arc::new(model));
+        jobs::drop_off_the_ui_thread(previous);
         self.model_generation += 1;
         self.notice = None;
         let dropped = self.interventions.retain_valid(&self.model.params.config);
@@ -360,7 +361,8 @@ impl AppState {
                         // Only the current one bounds the selection: an older one (of the
                         // previous prompt or model) would undo a selection made for the
                         // newer; views read the selection kept inside what is on screen.
-                        self.analysis = Some(analysis);
+                        let previous = self.analysis.replace(analysis);
+                        jobs::drop_off_the_ui_thread(previous);
                         self.analysis_request = Some(request);
                         if self.analysis_is_current() {
                             self.clamp_selection();
