@@ -111,7 +111,10 @@ fn with_own_team<R>(hand_over: bool, work: impl FnOnce(Split<'_>) -> R) -> (R, u
     let out = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(HELPER_NAME.into())
-            .spawn_scoped(scope, || team.serve())
+            .spawn_scoped(scope, || {
+                super::background::enter();
+                team.serve();
+            })
             .expect("a thread can be started");
         let out = catch_unwind(AssertUnwindSafe(|| work(Split::Team(&team))));
         team.exit();
@@ -193,7 +196,10 @@ fn shared_team() -> Option<&'static SharedTeam> {
             let team: &'static Team = Box::leak(Box::new(Team::new(false, false)));
             let helper = std::thread::Builder::new()
                 .name(HELPER_NAME.into())
-                .spawn(move || team.serve())
+                .spawn(move || {
+                    super::background::enter();
+                    team.serve();
+                })
                 .ok()?;
             Some(SharedTeam {
                 team,

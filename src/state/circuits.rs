@@ -65,6 +65,7 @@ impl CircuitsState {
         let spawned = std::thread::Builder::new()
             .name("circuits".into())
             .spawn(move || {
+                crate::model::background::enter();
                 let still_wanted = || newest.load(Ordering::Acquire) == id;
                 let params = &model.params;
                 let outcome = reporting_panics(|| {

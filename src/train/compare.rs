@@ -192,6 +192,7 @@ impl CompareWorker {
         let handle = std::thread::Builder::new()
             .name("residual comparison".into())
             .spawn(move || {
+                crate::model::background::enter();
                 let send = |event| {
                     let _ = tx.send(event);
                     wake();
