@@ -542,7 +542,6 @@ pub fn native_options(width: f32, height: f32, persist: bool) -> eframe::NativeO
 /// Opens the explorer window with `options` and runs it until it is closed.
 pub fn run(options: AppOptions) -> Result<(), eframe::Error> {
     PROCESS_START.get_or_init(Instant::now);
-    crate::model::background::give_way_to_the_ui();
     eframe::run_native(
         "Residual Explorer",
         native_options(1280.0, 800.0, true),

@@ -275,7 +275,6 @@ pub fn run(args: &ScreenshotsArgs) -> Result<(), CliError> {
     let memory = std::env::temp_dir().join("residual-explorer-screenshots");
     let _ = std::fs::remove_file(&memory);
     native.persistence_path = Some(memory);
-    crate::model::background::give_way_to_the_ui();
     eframe::run_native(
         "Residual Explorer",
         native,

@@ -3,7 +3,6 @@
 //! Nothing here knows about the GUI; everything can be tested headless.
 
 mod attention;
-pub mod background;
 pub mod backward;
 pub mod bpe;
 pub mod config;

@@ -111,10 +111,7 @@ fn with_own_team<R>(hand_over: bool, work: impl FnOnce(Split<'_>) -> R) -> (R, u
     let out = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(HELPER_NAME.into())
-            .spawn_scoped(scope, || {
-                super::background::enter();
-                team.serve();
-            })
+            .spawn_scoped(scope, || team.serve())
             .expect("a thread can be started");
         let out = catch_unwind(AssertUnwindSafe(|| work(Split::Team(&team))));
         team.exit();
@@ -196,10 +193,7 @@ fn shared_team() -> Option<&'static SharedTeam> {
             let team: &'static Team = Box::leak(Box::new(Team::new(false, false)));
             let helper = std::thread::Builder::new()
                 .name(HELPER_NAME.into())
-                .spawn(move || {
-                    super::background::enter();
-                    team.serve();
-                })
+                .spawn(move || team.serve())
                 .ok()?;
             Some(SharedTeam {
                 team,

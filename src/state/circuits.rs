@@ -65,7 +65,6 @@ impl CircuitsState {
         let spawned = std::thread::Builder::new()
             .name("circuits".into())
             .spawn(move || {
-                crate::model::background::enter();
                 let still_wanted = || newest.load(Ordering::Acquire) == id;
                 let params = &model.params;
                 let outcome = reporting_panics(|| {

@@ -247,7 +247,6 @@ impl AppState {
         let sender = self.patching.sender.clone();
         let wake = Arc::clone(&self.patching.wake);
         std::thread::spawn(move || {
-            crate::model::background::enter();
             let result = resid_pre_patching(
                 &model.params,
                 &clean,

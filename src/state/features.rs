@@ -195,7 +195,6 @@ impl FeaturesState {
             Arc::clone(model),
         );
         std::thread::spawn(move || {
-            crate::model::background::enter();
             let send = |event| {
                 if run_id.load(Ordering::Acquire) == id {
                     sender.send(JobEvent::SaeRun { run: id, event });
@@ -346,7 +345,6 @@ impl FeaturesState {
         let folder = open.folder.clone();
         self.contexts_for = Some(Arc::clone(&sae));
         std::thread::spawn(move || {
-            crate::model::background::enter();
             let result = reporting_panics(|| {
                 let corpus = TextCorpus::with_tokenizer(
                     SHAKESPEARE,

@@ -143,10 +143,7 @@ pub fn drop_off_the_ui_thread<T: Send + 'static>(value: T) {
     // If no thread can be started, the closure, and `value` with it, is dropped here.
     let _ = std::thread::Builder::new()
         .name("dropper".into())
-        .spawn(move || {
-            crate::model::background::enter();
-            drop(value);
-        });
+        .spawn(move || drop(value));
 }
 
 /// Runs `work`, turning a panic into `Err` with its message: a background job must always
@@ -214,10 +211,7 @@ impl Jobs {
         let worker_newest = Arc::clone(&newest_request);
         std::thread::Builder::new()
             .name("trace worker".into())
-            .spawn(move || {
-                crate::model::background::enter();
-                trace_worker(&trace_rx, &worker_sender, &worker_newest);
-            })
+            .spawn(move || trace_worker(&trace_rx, &worker_sender, &worker_newest))
             .expect("a thread can be spawned");
         Self {
             sender,
@@ -291,7 +285,6 @@ impl Jobs {
         let progress = Arc::new(LoadProgress::default());
         let reported = Arc::clone(&progress);
         std::thread::spawn(move || {
-            crate::model::background::enter();
             let result = crate::model::io::load_any_reporting(&path, &reported)
                 .map(Box::new)
                 .map_err(|e| e.to_string());

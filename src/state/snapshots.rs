@@ -92,7 +92,6 @@ impl SnapshotWorker {
         std::thread::Builder::new()
             .name("snapshot worker".into())
             .spawn(move || {
-                crate::model::background::enter();
                 // Ends when the worker handle (the only request sender) is dropped.
                 while let Ok(first) = inbox.recv() {
                     let mut batch = vec![first];

@@ -192,7 +192,6 @@ impl CompareWorker {
         let handle = std::thread::Builder::new()
             .name("residual comparison".into())
             .spawn(move || {
-                crate::model::background::enter();
                 let send = |event| {
                     let _ = tx.send(event);
                     wake();

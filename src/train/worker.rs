@@ -139,10 +139,7 @@ impl TrainWorker {
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("training".into())
-            .spawn(move || {
-                crate::model::background::enter();
-                run(trainer, command_rx, event_tx, flag, wake)
-            })
+            .spawn(move || run(trainer, command_rx, event_tx, flag, wake))
             .expect("spawn the training thread");
         Self {
             commands: command_tx,

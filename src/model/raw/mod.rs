@@ -9,7 +9,6 @@
 //! - [`cpu`]: functions compiled for AVX2 / AVX-512, called once the CPU is known to have them.
 //! - [`keep_freed_memory`]: glibc's `mallopt`.
 //! - [`end_quietly_on_closed_pipe`]: the default `SIGPIPE` action for the command line.
-//! - [`lower_this_threads_priority`]: `setpriority` on the calling thread.
 
 #![allow(unsafe_code)]
 
@@ -47,20 +46,4 @@ pub fn end_quietly_on_closed_pipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-}
-
-/// Raises the calling thread's nice value to `nice` (Linux: `setpriority` on the thread's
-/// id changes that thread only; threads it starts afterwards inherit it). Raising it needs
-/// no privilege; a failure leaves the priority as it was, which is harmless, so it is not
-/// reported. Elsewhere a no-op.
-pub fn lower_this_threads_priority(nice: i32) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `gettid` has no preconditions; `setpriority` with PRIO_PROCESS and a thread id
-    // of this process only changes that thread's nice value.
-    unsafe {
-        let thread = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, nice);
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = nice;
 }
