@@ -19,7 +19,9 @@ use super::scalar::Scalar;
 
 /// `c = alpha·a·b + beta·c`: a [m, k], b [k, n], c [m, n]. With `beta` = 0, `c` is only
 /// written (NaNs in it do not propagate), as in BLAS. A few rows against a large matrix go
-/// through [`few_rows`], everything else through gemm.
+/// through [`few_rows`] (as many as it takes on this CPU), a few rows against a matrix stored
+/// transposed through gemm as `(bᵀ · aᵀ)ᵀ` ([`few_rows::suits_swapped`]), everything else
+/// through gemm as it is.
 ///
 /// # Panics
 /// If the shapes do not match (a programming error, as in `general_mat_mul`).
@@ -40,29 +42,24 @@ pub(crate) fn mat_mul<F, SA, SB, SC>(
     if c.dim() != (a.nrows(), b.ncols()) {
         return gemm::mat_mul(alpha, a, b, beta, &mut c); // panics with the shapes
     }
+    // beta = 0 overwrites without reading, as gemm does.
+    let store = |out: &mut F, product: F| {
+        *out = if beta == F::zero() {
+            product
+        } else {
+            product + beta * *out
+        };
+    };
     if few_rows::suits_swapped(&a_view, &b_view) {
         // cᵀ = bᵀ · aᵀ: the transposed weights become a row-major left operand.
-        write_swapped(alpha, &a_view, &b_view, &mut c, |out, value| {
-            // beta = 0 overwrites without reading, as gemm does.
-            *out = if beta == F::zero() {
-                value
-            } else {
-                value + beta * *out
-            };
+        write_swapped(alpha, &a_view, &b_view, &mut c, store);
+    } else if few_rows::suits(&a_view, &b_view) {
+        few_rows_into(&a_view, &b_view, &mut c, |out, value| {
+            store(out, alpha * value)
         });
-        return;
+    } else {
+        gemm::mat_mul(alpha, a, b, beta, &mut c);
     }
-    if !few_rows::suits(&a_view, &b_view) {
-        return gemm::mat_mul(alpha, a, b, beta, &mut c);
-    }
-    few_rows_into(&a_view, &b_view, &mut c, |out, value| {
-        // beta = 0 overwrites without reading, as gemm does.
-        *out = if beta == F::zero() {
-            alpha * value
-        } else {
-            alpha * value + beta * *out
-        };
-    });
 }
 
 /// Writes `alpha·a·b` into every element of `c` [m, n], a view of a [`Fresh`] array (not
