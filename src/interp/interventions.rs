@@ -494,6 +494,14 @@ impl Interventions {
 }
 
 impl<F: Scalar> Intervention<F> for Interventions {
+    /// Only where a patch or the feature edit applies: elsewhere the forward pass need not
+    /// copy the skip term (what the default `true` made it do for every residual connection,
+    /// an empty list included).
+    fn may_change(&self, site: HookSite) -> bool {
+        self.patches.iter().any(|p| p.component.site() == site)
+            || self.features.as_ref().is_some_and(|(at, _)| *at == site)
+    }
+
     fn apply(&self, site: HookSite, mut values: ArrayViewMutD<'_, F>) {
         for patch in self.patches.iter().filter(|p| p.component.site() == site) {
             patch.apply_to(values.view_mut());
