@@ -14,13 +14,16 @@ use residual_explorer::state::features::{SaeCommand, SaeForm, SaeStatus};
 use residual_explorer::state::{Command, ViewKind};
 
 /// Runs frames until the SAE run started in the window has ended (panics after 5 minutes).
-fn wait_for_the_run(
+/// Waits for the SAE run to end and checks that it finished (not failed or stopped).
+fn wait_for_the_run_to_finish(
     harness: &mut egui_kittest::Harness<'static, residual_explorer::app::ExplorerApp>,
     what: &str,
 ) {
     run_until(harness, Duration::from_secs(300), what, |app| {
         !app.state.features.running()
     });
+    let status = harness.state().state.features.status();
+    assert_eq!(status, SaeStatus::Finished, "{what}: {status:?}");
 }
 
 #[test]
@@ -41,15 +44,9 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
     settle(&mut harness);
     harness.get_by_label("Train SAE").click();
     harness.step();
-    wait_for_the_run(&mut harness, "the SAE run");
+    wait_for_the_run_to_finish(&mut harness, "the SAE run");
     settle(&mut harness);
     let features = &harness.state().state.features;
-    assert_eq!(
-        features.status(),
-        SaeStatus::Finished,
-        "{:?}",
-        features.status()
-    );
     let history = &features.history;
     assert_eq!(history.last().unwrap().tokens, 131_072);
     let (first, last) = (&history[0], history.last().unwrap());
@@ -196,14 +193,8 @@ fn a_standard_relu_sae_trains_in_the_app_too() {
     })));
     state.apply(Command::Sae(SaeCommand::Start));
     harness.step();
-    wait_for_the_run(&mut harness, "the ReLU run");
+    wait_for_the_run_to_finish(&mut harness, "the ReLU run");
     let features = &harness.state().state.features;
-    assert_eq!(
-        features.status(),
-        SaeStatus::Finished,
-        "{:?}",
-        features.status()
-    );
     let open = features.open.as_ref().unwrap();
     assert_eq!(open.sae.config.architecture.name(), "standard");
     let last = features.history.last().unwrap();
