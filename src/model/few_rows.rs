@@ -37,7 +37,7 @@ const LARGE_WEIGHTS: usize = 1 << 20;
 /// Whether the few-rows routes are on: `RESIDUAL_EXPLORER_FEW_ROWS=off` sends every product
 /// to gemm as it is (to time one against the other with `bench matmul --shape`); read once.
 pub fn enabled() -> bool {
-    env_setting().as_deref() != Some("off")
+    env_setting() != Some("off")
 }
 
 /// The most rows of `a` the kernel takes on this CPU: measured once, at the first product
@@ -46,13 +46,17 @@ pub fn enabled() -> bool {
 pub fn max_rows() -> usize {
     static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| {
-        few_rows_calibration::limit_from_env(env_setting().as_deref())
+        few_rows_calibration::limit_from_env(env_setting())
             .unwrap_or_else(few_rows_calibration::measure_limit)
     })
 }
 
-fn env_setting() -> Option<String> {
-    std::env::var("RESIDUAL_EXPLORER_FEW_ROWS").ok()
+/// `RESIDUAL_EXPLORER_FEW_ROWS`, read once (every product asks).
+fn env_setting() -> Option<&'static str> {
+    static SETTING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SETTING
+        .get_or_init(|| std::env::var("RESIDUAL_EXPLORER_FEW_ROWS").ok())
+        .as_deref()
 }
 
 /// Rows of `b` taken together: each output element is loaded and stored once per group.
@@ -64,22 +68,25 @@ const BLOCK_BYTES: usize = 128 * 1024;
 /// Whether [`for_each_block`] takes a [m, k] · b [k, n]: few rows, both operands with
 /// contiguous rows, and enough work for the layout to matter.
 pub(crate) fn suits<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
-    let (m, k) = a.dim();
-    fits_the_kernel(a, b) && k * b.ncols() >= LARGE_WEIGHTS && m <= max_rows() // last: the first call that gets here measures
+    let k = a.ncols();
+    // The measured limit last: the first call that gets that far measures it.
+    fits_the_kernel(a, b) && k * b.ncols() >= LARGE_WEIGHTS && a.nrows() <= max_rows()
 }
 
-/// What [`for_each_block`] needs: at most [`MAX_ROWS`] rows, matching depths of at least
-/// one group, 16 columns or more, both operands with contiguous rows.
+/// What [`for_each_block`] needs: a [`few_rows_shape`], both operands with contiguous rows.
 fn fits_the_kernel<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
-    let (m, k) = a.dim();
-    (1..=MAX_ROWS).contains(&m)
-        && k == b.nrows()
-        && k >= GROUP
-        && b.ncols() >= 16
+    few_rows_shape(a, b)
         && a.strides()[1] == 1
         && b.strides()[1] == 1
         && a.strides()[0] >= 0
         && b.strides()[0] >= 0
+}
+
+/// The shape both few-rows routes take: 1 to [`MAX_ROWS`] rows, matching depths of at least
+/// one group, 16 columns or more.
+fn few_rows_shape<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
+    let (m, k) = a.dim();
+    (1..=MAX_ROWS).contains(&m) && k == b.nrows() && k >= GROUP && b.ncols() >= 16
 }
 
 /// Whether a [m, k] · b [k, n] is a few rows against a weight matrix stored transposed,
@@ -88,15 +95,7 @@ fn fits_the_kernel<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> b
 /// --transposed-b` took 36.5 ms on one thread where the same product as `(bᵀ · aᵀ)ᵀ`, the
 /// large matrix on the left read row by row, took 12.5 ms (`mat_mul` routes it so).
 pub(crate) fn suits_swapped<F: Scalar>(a: &ArrayView2<'_, F>, b: &ArrayView2<'_, F>) -> bool {
-    let (m, k) = a.dim();
-    let n = b.ncols();
-    enabled()
-        && (1..=MAX_ROWS).contains(&m)
-        && k == b.nrows()
-        && k >= GROUP
-        && n >= 16
-        && b.strides()[0] == 1
-        && b.strides()[1] > 1
+    enabled() && few_rows_shape(a, b) && b.strides()[0] == 1 && b.strides()[1] > 1
 }
 
 /// Computes `a · b` block of columns by block of columns and hands each finished block to
