@@ -51,27 +51,20 @@ fn zeroing_a_head_removes_exactly_its_term() {
     let ablated = term_index(&after, Term::Head { layer: 1, head: 2 });
     assert!(
         before
-            .values
-            .index_axis(Axis(0), ablated)
+            .values(&plain, ablated)
             .iter()
             .any(|&x| x.abs() > 1e-3),
         "the head wrote something before"
     );
-    assert!(
-        after
-            .values
-            .index_axis(Axis(0), ablated)
-            .iter()
-            .all(|&x| x == 0.0)
-    );
+    assert!(after.values(&patched, ablated).iter().all(|&x| x == 0.0));
     // Everything written before or beside it (embeddings, layer 0, layer 1's other heads
     // and its b_O) is bit-for-bit the same.
     let layer1_mlp = term_index(&after, Term::Mlp { layer: 1 });
     for (index, term) in after.terms.iter().enumerate().take(layer1_mlp) {
         if index != ablated {
             assert_eq!(
-                before.values.index_axis(Axis(0), index),
-                after.values.index_axis(Axis(0), index),
+                before.values(&plain, index),
+                after.values(&patched, index),
                 "{} changed",
                 term.label()
             );
@@ -79,8 +72,8 @@ fn zeroing_a_head_removes_exactly_its_term() {
     }
     // Downstream terms see the change.
     assert_ne!(
-        before.values.index_axis(Axis(0), layer1_mlp),
-        after.values.index_axis(Axis(0), layer1_mlp)
+        before.values(&plain, layer1_mlp),
+        after.values(&patched, layer1_mlp)
     );
     assert_ne!(plain.logits, patched.logits);
     // The stream is still the sum of its terms.

@@ -262,7 +262,7 @@ fn shares_sum_to_one_and_projections_to_the_stream_length() {
     let analysis = analyse(&params, &trace);
     for &stage in &analysis.resid.stages {
         let contributions = analysis
-            .contributions(stage)
+            .contributions(&trace, stage)
             .expect("pre-LN stages are sums");
         for row in 0..trace.n_pos {
             let shares: f32 = contributions.shares.column(row).sum();

@@ -79,9 +79,9 @@ impl StreamTerms {
     }
 
     /// Norms, projections and shares of the terms at `stage` (`None` where the stream is not
-    /// a sum of terms).
-    pub fn contributions(&self, stage: Stage) -> Option<TermContributions> {
-        TermContributions::at(&self.decomposition, &self.resid, stage)
+    /// a sum of terms). `trace` is the trace these terms were computed from.
+    pub fn contributions(&self, trace: &Trace<f32>, stage: Stage) -> Option<TermContributions> {
+        TermContributions::at(&self.decomposition, trace, &self.resid, stage)
     }
 
     /// Direct logit attribution of `token`'s logit (see [`super::attribution`]).

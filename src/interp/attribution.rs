@@ -163,17 +163,10 @@ fn attribute(
         _ => Array1::ones(rows),
     };
 
-    let (_, _, d_model) = decomposition.values.dim();
-    let selected = decomposition
-        .values
-        .slice(ndarray::s![terms.clone(), .., ..]) // [term, rows, d_model]
-        .to_shape((terms.len() * rows, d_model))
-        .expect("contiguous slice")
-        .into_owned();
-    let mut values = selected
-        .dot(&direction)
-        .into_shape_with_order((terms.len(), rows))
-        .expect("same size"); // [term, rows]
+    let mut values = Array2::<f32>::zeros((terms.len(), rows)); // [term, rows]
+    for (mut along, term) in values.outer_iter_mut().zip(terms.clone()) {
+        along.assign(&decomposition.values(trace, term).dot(&direction));
+    }
     values *= &scale;
 
     let logits = &trace.logits;

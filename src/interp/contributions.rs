@@ -8,11 +8,12 @@
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2, Axis, s};
+use ndarray::{Array1, Array2, Axis};
 
 use super::resid::AccumulatedResid;
 use super::stage::Stage;
 use super::terms::Decomposition;
+use crate::model::Trace;
 
 /// The terms of the stream at one stage, measured against it.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +39,7 @@ impl TermContributions {
     /// (see [`super::terms::Composition`]) or the stage was not decomposed.
     pub fn at(
         decomposition: &Decomposition,
+        trace: &Trace<f32>,
         resid: &AccumulatedResid,
         stage: Stage,
     ) -> Option<Self> {
@@ -45,11 +47,11 @@ impl TermContributions {
         let stage_index = resid.stage_index(stage)?;
         let stream = resid.resid.index_axis(Axis(0), stage_index); // [rows, d_model]
         let stream_norms = resid.norms.row(stage_index).to_owned(); // [rows]
-        let values = decomposition.values.slice(s![terms.clone(), .., ..]); // [term, rows, d_model]
         let rows = stream.nrows();
         let mut norms = Array2::zeros((terms.len(), rows));
         let mut projections = Array2::zeros((terms.len(), rows));
-        for (term, term_values) in values.outer_iter().enumerate() {
+        for (term, index) in terms.clone().enumerate() {
+            let term_values = decomposition.values(trace, index); // [rows, d_model]
             for (row, vector) in term_values.outer_iter().enumerate() {
                 let (mut dot, mut squares) = (0.0f64, 0.0f64);
                 for (&x, &y) in vector.iter().zip(stream.row(row)) {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use egui::{RichText, Ui, vec2};
-use ndarray::{Axis, s};
+use ndarray::s;
 
 use super::{ViewContext, heading_ui};
 use crate::i18n::{Noun, ViewText, count};
@@ -94,7 +94,7 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
         .unwrap_or_else(|| top_prediction(view, pos));
     target_picker_ui(ui, view, pos, target, commands);
 
-    let Some(contributions) = interp.contributions(stage) else {
+    let Some(contributions) = interp.contributions(&view.analysis.trace, stage) else {
         let reason = match interp.decomposition.at(stage).map(|d| &d.composition) {
             Some(Composition::NotASum { reason }) => reason.text(language),
             _ => String::new(),
@@ -196,11 +196,12 @@ fn sum_against_stream_ui(
     pos: usize,
 ) {
     let interp = &view.analysis.interp;
-    let values = &interp.decomposition.values; // [term, rows, d_model]
-    let sum: Vec<f32> = values
-        .slice(s![contributions.terms.clone(), pos, ..])
-        .sum_axis(Axis(0))
-        .to_vec();
+    let trace = &view.analysis.trace;
+    let mut sum = vec![0.0f32; trace.embed.ncols()];
+    for term in contributions.terms.clone() {
+        let vector = interp.decomposition.values(trace, term).row(pos).to_owned();
+        sum.iter_mut().zip(vector).for_each(|(s, x)| *s += x);
+    }
     let stage_index = interp
         .resid
         .stage_index(contributions.stage)
@@ -398,7 +399,7 @@ pub fn table(view: &ViewContext<'_>) -> Table {
         "direct_logit_attribution",
         "target_token",
     ]);
-    let Some(contributions) = analysis.interp.contributions(stage) else {
+    let Some(contributions) = analysis.interp.contributions(&analysis.trace, stage) else {
         return table;
     };
     let attribution = analysis

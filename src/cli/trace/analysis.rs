@@ -151,7 +151,7 @@ pub fn analysis<'a>(
     let stage = block_output_stage(config, config.n_layers - 1);
     let names: Vec<String> = decomposition.terms.iter().map(|t| t.label()).collect();
 
-    let (terms, terms_error) = match TermContributions::at(&decomposition, &resid, stage) {
+    let (terms, terms_error) = match TermContributions::at(&decomposition, trace, &resid, stage) {
         Some(c) => {
             let stage_index = resid
                 .stage_index(stage)
@@ -166,7 +166,7 @@ pub fn analysis<'a>(
                 .enumerate()
                 .map(|(i, t)| TermJson {
                     term: names[t].clone(),
-                    vector: decomposition.values.slice(ndarray::s![t, pos, ..]).to_vec(),
+                    vector: decomposition.values(trace, t).row(pos).to_vec(),
                     norm: c.norms[[i, pos]],
                     share: c.shares[[i, pos]],
                     projection: c.projections[[i, pos]],
