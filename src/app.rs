@@ -3,7 +3,6 @@
 //! needs egui or the OS (theme, zoom, screenshots, file dialogs, exports).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use egui::{Context, Rect, Ui};
@@ -90,7 +89,12 @@ impl ExplorerApp {
     pub fn with_context(ctx: &Context, mut options: AppOptions) -> Self {
         ctx.set_fonts(crate::widgets::fonts::font_definitions());
         let repaint = ctx.clone();
-        let wake: crate::state::Waker = Arc::new(move || repaint.request_repaint());
+        // At least a millisecond: egui paints two frames for an immediate request, and a
+        // worker's result needs one (under a software renderer each frame costs the worker
+        // CPU time).
+        let wake = crate::state::Waker::new(move |within| {
+            repaint.request_repaint_after(within.max(std::time::Duration::from_millis(1)))
+        });
         let settings = options.settings.unwrap_or_default();
         let open_at_start = options.model.clone().or(settings.last_model.clone());
         let mut state = AppState::new(models::default_model(), settings, wake);

@@ -43,7 +43,7 @@ fn prompt(ids: &[u32]) -> String {
 
 #[test]
 fn a_newer_prompt_replaces_a_grid_in_progress_and_the_finished_grid_equals_the_eager_lens() {
-    let wake: Waker = Arc::new(|| ());
+    let wake = Waker::none();
     let first: Vec<u32> = (0..120).map(|i| i * 6_791 % 800_000).collect();
     let settings = Settings {
         prompt: prompt(&first),

@@ -3,19 +3,16 @@
 //! intervention chip was removed, opens lesson 3 on its own model; a step is set up even while
 //! the app keeps tracing (a live run's snapshots).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use residual_explorer::interp::interventions::{Component, Patch};
 use residual_explorer::state::experiments::InterventionCommand;
-use residual_explorer::state::{AppState, Command, LessonCommand, Settings, ViewKind, models};
+use residual_explorer::state::{
+    AppState, Command, LessonCommand, Settings, ViewKind, Waker, models,
+};
 
 fn state() -> AppState {
-    AppState::new(
-        models::default_model(),
-        Settings::default(),
-        Arc::new(|| ()),
-    )
+    AppState::new(models::default_model(), Settings::default(), Waker::none())
 }
 
 /// What the app does each frame for the lesson, until the step is set up.

@@ -226,7 +226,6 @@ impl AppState {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::i18n::Language;
@@ -241,10 +240,18 @@ mod tests {
             ..Settings::default()
         };
         // Before its trace is ready the prompt cannot grow.
-        let state = AppState::new(model.clone(), settings("to be".into()), Arc::new(|| ()));
+        let state = AppState::new(
+            model.clone(),
+            settings("to be".into()),
+            crate::state::Waker::none(),
+        );
         assert_eq!(state.can_generate(), Err(GenerateBlocked::Running));
         // A prompt as long as the context is full, whatever the trace.
-        let state = AppState::new(model, settings("a".repeat(n_ctx)), Arc::new(|| ()));
+        let state = AppState::new(
+            model,
+            settings("a".repeat(n_ctx)),
+            crate::state::Waker::none(),
+        );
         assert_eq!(
             state.can_generate(),
             Err(GenerateBlocked::ContextFull(n_ctx))

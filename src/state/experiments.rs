@@ -245,7 +245,7 @@ impl AppState {
         self.patching.running = true;
         self.patching.error = None;
         let sender = self.patching.sender.clone();
-        let wake = Arc::clone(&self.patching.wake);
+        let wake = self.patching.wake.clone();
         std::thread::spawn(move || {
             let result = resid_pre_patching(
                 &model.params,
@@ -271,7 +271,7 @@ impl AppState {
             })
             .map_err(|e| e.message());
             let _ = sender.send(result);
-            wake();
+            wake.now();
         });
     }
 

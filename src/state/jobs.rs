@@ -15,8 +15,38 @@ use crate::interp::interventions::Interventions;
 use crate::model::io::{LoadProgress, LoadedModel};
 use crate::model::{InputError, TokenId};
 
-/// Asks the UI for a new frame (eframe's `request_repaint`; a no-op in tests).
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+/// Asks the UI for a new frame, now or within a delay (eframe's repaint requests; a no-op in
+/// tests). Cheap to clone.
+#[derive(Clone)]
+pub struct Waker(Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl Waker {
+    /// A waker that calls `request_frame_within` with how soon the frame is wanted
+    /// (`Duration::ZERO`: now).
+    pub fn new(request_frame_within: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(request_frame_within))
+    }
+
+    /// A waker that does nothing (tests, where frames are run by hand).
+    pub fn none() -> Self {
+        Self::new(|_| ())
+    }
+
+    /// Asks for a frame now.
+    pub fn now(&self) {
+        (self.0)(Duration::ZERO);
+    }
+
+    /// Asks for a frame within `delay`: requests made meanwhile share that one frame, so a
+    /// worker reporting many small steps repaints a few times a second, not once per step.
+    pub fn within(&self, delay: Duration) {
+        (self.0)(delay);
+    }
+}
+
+/// How often the UI repaints at most for the progress of the lens grid (chunks come every
+/// 50–100 ms on a large model; under a software renderer each frame takes CPU from the fill).
+pub const LENS_PROGRESS_FRAME_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What a file dialog was opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,9 +199,14 @@ pub struct JobSender {
 impl JobSender {
     /// Delivers an event and wakes the UI.
     pub fn send(&self, event: JobEvent) {
+        self.send_within(event, Duration::ZERO);
+    }
+
+    /// Delivers an event that the UI shows within `delay` (progress, see [`Waker::within`]).
+    pub fn send_within(&self, event: JobEvent, delay: Duration) {
         // The receiver only disappears when the app closes; the event is moot then.
         let _ = self.events.send(event);
-        (self.wake)();
+        self.wake.within(delay);
     }
 }
 
@@ -392,7 +427,16 @@ fn trace_worker(messages: &Receiver<WorkerMessage>, events: &JobSender, newest: 
                     Err(TryRecvError::Disconnected) => return Some(None),
                 }
             },
-            || events.send(JobEvent::LensProgress { request: id }),
+            |awaited| {
+                // The selected token's row and the end of the grid are shown at once; other
+                // rows a few times a second.
+                let delay = if awaited {
+                    Duration::ZERO
+                } else {
+                    LENS_PROGRESS_FRAME_INTERVAL
+                };
+                events.send_within(JobEvent::LensProgress { request: id }, delay)
+            },
         );
         match stop {
             Some(Some(newer)) => next = Some(newer),

@@ -26,6 +26,8 @@ pub const LENS_CHUNK_BYTES: usize = 32 << 20;
 pub struct LensFill {
     order: VecDeque<usize>,
     rows_per_chunk: usize,
+    /// The selected token's row (computed first).
+    focus: usize,
 }
 
 impl LensFill {
@@ -41,6 +43,7 @@ impl LensFill {
         let mut fill = Self {
             order: lens.missing_rows().into(),
             rows_per_chunk: (chunk_bytes / row_bytes.max(1)).max(1),
+            focus,
         };
         fill.prioritise(focus, focus..focus + 1);
         fill
@@ -49,6 +52,7 @@ impl LensFill {
     /// Puts `focus` first, then the rows of `visible` nearest to it, then the others nearest
     /// to it.
     pub fn prioritise(&mut self, focus: usize, visible: Range<usize>) {
+        self.focus = focus;
         self.order.make_contiguous().sort_by_key(|&row| {
             (
                 row != focus,
@@ -71,6 +75,13 @@ impl LensFill {
             .take(self.rows_per_chunk)
             .copied()
             .collect()
+    }
+
+    /// Whether the next chunk is one the student waits for: it holds the selected token's
+    /// row, or it is the last.
+    pub fn next_is_awaited(&self) -> bool {
+        let rows = self.next_rows();
+        rows.contains(&self.focus) || rows.len() == self.order.len()
     }
 
     /// Computes the next chunk into `analysis`'s lens; returns how many rows it computed
@@ -97,19 +108,21 @@ impl LensFill {
 
 /// Fills `analysis`'s lens chunk by chunk until it is complete or `interrupt` (asked before
 /// every chunk, and free to reorder the fill) returns a reason to stop, which is returned.
-/// `chunk_done` runs after each chunk.
+/// `chunk_done` runs after each chunk, told whether the student waited for it
+/// ([`LensFill::next_is_awaited`]).
 pub fn fill_until<T>(
     fill: &mut LensFill,
     analysis: &Analysis,
     mut interrupt: impl FnMut(&mut LensFill) -> Option<T>,
-    mut chunk_done: impl FnMut(),
+    mut chunk_done: impl FnMut(bool),
 ) -> Option<T> {
     while fill.remaining() > 0 {
         if let Some(reason) = interrupt(fill) {
             return Some(reason);
         }
+        let awaited = fill.next_is_awaited();
         fill.fill_next(analysis);
-        chunk_done();
+        chunk_done(awaited);
     }
     None
 }
@@ -186,10 +199,16 @@ mod tests {
             vec![10, 9],
             "the new focus, then what is visible"
         );
-        let mut chunks = 0;
-        let stopped: Option<()> = fill_until(&mut fill, &analysis, |_| None, || chunks += 1);
+        let mut awaited = Vec::new();
+        let stopped: Option<()> = fill_until(&mut fill, &analysis, |_| None, |a| awaited.push(a));
         assert_eq!(stopped, None);
-        assert!(chunks >= (n - 1) / 2, "two rows per chunk");
+        assert!(awaited.len() >= (n - 1) / 2, "two rows per chunk");
+        // The selected token's chunk and the last are awaited; the rows between are progress.
+        assert!(awaited[0] && awaited[awaited.len() - 1], "{awaited:?}");
+        assert!(
+            awaited[1..awaited.len() - 1].iter().all(|&a| !a),
+            "{awaited:?}"
+        );
         let lens = analysis.lens();
         assert!(lens.is_complete());
         let eager = eager_grid(&analysis);
@@ -220,7 +239,7 @@ mod tests {
                 asked += 1;
                 (asked == 3).then_some("a newer prompt")
             },
-            || {},
+            |_| {},
         );
         assert_eq!(stopped, Some("a newer prompt"));
         let lens = analysis.lens();

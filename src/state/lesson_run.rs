@@ -345,7 +345,6 @@ pub fn plan_commands(plan: &StepPlan, state: &AppState, start_training: bool) ->
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
@@ -358,7 +357,7 @@ mod tests {
         let mut state = AppState::new(
             models::default_model(),
             Settings::default(),
-            Arc::new(|| ()),
+            crate::state::Waker::none(),
         );
         assert!(state.wait_until_idle(Duration::from_secs(20)));
         state.apply(Command::SetPrompt("To be".into()));

@@ -83,8 +83,8 @@ pub struct AppState {
     /// When the newest trace was requested (for the latency log of
     /// `RESIDUAL_EXPLORER_LOG_FRAMES`).
     trace_requested_at: Option<(u64, Instant)>,
-    /// Whether the selected token's lens row of the analysis on screen was logged.
-    lens_row_logged: bool,
+    /// Which lens latencies of the analysis on screen were logged.
+    lens_logged: LensLatencyLogged,
     /// The token rows the logit lens view shows (their cells are computed first).
     pub lens_rows_on_screen: std::ops::Range<usize>,
     /// A file dialog the app should open.
@@ -114,6 +114,16 @@ pub struct AppState {
     pub jobs: Jobs,
 }
 
+/// Which lens latencies of the analysis on screen were logged (with
+/// `RESIDUAL_EXPLORER_LOG_FRAMES`).
+#[derive(Debug, Default)]
+struct LensLatencyLogged {
+    /// The selected token's row.
+    selected_row: bool,
+    /// The whole grid.
+    whole_grid: bool,
+}
+
 impl AppState {
     /// A state showing `model`, with `settings` restored, that starts its first trace.
     pub fn new(model: LoadedModel, settings: Settings, wake: Waker) -> Self {
@@ -133,15 +143,15 @@ impl AppState {
             pending_trace: None,
             analysis_request: None,
             trace_requested_at: None,
-            lens_row_logged: false,
+            lens_logged: LensLatencyLogged::default(),
             lens_rows_on_screen: 0..0,
             dialog_request: None,
             export_request: None,
             shipped_models: models::shipped_models(),
             rng: StdRng::seed_from_u64(0),
             interventions: Interventions::new(),
-            training: training::TrainingState::new(Arc::clone(&wake)),
-            patching: experiments::PatchingState::new(Arc::clone(&wake)),
+            training: training::TrainingState::new(wake.clone()),
+            patching: experiments::PatchingState::new(wake.clone()),
             model_edited: false,
             lesson: LessonRun::new(&Default::default()),
             circuits: circuits::CircuitsState::default(),
@@ -356,7 +366,7 @@ impl AppState {
                 match result {
                     Ok(analysis) => {
                         self.log_latency(request, "every view but the lens is ready");
-                        self.lens_row_logged = false;
+                        self.lens_logged = LensLatencyLogged::default();
                         // Results arrive in request order; a newer one replaces an older.
                         // Only the current one bounds the selection: an older one (of the
                         // previous prompt or model) would undo a selection made for the
@@ -378,11 +388,14 @@ impl AppState {
                         .analysis
                         .as_ref()
                         .is_some_and(|analysis| analysis.lens().is_computed(self.selection.token));
-                    if selected_row && !self.lens_row_logged {
-                        self.lens_row_logged = true;
+                    if selected_row && !self.lens_logged.selected_row {
+                        self.lens_logged.selected_row = true;
                         self.log_latency(request, "the selected token's lens row is ready");
                     }
-                    if !self.lens_filling() {
+                    // Several progress events can arrive in one frame, each after the last
+                    // chunk is in.
+                    if !self.lens_filling() && !self.lens_logged.whole_grid {
+                        self.lens_logged.whole_grid = true;
                         self.log_latency(request, "the whole lens grid is ready");
                     }
                 }
@@ -503,7 +516,7 @@ mod tests {
 
     #[test]
     fn a_model_change_keeps_the_stage_by_name_or_goes_to_embed() {
-        let wake: Waker = Arc::new(|| ());
+        let wake = Waker::none();
         let mut state = AppState::new(models::default_model(), Settings::default(), wake);
         let default_stages = stages(&state.model.params.config);
         let toy = crate::lesson::toy::seed_residual_toy();
@@ -538,7 +551,7 @@ mod tests {
             prompt: prompt.into(),
             ..Settings::default()
         };
-        let wake: Waker = Arc::new(|| ());
+        let wake = Waker::none();
         // Token ids typed for an induction model: the character model's vocabulary has
         // no digit but 3.
         let foreign = AppState::new(

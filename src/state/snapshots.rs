@@ -102,7 +102,7 @@ impl SnapshotWorker {
                         if outbox.send(ready).is_err() {
                             return;
                         }
-                        wake();
+                        wake.now();
                     }
                     counter.fetch_sub(taken, Ordering::SeqCst);
                 }
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_request_comes_back_with_model_scores_and_analysis() {
-        let worker = SnapshotWorker::new(Arc::new(|| {}));
+        let worker = SnapshotWorker::new(Waker::none());
         worker.request(request(7, SnapshotPurpose::Compare));
         let deadline = Instant::now() + Duration::from_secs(20);
         let ready = loop {

@@ -508,7 +508,7 @@ impl TrainingState {
             installed: None,
             start_in_background: false,
             show_requested: false,
-            snapshots: SnapshotWorker::new(Arc::clone(&wake)),
+            snapshots: SnapshotWorker::new(wake.clone()),
             messages,
             inbox,
             wake,
@@ -551,7 +551,7 @@ impl TrainingState {
         self.run = None;
         self.start_in_background = false;
         self.last_snapshot_time = Duration::ZERO;
-        self.snapshots = SnapshotWorker::new(Arc::clone(&self.wake));
+        self.snapshots = SnapshotWorker::new(self.wake.clone());
     }
 
     /// True while helper threads may still report (tests wait on it).

@@ -58,7 +58,7 @@ impl AppState {
             }
             TrainingCommand::ChooseCorpus => {
                 let sender = self.training.messages.clone();
-                let wake = Arc::clone(&self.training.wake);
+                let wake = self.training.wake.clone();
                 let language = self.lesson.player.language;
                 std::thread::spawn(move || {
                     let path = run_dialog(|| {
@@ -68,7 +68,7 @@ impl AppState {
                             .pick_file()
                     });
                     let _ = sender.send(TrainingMessage::CorpusChosen(path));
-                    wake();
+                    wake.now();
                 });
             }
             TrainingCommand::Start => self.start_training(),
@@ -112,13 +112,13 @@ impl AppState {
         self.training.start_in_background = false;
         let setup = self.training.setup.clone();
         let sender = self.training.messages.clone();
-        let wake = Arc::clone(&self.training.wake);
+        let wake = self.training.wake.clone();
         std::thread::spawn(move || {
-            let message = prepare_run(&setup, Arc::clone(&wake)).unwrap_or_else(|message| {
+            let message = prepare_run(&setup, wake.clone()).unwrap_or_else(|message| {
                 TrainingMessage::Failed(Notice::CouldNotStartTraining.with(&[&message]))
             });
             let _ = sender.send(message);
-            wake();
+            wake.now();
         });
     }
 
@@ -455,7 +455,7 @@ fn prepare_run(setup: &TrainingSetup, wake: super::jobs::Waker) -> Result<Traini
     let data = setup.data_source()?;
     let config = setup.config(data.d_vocab())?;
     let init = setup.init_options();
-    let wake_fn = move || wake();
+    let wake_fn = move || wake.now();
     if setup.compare_residual {
         let comparison = ResidualComparison::new(&config, data, setup.options(), init)?;
         let worker = CompareWorker::start(comparison, Box::new(wake_fn));
