@@ -103,11 +103,15 @@ fn an_sae_trained_in_the_app_shows_its_features_and_an_ablation_changes_the_mode
     );
     let ablated = state.analysis.as_ref().unwrap();
     assert!(!std::sync::Arc::ptr_eq(&clean, ablated));
-    let changed = clean
-        .trace
-        .logits
+    let logits = |analysis: &residual_explorer::state::Analysis| {
+        analysis
+            .logits()
+            .expect("every position's logits, with the lens")
+            .clone()
+    };
+    let changed = logits(&clean)
         .iter()
-        .zip(ablated.trace.logits.iter())
+        .zip(logits(ablated).iter())
         .any(|(a, b)| a != b);
     assert!(changed, "the logits follow the ablation");
     harness.get_by_label(&format!("Remove ablate F{feature}"));

@@ -132,8 +132,8 @@ fn ablating_a_head_by_its_label_changes_every_view_and_removing_it_restores_them
         .analysis
         .as_ref()
         .unwrap()
-        .trace
-        .logits
+        .logits()
+        .expect("every position's logits, with the lens")
         .clone();
     harness.get_by_label("Zero L0H0").click();
     settle(&mut harness);
@@ -143,7 +143,7 @@ fn ablating_a_head_by_its_label_changes_every_view_and_removing_it_restores_them
     assert_eq!(analysis.interventions, state.interventions);
     let head = analysis.trace.layers[0].head_result.index_axis(Axis(0), 0);
     assert!(head.iter().all(|&x| x == 0.0), "the head's output is gone");
-    assert_ne!(analysis.trace.logits, plain);
+    assert_ne!(analysis.logits().unwrap(), plain);
 
     // The add menu: zero layer 1's MLP.
     harness.get_by_label("Add intervention…").click();
@@ -167,7 +167,7 @@ fn ablating_a_head_by_its_label_changes_every_view_and_removing_it_restores_them
     settle(&mut harness);
     let state = &harness.state().state;
     assert!(state.interventions.is_empty());
-    assert_eq!(state.analysis.as_ref().unwrap().trace.logits, plain);
+    assert_eq!(state.analysis.as_ref().unwrap().logits().unwrap(), plain);
 }
 
 #[test]

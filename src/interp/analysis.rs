@@ -4,7 +4,8 @@
 //! selects.
 
 use super::attribution::{
-    AttributionError, LogitAttribution, direct_logit_attribution, logit_difference_attribution,
+    AttributionError, LogitAttribution, direct_logit_attribution,
+    direct_logit_attribution_given_logits, logit_difference_attribution,
 };
 use super::contributions::TermContributions;
 use super::lens::{LensOptions, LogitLens};
@@ -92,6 +93,25 @@ impl StreamTerms {
         token: TokenId,
     ) -> Result<LogitAttribution, AttributionError> {
         direct_logit_attribution(params, trace, &self.decomposition, token)
+    }
+
+    /// [`StreamTerms::attribution`] for a trace whose logits are held elsewhere (the
+    /// explorer computes them after the trace; see
+    /// [`direct_logit_attribution_given_logits`]).
+    pub fn attribution_given_logits<'a>(
+        &self,
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        logits_of_row: &dyn Fn(usize) -> Option<ndarray::ArrayView1<'a, f32>>,
+        token: TokenId,
+    ) -> Result<LogitAttribution, AttributionError> {
+        direct_logit_attribution_given_logits(
+            params,
+            trace,
+            logits_of_row,
+            &self.decomposition,
+            token,
+        )
     }
 
     /// Direct logit attribution of `logit[token] − logit[minus]`.

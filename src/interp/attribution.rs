@@ -25,7 +25,7 @@
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 use super::stage::block_output_stage;
 use super::terms::{Decomposition, SumBreak};
@@ -47,9 +47,10 @@ pub struct LogitAttribution {
     /// What no term carries: `ln_final.b · u + b_U` (difference of both for two tokens).
     /// [rows]
     pub constant: Array1<f32>,
-    /// The logit (or difference) the model computed. [rows]
+    /// The logit (or difference) the model computed; NaN at a row whose logits were not
+    /// given (see [`direct_logit_attribution_given_logits`]). [rows]
     pub target: Array1<f32>,
-    /// |Σ values + constant − target|. [rows]
+    /// |Σ values + constant − target| (NaN where `target` is). [rows]
     pub reconstruction_error: Array1<f32>,
 }
 
@@ -92,7 +93,33 @@ pub fn direct_logit_attribution(
     decomposition: &Decomposition,
     token: TokenId,
 ) -> Result<LogitAttribution, AttributionError> {
-    attribute(params, trace, decomposition, token, None)
+    attribute(
+        params,
+        trace,
+        &logits_of_trace(trace),
+        decomposition,
+        token,
+        None,
+    )
+}
+
+/// The trace's own logits by row (none for a trace whose pass left them to its caller).
+fn logits_of_trace<'a>(trace: &'a Trace<f32>) -> impl Fn(usize) -> Option<ArrayView1<'a, f32>> {
+    |row| (trace.logits.ncols() > 0).then(|| trace.logits.row(row))
+}
+
+/// [`direct_logit_attribution`] for a trace whose logits are held elsewhere:
+/// `logits_of_row` gives the model's logits at a row of `trace` ([d_vocab]), or `None` when
+/// they are not computed yet (that row's target and reconstruction error are then NaN; the
+/// terms' contributions need no logits).
+pub fn direct_logit_attribution_given_logits<'a>(
+    params: &Params<f32>,
+    trace: &Trace<f32>,
+    logits_of_row: &dyn Fn(usize) -> Option<ArrayView1<'a, f32>>,
+    decomposition: &Decomposition,
+    token: TokenId,
+) -> Result<LogitAttribution, AttributionError> {
+    attribute(params, trace, logits_of_row, decomposition, token, None)
 }
 
 /// The direct attribution of `logit[token] − logit[minus]` to every term of the final
@@ -104,12 +131,21 @@ pub fn logit_difference_attribution(
     token: TokenId,
     minus: TokenId,
 ) -> Result<LogitAttribution, AttributionError> {
-    attribute(params, trace, decomposition, token, Some(minus))
+    attribute(
+        params,
+        trace,
+        &logits_of_trace(trace),
+        decomposition,
+        token,
+        Some(minus),
+    )
 }
 
-fn attribute(
+/// The attribution, its reconstruction measured against the logits `logits_of_row` gives.
+fn attribute<'a>(
     params: &Params<f32>,
     trace: &Trace<f32>,
+    logits_of_row: &dyn Fn(usize) -> Option<ArrayView1<'a, f32>>,
     decomposition: &Decomposition,
     token: TokenId,
     minus: Option<TokenId>,
@@ -169,16 +205,18 @@ fn attribute(
     }
     values *= &scale;
 
-    let logits = &trace.logits;
     // The logit before a final softcap, which the (linear) terms sum to.
     let uncapped = |logit: f32| match config.final_softcap {
         Some(cap) => (cap * (f64::from(logit) / cap).atanh()) as f32,
         None => logit,
     };
     let target: Array1<f32> = (0..rows)
-        .map(|row| {
-            let minus_logit = minus.map_or(0.0, |m| uncapped(logits[[row, m as usize]]));
-            uncapped(logits[[row, token as usize]]) - minus_logit
+        .map(|row| match logits_of_row(row) {
+            Some(logits) => {
+                let minus_logit = minus.map_or(0.0, |m| uncapped(logits[m as usize]));
+                uncapped(logits[token as usize]) - minus_logit
+            }
+            None => f32::NAN,
         })
         .collect();
     let constant = Array1::from_elem(rows, constant_value);

@@ -21,7 +21,7 @@
 use std::mem::MaybeUninit;
 use std::sync::Mutex;
 
-use ndarray::{Array1, Array2, Array3, ArrayViewMut2, Axis, Zip, s};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayViewMut2, Axis, Zip, s};
 
 use super::resid::stage_array;
 use super::stage::{Stage, boundary_stages};
@@ -119,6 +119,29 @@ impl LogitLens {
         selected: Option<&[usize]>,
         options: LensOptions,
     ) -> Self {
+        let logits_of_row = |row: usize| trace.logits.row(row);
+        let has_logits = trace.logits.ncols() == params.config.d_vocab;
+        Self::compute_rows_with_logits(
+            params,
+            trace,
+            stages,
+            selected,
+            options,
+            has_logits.then_some(&logits_of_row),
+        )
+    }
+
+    /// [`LogitLens::compute_rows`] for a trace whose logits are held elsewhere:
+    /// `logits_of_row` gives a trace row's logits ([d_vocab]), reused at the final stage;
+    /// without it that stage is computed like the others.
+    pub fn compute_rows_with_logits<'a>(
+        params: &Params<f32>,
+        trace: &Trace<f32>,
+        stages: &[Stage],
+        selected: Option<&[usize]>,
+        options: LensOptions,
+        logits_of_row: Option<&dyn Fn(usize) -> ArrayView1<'a, f32>>,
+    ) -> Self {
         let all_rows: Vec<usize>;
         let selected = match selected {
             Some(rows) => rows,
@@ -143,9 +166,8 @@ impl LogitLens {
         // logits are reused for it, which saves one stage of the product (1/13 of a GPT-2
         // lens at the layer boundaries) and makes it equal the logits exactly.
         let final_stage = boundary_stages(&params.config).last().copied();
-        let reuse_logits = stages.last().copied() == final_stage
-            && trace.logits.ncols() == d_vocab
-            && !stages.is_empty();
+        let reuse_logits =
+            stages.last().copied() == final_stage && logits_of_row.is_some() && !stages.is_empty();
         let computed_rows = if reuse_logits { n - rows } else { n };
 
         // Written stage by stage below, not zero-filled first. [stage·rows, d_model]
@@ -187,8 +209,12 @@ impl LogitLens {
                 ArrayViewMut2::from_shape((computed_rows, d_vocab), computed)
                     .expect("computed_rows·d_vocab values"),
             );
-            if reuse_logits {
-                let rows_of_logits = selected.iter().flat_map(|&r| trace.logits.row(r));
+            if let (true, Some(logits_of_row)) = (reuse_logits, logits_of_row) {
+                let rows_of_logits = selected.iter().flat_map(|&r| {
+                    let row = logits_of_row(r);
+                    assert_eq!(row.len(), d_vocab, "a row of logits has d_vocab values");
+                    row
+                });
                 for (out, &logit) in reused.iter_mut().zip(rows_of_logits) {
                     out.write(logit);
                 }
@@ -197,7 +223,7 @@ impl LogitLens {
             // `affine_into` wrote all of the computed rows, and the rest is either empty
             // (no reuse: computed_rows = n) or the last `rows` rows, rows·d_vocab values that
             // the zip with the selected rows of the trace's logits (each d_vocab wide,
-            // checked above) wrote.
+            // checked as they are read) wrote.
             finish_tail(&mut buffer, len);
             // The model's own final softcap (the reused logits already have it).
             if let Some(cap) = params.config.final_softcap {

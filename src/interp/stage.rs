@@ -174,6 +174,8 @@ impl Stage {
                 lt.resid_post_pre_norm.as_ref().unwrap_or(&lt.resid_post)
             }
             Stage::LnFinal => &trace.ln_final.as_ref()?.out,
+            // Empty when the pass left the logits to its caller.
+            Stage::Logits if trace.logits.ncols() == 0 => return None,
             Stage::Logits => &trace.logits,
         };
         Some(array)

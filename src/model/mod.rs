@@ -24,6 +24,9 @@ pub mod simd;
 pub mod tokenizer;
 
 pub use config::{Activation, ConfigError, ModelConfig, NormPlacement};
-pub use forward::{InputError, LayerTrace, MlpTrace, TokenId, Trace, forward, forward_batch};
+pub use forward::{
+    InputError, LayerTrace, MlpTrace, TokenId, Trace, forward, forward_batch,
+    forward_batch_before_unembedding,
+};
 pub use params::{InitOptions, Params};
 pub use scalar::Scalar;

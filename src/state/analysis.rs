@@ -6,12 +6,15 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use ndarray::Array2;
 
 use super::lens_fill::{LENS_CHUNK_BYTES, LensFill};
+use super::logits::AnalysisLogits;
+use crate::interp::attribution::{AttributionError, LogitAttribution};
 use crate::interp::interventions::Interventions;
 use crate::interp::lens_grid::LensGrid;
+use crate::interp::vocab_rows::{RowSummary, summarize_row};
 use crate::interp::{AnalysisOptions, Stage, StreamTerms, stages};
 use crate::model::hooks::Stoppable;
 use crate::model::io::LoadedModel;
-use crate::model::{InputError, TokenId, Trace, forward_batch};
+use crate::model::{InputError, TokenId, Trace, forward_batch_before_unembedding};
 
 /// The next [`Analysis::serial`].
 static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -27,7 +30,8 @@ pub struct Analysis {
     pub trace: Trace<f32>,
     /// The stage slider's notches for this model.
     pub stages: Vec<Stage>,
-    /// L2 norm of each token's vector at each stage. [pos, stage]
+    /// L2 norm of each token's vector at each stage; NaN at the logits stage (no view shows
+    /// it, and the logits come later: [`Analysis::logits_row`]). [pos, stage]
     pub norms: Array2<f32>,
     /// The options the analysis was computed with (the lens' LayerNorm convention).
     pub options: AnalysisOptions,
@@ -35,6 +39,9 @@ pub struct Analysis {
     pub interp: StreamTerms,
     /// The interventions the model ran with (empty: the plain forward).
     pub interventions: Interventions,
+    /// The model's logits: the selected token's row with the trace, every row after that
+    /// token's lens row. The trace's own `logits` are empty; read these.
+    logits: AnalysisLogits,
     /// The logit lens, filled row by row (by the trace worker, see [`LensFill`]); read it
     /// with [`Analysis::lens`].
     lens: RwLock<LensGrid>,
@@ -101,10 +108,11 @@ impl Analysis {
             inner: &interventions,
             still_wanted,
         };
-        let trace = forward_batch(params, &[tokens], &stoppable)?;
+        let (trace, unembed_in) = forward_batch_before_unembedding(params, &[tokens], &stoppable)?;
+        let logits = AnalysisLogits::new(params, unembed_in, focus);
         let interp = StreamTerms::compute(params, &trace, &interventions.skip_changes());
         let stages = stages(&params.config);
-        let mut norms = Array2::zeros((trace.n_pos, stages.len()));
+        let mut norms = Array2::from_elem((trace.n_pos, stages.len()), f32::NAN);
         for (stage_index, stage) in stages.iter().enumerate() {
             for pos in 0..trace.n_pos {
                 if let Some(vector) = stage.vector(&trace, pos) {
@@ -128,6 +136,7 @@ impl Analysis {
             options,
             interp,
             interventions,
+            logits,
             lens: RwLock::new(lens),
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
@@ -148,6 +157,43 @@ impl Analysis {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(rows);
+    }
+
+    /// The model's logits at `pos`, once computed (the selected token's come with the
+    /// trace, the others after its lens row). [d_vocab]
+    pub fn logits_row(&self, pos: usize) -> Option<ndarray::ArrayView1<'_, f32>> {
+        self.logits.row(pos)
+    }
+
+    /// The `k` most likely next tokens at `pos`, with the log-sum-exp that turns their
+    /// logits into probabilities; `None` until the logits at `pos` are computed.
+    pub fn top_predictions(&self, pos: usize, k: usize) -> Option<RowSummary> {
+        let logits = self.logits_row(pos)?;
+        let logits = logits.as_slice().expect("a row of a standard-layout array");
+        Some(summarize_row(logits, k))
+    }
+
+    /// Every position's logits, once computed. [pos, d_vocab]
+    pub fn logits(&self) -> Option<&Array2<f32>> {
+        self.logits.all()
+    }
+
+    /// Computes every position's logits now if they are not yet (the lens fill does it right
+    /// after the selected token's row). [pos, d_vocab]
+    pub fn complete_logits(&self) -> &Array2<f32> {
+        self.logits.complete(&self.model.params)
+    }
+
+    /// Direct logit attribution of `token`'s logit at every position (see
+    /// [`crate::interp::attribution`]); the reconstruction error is NaN at positions whose
+    /// logits are not computed yet.
+    pub fn attribution(&self, token: TokenId) -> Result<LogitAttribution, AttributionError> {
+        self.interp.attribution_given_logits(
+            &self.model.params,
+            &self.trace,
+            &|pos| self.logits_row(pos),
+            token,
+        )
     }
 
     /// A number no other analysis of this process has: the key of what views cache per
@@ -195,13 +241,63 @@ mod tests {
         let lens = analysis.lens();
         assert!(lens.is_complete());
         let (stage, pos) = (lens.stages.len() - 1, 1);
-        let probs = crate::model::ops::softmax(analysis.trace.logits.row(pos));
+        let probs = crate::model::ops::softmax(analysis.logits_row(pos).unwrap());
         let next = probs[ids[pos + 1] as usize];
         let better = probs.iter().filter(|&&p| p > next).count() as u32;
         let cell = lens.cell(stage, pos).unwrap();
         assert_eq!(cell.next_rank, Some(better + 1));
         assert!((cell.next_prob - next).abs() < 1e-6);
         assert_eq!(lens.cell(stage, ids.len() - 1).unwrap().next_rank, None);
+    }
+
+    #[test]
+    fn the_logits_come_for_the_selected_token_first_then_for_every_token() {
+        let model = Arc::new(default_model());
+        let ids = model.tokenizer.encode("To be, or not").ids;
+        let n = ids.len();
+        let whole = crate::model::forward(&model.params, &ids).unwrap();
+        let plain = StreamTerms::compute(&model.params, &whole, &[]);
+        let want = plain.attribution(&model.params, &whole, 7).unwrap();
+        let (analysis, mut fill) = Analysis::start_in_chunks(
+            Arc::clone(&model),
+            &ids,
+            AnalysisOptions::default(),
+            Interventions::new(),
+            (2, 1), // one row per chunk
+            &|| true,
+        )
+        .unwrap();
+        // With the trace: the selected token's row only.
+        assert!(analysis.logits().is_none());
+        assert!(analysis.logits_row(2).is_some() && analysis.logits_row(3).is_none());
+        assert!(analysis.top_predictions(3, 5).is_none());
+        let early = analysis.attribution(7).unwrap();
+        assert_eq!(early.values, want.values, "the terms' parts need no logits");
+        assert!(early.reconstruction_error[2] < 1e-4);
+        assert!(
+            early.reconstruction_error[3].is_nan(),
+            "no logits there yet"
+        );
+        // The selected token's lens row, then every token's logits before the next row.
+        fill.fill_next(&analysis);
+        assert!(analysis.logits().is_none());
+        fill.fill_next(&analysis);
+        let all = analysis.logits().expect("after the selected token's row");
+        for pos in 0..n {
+            for (a, b) in all.row(pos).iter().zip(whole.logits.row(pos)) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "pos {pos}: {a} vs {b}"
+                );
+            }
+        }
+        let late = analysis.attribution(7).unwrap();
+        assert!(late.reconstruction_error.iter().all(|&e| e < 1e-4));
+        let top = analysis.top_predictions(3, 1).unwrap();
+        let argmax = (0..all.ncols())
+            .max_by(|&a, &b| all[[3, a]].total_cmp(&all[[3, b]]))
+            .unwrap();
+        assert_eq!(top.top_ids[0] as usize, argmax);
     }
 
     #[test]

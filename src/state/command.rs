@@ -198,7 +198,13 @@ impl AppState {
         if self.prompt.ids.len() >= n_ctx {
             return Err(GenerateBlocked::ContextFull(n_ctx));
         }
-        if !self.analysis_is_current() {
+        // The last position's logits may come a moment after the trace.
+        let last_logits = self.analysis.as_ref().is_some_and(|analysis| {
+            analysis
+                .logits_row(analysis.n_pos().saturating_sub(1))
+                .is_some()
+        });
+        if !self.analysis_is_current() || !last_logits {
             return Err(GenerateBlocked::Running);
         }
         Ok(())
@@ -213,7 +219,9 @@ impl AppState {
             return;
         };
         let last = analysis.n_pos() - 1;
-        let logits = analysis.trace.logits.row(last);
+        let Some(logits) = analysis.logits_row(last) else {
+            return; // can_generate checked
+        };
         let options = self.settings.generate;
         if let Some(id) = next_token(logits, &options, &mut self.rng) {
             let text = append_token(&self.settings.prompt, &self.model.tokenizer, id);

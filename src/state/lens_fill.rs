@@ -91,15 +91,27 @@ impl LensFill {
         if rows.is_empty() {
             return 0;
         }
+        // Every position's logits come right after the selected token's lens row (the views
+        // of other tokens read them, and the lens reuses them at its final stage), and at the
+        // latest with the last chunk: a complete lens means complete logits.
+        if !rows.contains(&self.focus) || rows.len() == self.order.len() {
+            analysis.complete_logits();
+        }
         self.order.drain(..rows.len());
         let params = &analysis.model.params;
         let stages = analysis.lens().stages.clone();
-        let lens = LogitLens::compute_rows(
+        let logits_of_row = |row: usize| {
+            analysis
+                .logits_row(row)
+                .unwrap_or_else(|| analysis.complete_logits().row(row))
+        };
+        let lens = LogitLens::compute_rows_with_logits(
             params,
             &analysis.trace,
             &stages,
             Some(&rows),
             analysis.options.lens,
+            Some(&logits_of_row),
         );
         analysis.insert_lens_rows(&LensRows::summarize(&lens, &rows, &analysis.tokens));
         rows.len()

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod jobs;
 pub mod lens_fill;
 pub mod lesson_run;
+pub mod logits;
 pub mod models;
 pub mod plural;
 pub mod prompt;

@@ -10,6 +10,7 @@ use ndarray::s;
 
 use super::{ViewContext, heading_ui};
 use crate::i18n::{Noun, ViewText, count};
+use crate::interp::vocab_rows::RowSummary;
 use crate::interp::{AttributionError, Composition, LogitAttribution, Stage, TermContributions};
 use crate::model::TokenId;
 use crate::state::{Command, Table, ViewKind};
@@ -29,12 +30,13 @@ fn stream_stage(view: &ViewContext<'_>) -> Stage {
         .unwrap_or(Stage::Embed)
 }
 
-/// The most likely next token at `pos` (the default attribution target).
-fn top_prediction(view: &ViewContext<'_>, pos: usize) -> TokenId {
-    let logits = view.analysis.trace.logits.row(pos);
+/// The most likely next token at `pos` (the default attribution target); `None` until the
+/// logits at `pos` are computed.
+fn top_prediction(view: &ViewContext<'_>, pos: usize) -> Option<TokenId> {
+    let logits = view.analysis.logits_row(pos)?;
     (0..logits.len())
         .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
-        .unwrap_or(0) as TokenId
+        .map(|id| id as TokenId)
 }
 
 /// The attribution for the target, cached in egui's memory per (analysis, target).
@@ -43,26 +45,22 @@ fn attribution(
     view: &ViewContext<'_>,
     target: TokenId,
 ) -> Arc<Result<LogitAttribution, AttributionError>> {
+    // Keyed also by whether every position's logits are in (the reconstruction error of
+    // the others is NaN before).
     type Cached = (
-        u64,
-        TokenId,
+        (u64, TokenId, bool),
         Arc<Result<LogitAttribution, AttributionError>>,
     );
     let analysis = view.analysis;
-    let key = analysis.serial();
+    let key = (analysis.serial(), target, analysis.logits().is_some());
     let id = egui::Id::unique("contributions attribution cache");
-    if let Some((k, t, value)) = ui.data(|d| d.get_temp::<Cached>(id))
+    if let Some((k, value)) = ui.data(|d| d.get_temp::<Cached>(id))
         && k == key
-        && t == target
     {
         return value;
     }
-    let value = Arc::new(analysis.interp.attribution(
-        &analysis.model.params,
-        &analysis.trace,
-        target,
-    ));
-    ui.data_mut(|d| d.insert_temp(id, (key, target, value.clone())));
+    let value = Arc::new(analysis.attribution(target));
+    ui.data_mut(|d| d.insert_temp(id, (key, value.clone())));
     value
 }
 
@@ -91,8 +89,13 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
     let target = view
         .selection
         .target_token
-        .unwrap_or_else(|| top_prediction(view, pos));
-    target_picker_ui(ui, view, pos, target, commands);
+        .or_else(|| top_prediction(view, pos));
+    let (Some(target), Some(top)) = (target, analysis.top_predictions(pos, 10)) else {
+        // The selected token's logits come just after the trace.
+        crate::widgets::busy::busy_spinner_ui(ui);
+        return;
+    };
+    target_picker_ui(ui, view, (pos, &top), target, commands);
 
     let Some(contributions) = interp.contributions(&view.analysis.trace, stage) else {
         let reason = match interp.decomposition.at(stage).map(|d| &d.composition) {
@@ -131,17 +134,15 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
     });
 }
 
+/// The attribution target's picker at `pos`, offering the `top` predictions there.
 fn target_picker_ui(
     ui: &mut Ui,
     view: &ViewContext<'_>,
-    pos: usize,
+    (pos, top): (usize, &RowSummary),
     target: TokenId,
     commands: &mut Vec<Command>,
 ) {
     let analysis = view.analysis;
-    let logits = analysis.trace.logits.row(pos);
-    let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     let next = analysis.tokens.get(pos + 1).copied();
     let language = view.language;
     let words = |key: ViewText| key.text(language);
@@ -170,9 +171,8 @@ fn target_picker_ui(
                     commands.push(Command::SetTarget(Some(next)));
                 }
                 ui.separator();
-                for &id in order.iter().take(10) {
-                    let id = id as TokenId;
-                    let logit = format!("{:.2}", logits[id as usize]);
+                for (&id, logit) in top.top_ids.iter().zip(&top.top_logits) {
+                    let logit = format!("{logit:.2}");
                     let text =
                         ViewText::TokenLogit.fill(language, &[&analysis.vocab_text(id), &logit]);
                     if ui.selectable_label(target == id, text).clicked() {
@@ -385,10 +385,12 @@ pub fn table(view: &ViewContext<'_>) -> Table {
     let analysis = view.analysis;
     let pos = view.selection.token;
     let stage = stream_stage(view);
+    // No target before the logits at `pos` are in (a moment after the trace): the
+    // attribution column is then empty.
     let target = view
         .selection
         .target_token
-        .unwrap_or_else(|| top_prediction(view, pos));
+        .or_else(|| top_prediction(view, pos));
     let mut table = Table::new(&[
         "stage",
         "pos",
@@ -402,10 +404,7 @@ pub fn table(view: &ViewContext<'_>) -> Table {
     let Some(contributions) = analysis.interp.contributions(&analysis.trace, stage) else {
         return table;
     };
-    let attribution = analysis
-        .interp
-        .attribution(&analysis.model.params, &analysis.trace, target)
-        .ok();
+    let attribution = target.and_then(|target| analysis.attribution(target).ok());
     let terms = &analysis.interp.decomposition.terms;
     for (i, term_index) in contributions.terms.clone().enumerate() {
         let dla = attribution.as_ref().and_then(|a| {
@@ -422,7 +421,9 @@ pub fn table(view: &ViewContext<'_>) -> Table {
             contributions.shares[[i, pos]].into(),
             contributions.projections[[i, pos]].into(),
             dla.unwrap_or(f32::NAN).into(),
-            analysis.vocab_text(target).into(),
+            target
+                .map_or_else(String::new, |id| analysis.vocab_text(id))
+                .into(),
         ]);
     }
     table

@@ -224,17 +224,18 @@ pub fn residual_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<Comma
 
 /// The top predictions at the logits stage, as bars of probability.
 fn predictions_ui(ui: &mut Ui, view: &ViewContext<'_>, pos: usize) {
-    let logits = view.analysis.trace.logits.row(pos);
-    let probs = crate::model::ops::softmax(logits);
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-    let bars: Vec<Bar> = order
+    let Some(top) = view.analysis.top_predictions(pos, 10) else {
+        crate::widgets::busy::busy_spinner_ui(ui);
+        return;
+    };
+    let bars: Vec<Bar> = top
+        .top_ids
         .iter()
-        .take(10)
-        .map(|&id| {
+        .zip(&top.top_logits)
+        .map(|(&id, &logit)| {
             Bar::new(
-                format!("‘{}’", view.analysis.vocab_text(id as u32)),
-                probs[id],
+                format!("‘{}’", view.analysis.vocab_text(id)),
+                (logit - top.log_sum_exp).exp(),
             )
         })
         .collect();
