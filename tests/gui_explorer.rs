@@ -343,3 +343,36 @@ fn the_rank_legend_counts_in_ranks() {
     harness.get_by_label(&format!("rank {d_vocab}"));
     assert!(harness.query_by_label_contains("log₁₀").is_none());
 }
+
+#[test]
+fn the_logits_stage_shows_the_ten_most_likely_next_tokens() {
+    let mut harness = app();
+    let last = harness
+        .state()
+        .state
+        .analysis
+        .as_ref()
+        .unwrap()
+        .stages
+        .len()
+        - 1;
+    harness
+        .get_by_role_and_label(Role::Slider, "Stage")
+        .set_value_accesskit(last as f64);
+    settle(&mut harness);
+    let state = &harness.state().state;
+    let analysis = state.analysis.as_ref().unwrap();
+    assert_eq!(analysis.stages[state.selection.stage], Stage::Logits);
+    harness.get_by_label("The ten most likely next tokens (softmax of the logits)");
+    harness.get_by_role_and_label(Role::Image, "Top predictions");
+    // The bars are the ten largest logits of the selected token, in order.
+    let pos = state.selection.token;
+    let logits = analysis
+        .logits_row(pos)
+        .expect("the selected token's logits");
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    let top = analysis.top_predictions(pos, 10).unwrap();
+    let ids: Vec<usize> = top.top_ids.iter().map(|&id| id as usize).collect();
+    assert_eq!(ids, order[..10]);
+}
