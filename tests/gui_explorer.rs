@@ -5,7 +5,7 @@ mod gui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
-use gui_support::{app, app_sized, app_with_prompt, settle};
+use gui_support::{app, app_sized, app_with_prompt, last_stage, settle};
 use residual_explorer::i18n::Language;
 use residual_explorer::interp::Stage;
 use residual_explorer::state::ViewKind;
@@ -347,15 +347,7 @@ fn the_rank_legend_counts_in_ranks() {
 #[test]
 fn the_logits_stage_shows_the_ten_most_likely_next_tokens() {
     let mut harness = app();
-    let last = harness
-        .state()
-        .state
-        .analysis
-        .as_ref()
-        .unwrap()
-        .stages
-        .len()
-        - 1;
+    let last = last_stage(&harness);
     harness
         .get_by_role_and_label(Role::Slider, "Stage")
         .set_value_accesskit(last as f64);

@@ -24,7 +24,7 @@ use std::time::Duration;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, NodeT, Queryable};
-use gui_support::{app, gpt2_tiny, run_until, settle, switch_to_portuguese};
+use gui_support::{app, gpt2_tiny, last_stage, run_until, settle, switch_to_portuguese};
 use residual_explorer::app::ExplorerApp;
 use residual_explorer::i18n::{Language, TrainText, ViewText};
 use residual_explorer::state::experiments::{PatchingCommand, PatchingSetup};
@@ -233,16 +233,8 @@ fn every_view_speaks_portuguese() {
     let mut review = Review::default();
 
     // The default model, every view, at the embedding, a LayerNorm and the logits.
-    let last_stage = harness
-        .state()
-        .state
-        .analysis
-        .as_ref()
-        .unwrap()
-        .stages
-        .len()
-        - 1;
-    for (stage, what) in [(0, "embed"), (1, "L0 ln1"), (last_stage, "logits")] {
+    let last = last_stage(&harness);
+    for (stage, what) in [(0, "embed"), (1, "L0 ln1"), (last, "logits")] {
         apply(&mut harness, Command::SetStage(stage));
         for kind in ViewKind::ALL {
             review.view(&mut harness, kind, what);

@@ -93,13 +93,12 @@ pub fn direct_logit_attribution(
     decomposition: &Decomposition,
     token: TokenId,
 ) -> Result<LogitAttribution, AttributionError> {
-    attribute(
+    direct_logit_attribution_given_logits(
         params,
         trace,
         &logits_of_trace(trace),
         decomposition,
         token,
-        None,
     )
 }
 

@@ -97,3 +97,9 @@ pub fn switch_to_portuguese(harness: &mut Harness<'static, ExplorerApp>) {
 pub fn gpt2_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2-tiny")
 }
+
+/// The index of the last stage (the logits) of the analysis on screen.
+pub fn last_stage(harness: &Harness<'static, ExplorerApp>) -> usize {
+    let analysis = harness.state().state.analysis.as_ref();
+    analysis.expect("an analysis on screen").stages.len() - 1
+}
