@@ -86,16 +86,22 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
             &[&view.stage().short_label(), &stage.short_label()],
         ));
     }
+    // The attribution's target and its logit wait for the logits at `pos` (the selected
+    // token's come with the trace, the others' a moment later); the terms do not.
     let target = view
         .selection
         .target_token
         .or_else(|| top_prediction(view, pos));
-    let (Some(target), Some(top)) = (target, analysis.top_predictions(pos, 10)) else {
-        // The selected token's logits come just after the trace.
-        crate::widgets::busy::busy_spinner_ui(ui);
-        return;
+    let target = match (target, analysis.top_predictions(pos, 10)) {
+        (Some(target), Some(top)) => {
+            target_picker_ui(ui, view, (pos, &top), target, commands);
+            Some(target)
+        }
+        _ => {
+            crate::widgets::busy::busy_spinner_ui(ui);
+            None
+        }
     };
-    target_picker_ui(ui, view, (pos, &top), target, commands);
 
     let Some(contributions) = interp.contributions(&view.analysis.trace, stage) else {
         let reason = match interp.decomposition.at(stage).map(|d| &d.composition) {
@@ -111,25 +117,23 @@ pub fn contributions_ui(ui: &mut Ui, view: &ViewContext<'_>, commands: &mut Vec<
         ui.label(ViewText::OneTermPerLayer.fill(language, &[&note]));
     }
     ui.separator();
-    let attribution = attribution(ui, view, target);
+    let attribution = target.map(|target| (target, attribution(ui, view, target)));
     let width = ui.available_width();
     let height = ui.available_height();
     ui.horizontal_top(|ui| {
         let column = egui::Layout::top_down(egui::Align::Min);
+        let dla = attribution.as_ref().map(|(target, a)| (*target, &**a));
         ui.allocate_ui_with_layout(vec2(width * 0.55, height), column, |ui| {
-            terms_table_ui(
-                ui,
-                view,
-                &contributions,
-                &attribution,
-                pos,
-                target,
-                commands,
-            );
+            terms_table_ui(ui, view, &contributions, dla, pos, commands);
         });
         ui.separator();
-        ui.allocate_ui_with_layout(vec2(width * 0.43, height), column, |ui| {
-            attribution_bars_ui(ui, view, &attribution, pos, target, commands);
+        ui.allocate_ui_with_layout(vec2(width * 0.43, height), column, |ui| match dla {
+            Some((target, attribution)) => {
+                attribution_bars_ui(ui, view, attribution, pos, target, commands);
+            }
+            None => {
+                crate::widgets::busy::busy_spinner_ui(ui);
+            }
         });
     });
 }
@@ -265,13 +269,14 @@ fn is_highlighted(view: &ViewContext<'_>, term: crate::interp::Term) -> bool {
     }
 }
 
+/// The terms' norms, shares and projections, with their direct logit attribution to the
+/// target when it is known (`dla`: the target and its attribution).
 fn terms_table_ui(
     ui: &mut Ui,
     view: &ViewContext<'_>,
     contributions: &TermContributions,
-    attribution: &Result<LogitAttribution, AttributionError>,
+    dla: Option<(TokenId, &Result<LogitAttribution, AttributionError>)>,
     pos: usize,
-    target: TokenId,
     commands: &mut Vec<Command>,
 ) {
     let terms = &view.analysis.interp.decomposition.terms;
@@ -290,7 +295,10 @@ fn terms_table_ui(
                     ui.strong(words(ViewText::Norm));
                     ui.strong(words(ViewText::ShareColumn));
                     ui.strong(words(ViewText::ProjectionColumn));
-                    let target = view.analysis.vocab_text(target);
+                    let target = dla.map_or_else(
+                        || "…".to_string(),
+                        |(target, _)| view.analysis.vocab_text(target),
+                    );
                     ui.strong(ViewText::DlaColumn.fill(language, &[&target]));
                     ui.end_row();
                     for (i, term_index) in contributions.terms.clone().enumerate() {
@@ -302,13 +310,13 @@ fn terms_table_ui(
                         ui.label(format_value(contributions.norms[[i, pos]]));
                         ui.label(percent(contributions.shares[[i, pos]]));
                         ui.label(format_value(contributions.projections[[i, pos]]));
-                        let dla = attribution.as_ref().ok().and_then(|a| {
+                        let value = dla.and_then(|(_, a)| a.as_ref().ok()).and_then(|a| {
                             a.terms
                                 .clone()
                                 .position(|t| t == term_index)
                                 .map(|row| a.values[[row, pos]])
                         });
-                        ui.label(dla.map(format_value).unwrap_or_else(|| "–".into()));
+                        ui.label(value.map(format_value).unwrap_or_else(|| "–".into()));
                         ui.end_row();
                     }
                     ui.strong(words(ViewText::StreamRow));
