@@ -7,9 +7,11 @@
 //! lens needs does not grow with the prompt: a 64-token Qwen2.5-0.5B lens is one row
 //! (49 stages × 151,936 logits, 30 MB) per chunk, a lesson model's whole grid one chunk.
 //!
-//! The trace worker computes the first chunk (the selected token's row first) with the trace
-//! and the rest afterwards with [`fill_until`], which stops between chunks when a newer trace
-//! is requested and reorders when the student selects another token.
+//! The trace worker computes the first chunk, the selected token's row alone (its logits came
+//! with the trace), right after the trace; then every position's logits
+//! ([`Analysis::complete_logits`]); then the rest of the grid with [`fill_until`], which stops
+//! between chunks when a newer trace is requested and reorders when the student selects
+//! another token.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -28,6 +30,11 @@ pub struct LensFill {
     rows_per_chunk: usize,
     /// The selected token's row (computed first).
     focus: usize,
+    /// The row whose logits came with the trace (the selected token's when it ran).
+    first_logits_row: usize,
+    /// Whether every position's logits are in (this fill computes them right after the
+    /// selected token's row).
+    logits_complete: bool,
 }
 
 impl LensFill {
@@ -44,6 +51,8 @@ impl LensFill {
             order: lens.missing_rows().into(),
             rows_per_chunk: (chunk_bytes / row_bytes.max(1)).max(1),
             focus,
+            first_logits_row: focus,
+            logits_complete: analysis.logits().is_some(),
         };
         fill.prioritise(focus, focus..focus + 1);
         fill
@@ -68,8 +77,12 @@ impl LensFill {
         self.order.len()
     }
 
-    /// The rows the next chunk will compute.
+    /// The rows the next chunk will compute. Until every position's logits are in, the row
+    /// whose logits came with the trace goes alone: its chunk needs no others.
     pub fn next_rows(&self) -> Vec<usize> {
+        if !self.logits_complete && self.order.front() == Some(&self.first_logits_row) {
+            return vec![self.first_logits_row];
+        }
         self.order
             .iter()
             .take(self.rows_per_chunk)
@@ -78,10 +91,11 @@ impl LensFill {
     }
 
     /// Whether the next chunk is one the student waits for: it holds the selected token's
-    /// row, or it is the last.
+    /// row, it brings every position's logits (other tokens' views and Generate wait for
+    /// them), or it is the last.
     pub fn next_is_awaited(&self) -> bool {
         let rows = self.next_rows();
-        rows.contains(&self.focus) || rows.len() == self.order.len()
+        rows.contains(&self.focus) || !self.logits_complete || rows.len() == self.order.len()
     }
 
     /// Computes the next chunk into `analysis`'s lens; returns how many rows it computed
@@ -114,6 +128,7 @@ impl LensFill {
             Some(&logits_of_row),
         );
         analysis.insert_lens_rows(&LensRows::summarize(&lens, &rows, &analysis.tokens));
+        self.logits_complete = analysis.logits().is_some();
         rows.len()
     }
 }
@@ -203,7 +218,15 @@ mod tests {
         {
             let lens = analysis.lens();
             assert!(lens.is_computed(3), "the focused row is in the first chunk");
-            assert!(!lens.is_complete());
+            assert_eq!(
+                lens.n_computed(),
+                1,
+                "alone (a chunk holds two rows): it needs no other row's logits"
+            );
+            assert!(
+                analysis.logits().is_none(),
+                "the other rows' logits come next"
+            );
         }
         fill.prioritise(10, 9..12);
         assert_eq!(
