@@ -301,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn a_one_token_prompt_has_its_logits_and_lens() {
+        let model = Arc::new(default_model());
+        let ids = model.tokenizer.encode("T").ids;
+        assert_eq!(ids.len(), 1);
+        let analysis = Analysis::compute(Arc::clone(&model), &ids, AnalysisOptions::default())
+            .expect("one token runs");
+        let whole = crate::model::forward(&model.params, &ids).unwrap();
+        let logits = analysis.logits().expect("complete with the lens");
+        assert_eq!(logits.dim(), whole.logits.dim());
+        assert!(analysis.lens().is_complete());
+        assert!(analysis.attribution(0).unwrap().reconstruction_error[0] < 1e-4);
+    }
+
+    #[test]
     fn every_analysis_has_its_own_serial_even_at_a_reused_address() {
         let model = Arc::new(default_model());
         let ids = model.tokenizer.encode("To be").ids;
