@@ -20,7 +20,7 @@ pub struct AnalysisLogits {
     unembed_in: Array2<f32>,
     /// The row computed with the trace, and its logits. [d_vocab]
     first: (usize, Array1<f32>),
-    /// Every row, once computed (`first`'s row copied, not recomputed). [rows, d_vocab]
+    /// Every row, once computed (`first`'s row kept as it was). [rows, d_vocab]
     all: OnceLock<Array2<f32>>,
 }
 
@@ -53,15 +53,11 @@ impl AnalysisLogits {
     /// Computes every row's logits (once; later calls return at once).
     pub fn complete(&self, params: &Params<f32>) -> &Array2<f32> {
         self.all.get_or_init(|| {
-            let (first, first_row) = (&self.first.0, &self.first.1);
-            let rows = self.unembed_in.nrows();
-            let others: Vec<usize> = (0..rows).filter(|row| row != first).collect();
-            let computed = unembed(params, self.unembed_in.select(Axis(0), &others).view());
-            let mut all = Array2::zeros((rows, first_row.len()));
-            all.row_mut(*first).assign(first_row);
-            for (row, values) in others.iter().zip(computed.outer_iter()) {
-                all.row_mut(*row).assign(&values);
-            }
+            // One product of every row (the first again: one row in `rows` of extra work,
+            // against selecting the others and scattering them into a zeroed array), then the
+            // first row as the views already showed it.
+            let mut all = unembed(params, self.unembed_in.view());
+            all.row_mut(self.first.0).assign(&self.first.1);
             all
         })
     }
